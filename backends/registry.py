@@ -1,0 +1,81 @@
+"""One registry that picks a backend implementation by name.
+
+Built-in implementations are named here as ``"module:attribute"`` strings, so that choosing one
+imports only that module. Third parties add theirs through the entry-point group
+``mlops_console.backends`` with entry-point names ``"<kind>.<name>"`` (for example
+``runs.wandb = "mypkg.backend:WandbRuns"``). The attribute is called with the context settings
+(a plain mapping) and returns an object that satisfies the kind's Protocol.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from backends.errors import NotConfigured
+
+KINDS = ("data", "runs", "deployments", "metrics")
+ENTRY_POINT_GROUP = "mlops_console.backends"
+
+DEFAULTS = {"data": "dvc", "runs": "mlflow", "deployments": "kubernetes", "metrics": "prometheus"}
+
+BUILTIN: dict[tuple[str, str], str] = {
+    ("data", "dvc"): "backends.dvc_backend:DvcDatasets.from_settings",
+    ("data", "fake"): "backends.fake.data:FakeDatasets.from_settings",
+    ("runs", "mlflow"): "backends.mlflow_backend:MlflowRuns.from_settings",
+    ("runs", "fake"): "backends.fake.runs:FakeRuns.from_settings",
+    ("deployments", "kubernetes"): "backends.kubernetes_backend:KubernetesDeployments.from_settings",
+    ("deployments", "endpoints"): "backends.endpoints_backend:EndpointDeployments.from_settings",
+    ("deployments", "fake"): "backends.fake.deployments:FakeDeployments.from_settings",
+    ("metrics", "prometheus"): "backends.prometheus_backend:PrometheusMetrics.from_settings",
+    ("metrics", "fake"): "backends.fake.metrics:FakeMetrics.from_settings",
+}
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module_name, _, attr_path = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr_path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _entry_points() -> dict[tuple[str, str], Any]:
+    from importlib.metadata import entry_points
+
+    found: dict[tuple[str, str], Any] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        kind, _, name = ep.name.partition(".")
+        if kind in KINDS and name:
+            found[(kind, name)] = ep
+    return found
+
+
+def available(kind: str) -> list[str]:
+    """Names of the implementations of ``kind`` (built-in and installed plugins)."""
+    names = {name for (k, name) in BUILTIN if k == kind}
+    names.update(name for (k, name) in _entry_points() if k == kind)
+    return sorted(names)
+
+
+def create(kind: str, name: str, settings: Mapping[str, Any]) -> Any:
+    """Build the ``kind`` backend called ``name`` from the context ``settings``.
+
+    Raises :class:`NotConfigured` for an unknown kind or name (the message lists the known ones),
+    or whatever the implementation raises when its settings are missing.
+    """
+    if kind not in KINDS:
+        raise NotConfigured(f"unknown backend kind {kind!r}", hint=f"one of {', '.join(KINDS)}")
+    target = BUILTIN.get((kind, name))
+    if target is not None:
+        factory = _load(target)
+    else:
+        ep = _entry_points().get((kind, name))
+        if ep is None:
+            raise NotConfigured(
+                f"no {kind} backend named {name!r}",
+                hint=f"known: {', '.join(available(kind))}",
+            )
+        factory = ep.load()
+    return factory(settings)
