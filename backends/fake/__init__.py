@@ -1,0 +1,1 @@
+"""In-memory backends with frozen data, for snapshot tests."""
