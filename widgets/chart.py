@@ -1,0 +1,402 @@
+"""A line chart drawn with braille dots: several series, y-axis unit, legend with last/min/max.
+
+Plain data in, nothing about backends::
+
+    chart = LineChart(title="latency p99", id="latency")
+    chart.set_data(
+        [ChartSeries("pod=a", [(t0, 0.12), (t1, 0.15), ...]), ChartSeries("pod=b", [...])],
+        unit=unit_for_metric("http_request_duration_seconds"),   # -> "seconds"
+        start=t0, end=t1,                                        # x range (defaults to the data's)
+    )
+    chart.set_stale(True)         # keep the drawing, mark it as old data
+    chart.set_message("no data")  # replace the drawing with a one-line message
+
+``points`` are ``(x, y)`` pairs: x is a unix timestamp (``x_kind="time"``, labels in ``tz``) or
+any number (``x_kind="number"``, e.g. a training step). NaN values leave a gap, as does a jump in
+x larger than ``gap_factor`` times the typical spacing. ``style="line"`` joins the points,
+``style="points"`` draws each point alone.
+
+Units (``unit=``): ``"seconds"``, ``"milliseconds"``, ``"bytes"``, ``"ratio"`` (0..1 shown as %),
+``"percent"`` (0..100), ``""`` (plain number with k/M/G), anything else is used as a suffix.
+:func:`unit_for_metric` guesses one from a metric name or PromQL text, :func:`format_value`
+formats a value in a unit (also used for tables and single stats).
+
+The drawing is cached per size and data, and only lines that changed are sent to the terminal.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+__all__ = ["ChartSeries", "LineChart", "format_value", "unit_for_metric", "PALETTE"]
+
+PALETTE = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_cyan",
+           "bright_magenta", "bright_yellow", "bright_green", "blue", "bright_red")
+
+# braille dot bits: [row][col] for the 2x4 dots of one cell
+_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+_BRAILLE = 0x2800
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """One line: a legend name and its (x, y) points, sorted by x."""
+
+    name: str
+    points: Sequence[tuple[float, float]]
+
+
+_UNIT_PATTERNS = (
+    (re.compile(r"_seconds(_|\b)|_duration_seconds"), "seconds"),
+    (re.compile(r"_milliseconds(_|\b)|_ms(_|\b)"), "milliseconds"),
+    (re.compile(r"_bytes(_|\b)"), "bytes"),
+    (re.compile(r"_ratio(_|\b)|\bratio\b"), "ratio"),
+    (re.compile(r"_percent(_|\b)"), "percent"),
+)
+
+
+def unit_for_metric(name: str) -> str:
+    """The unit a metric name (or a PromQL expression) says its values are in, or ``""``.
+
+    ``rate(x_seconds_count[1m])`` is a rate of a count, so it has no unit.
+    """
+    if re.search(r"_(count|total)\b", name) and not re.search(r"_seconds_total\b", name):
+        return ""
+    for pattern, unit in _UNIT_PATTERNS:
+        if pattern.search(name):
+            return unit
+    return ""
+
+
+def _si(value: float, suffix: str = "", base: float = 1000.0,
+        prefixes: Sequence[str] = ("", "k", "M", "G", "T", "P")) -> str:
+    magnitude = abs(value)
+    index = 0
+    while magnitude >= base and index < len(prefixes) - 1:
+        magnitude /= base
+        value /= base
+        index += 1
+    if magnitude != 0 and magnitude < 0.01 and not prefixes[index]:
+        text = f"{value:.2g}"
+    elif magnitude >= 100:
+        text = f"{value:.0f}"
+    elif magnitude >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}{prefixes[index]}{suffix}"
+
+
+def format_value(value: float | None, unit: str = "") -> str:
+    """A short human text for ``value`` in ``unit`` (see the module docstring)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if unit == "seconds":
+        magnitude = abs(value)
+        if magnitude == 0:
+            return "0s"
+        if magnitude < 1e-3:
+            return _si(value * 1e6, "µs")
+        if magnitude < 1:
+            return _si(value * 1e3, "ms")
+        if magnitude < 600:
+            return _si(value, "s")
+        if magnitude < 36000:
+            return _si(value / 60, "m")
+        if magnitude < 86400 * 3:
+            return _si(value / 3600, "h")
+        return _si(value / 86400, "d")
+    if unit == "milliseconds":
+        return format_value(value / 1000.0, "seconds")
+    if unit == "bytes":
+        return _si(value, "B", 1024.0, ("", "Ki", "Mi", "Gi", "Ti", "Pi"))
+    if unit == "ratio":
+        return _si(value * 100, "%", prefixes=("",))
+    if unit == "percent":
+        return _si(value, "%", prefixes=("",))
+    if unit:
+        return _si(value, " " + unit if unit[0].isalpha() and len(unit) > 2 else unit)
+    return _si(value)
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if not (math.isnan(v) or math.isinf(v))]
+
+
+class LineChart(Widget):
+    """A braille line chart of several series with a y axis, x labels and a legend."""
+
+    DEFAULT_CSS = """
+    LineChart {
+        height: 1fr;
+        min-height: 5;
+    }
+    LineChart .linechart--axis { color: $text-muted; }
+    LineChart .linechart--title { text-style: bold; }
+    LineChart .linechart--stale { color: $warning; }
+    """
+    COMPONENT_CLASSES = {"linechart--axis", "linechart--title", "linechart--stale"}
+
+    def __init__(self, title: str = "", *, unit: str = "", style: str = "line",
+                 x_kind: str = "time", tz: tzinfo | None = None, show_legend: bool = True,
+                 max_legend_rows: int | None = None, gap_factor: float = 2.5,
+                 name: str | None = None, id: str | None = None, classes: str | None = None,
+                 disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.title = title
+        self.unit = unit
+        self.chart_style = style
+        self.x_kind = x_kind
+        self.tz = tz
+        self.show_legend = show_legend
+        self.max_legend_rows = max_legend_rows
+        self.gap_factor = gap_factor
+        self.series: tuple[ChartSeries, ...] = ()
+        self.start: float | None = None
+        self.end: float | None = None
+        self.stale = False
+        self.message = "no data"
+        self.note = ""
+        self._cache_key: tuple | None = None
+        self._lines: list[Strip] = []
+
+    # -- public API -------------------------------------------------------------------------
+    def set_data(self, series: Sequence[ChartSeries], *, unit: str | None = None,
+                 start: float | None = None, end: float | None = None, title: str | None = None,
+                 note: str = "") -> None:
+        """Show ``series`` (replacing what was drawn); clears the stale mark and the message.
+
+        ``note`` is a short text shown after the title (e.g. "20 of 31 series").
+        """
+        self.series = tuple(series)
+        if unit is not None:
+            self.unit = unit
+        if title is not None:
+            self.title = title
+        self.start, self.end = start, end
+        self.stale = False
+        self.note = note
+        self.message = "no data" if not any(s.points for s in self.series) else ""
+        self._invalidate()
+
+    def set_stale(self, stale: bool = True) -> None:
+        """Mark the drawn data as old (the source is down or slow) or fresh again."""
+        if stale != self.stale:
+            self.stale = stale
+            self._invalidate()
+
+    def set_message(self, message: str) -> None:
+        """Replace the drawing with ``message`` (e.g. "loading...", an error)."""
+        self.series = ()
+        self.message = message
+        self._invalidate()
+
+    # -- drawing ----------------------------------------------------------------------------
+    def _invalidate(self) -> None:
+        self._cache_key = None
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache_key = None
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        key = (width, height)
+        if self._cache_key != key:
+            self._lines = self._draw(width, height)
+            self._cache_key = key
+        if 0 <= y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(width, self.rich_style)
+
+    def _x_label(self, x: float, span: float) -> str:
+        if self.x_kind != "time":
+            return format_value(x)
+        when = datetime.fromtimestamp(x, self.tz)
+        if span > 2 * 86400:
+            return when.strftime("%m-%d %H:%M")
+        if span > 600:
+            return when.strftime("%H:%M")
+        return when.strftime("%H:%M:%S")
+
+    def _draw(self, width: int, height: int) -> list[Strip]:
+        base = self.rich_style
+        axis = base + self.get_component_rich_style("linechart--axis", partial=True)
+        title_style = base + self.get_component_rich_style("linechart--title", partial=True)
+        stale_style = base + self.get_component_rich_style("linechart--stale", partial=True)
+        lines: list[Strip] = []
+        if width <= 0 or height <= 0:
+            return lines
+
+        def text_line(parts: list[tuple[str, Style]]) -> Strip:
+            return Strip([Segment(t, s) for t, s in parts if t]).adjust_cell_length(width, base)
+
+        if self.title or self.stale or self.note:
+            parts = [(self.title, title_style)]
+            if self.unit and self.unit not in ("ratio", "percent"):
+                parts.append((f" ({format_value(1, self.unit).lstrip('1').strip() or self.unit})",
+                              axis))
+            if self.note:
+                parts.append((f"  {self.note}", axis))
+            if self.stale:
+                parts.append(("  STALE", stale_style))
+            lines.append(text_line(parts))
+        rows_left = height - len(lines)
+        series = [s for s in self.series if s.points]
+        if self.message or not series or rows_left < 3:
+            if rows_left > 0:
+                lines.append(text_line([(self.message or "no data", axis)]))
+            while len(lines) < height:
+                lines.append(Strip.blank(width, base))
+            return lines
+
+        legend_rows = 0
+        if self.show_legend:
+            cap = self.max_legend_rows or max(1, (rows_left - 2) // 3)
+            legend_rows = min(len(series), cap, max(0, rows_left - 3))
+        plot_rows = rows_left - 1 - legend_rows
+
+        xs = [p[0] for s in series for p in (s.points[0], s.points[-1])]
+        x0 = self.start if self.start is not None else min(xs)
+        x1 = self.end if self.end is not None else max(xs)
+        if x1 <= x0:
+            x1 = x0 + 1
+        values = _finite([v for s in series for _, v in s.points])
+        if values:
+            lo, hi = min(values), max(values)
+        else:
+            lo, hi = 0.0, 1.0
+        if hi == lo:
+            pad = abs(hi) * 0.1 or 1.0
+            lo, hi = lo - pad, hi + pad
+            if values and min(values) >= 0 > lo:
+                lo = 0.0
+        labels = [format_value(hi, self.unit), format_value((hi + lo) / 2, self.unit),
+                  format_value(lo, self.unit)]
+        label_w = max(len(t) for t in labels) + 1
+        plot_w = width - label_w - 1
+        if plot_w < 2:
+            plot_w = max(1, width - 1)
+            label_w = 0
+        grid = self._plot(series, plot_w, plot_rows, x0, x1, lo, hi)
+
+        colors = [base + Style(color=PALETTE[i % len(PALETTE)]) for i in range(len(series))]
+        label_rows = {0: labels[0], plot_rows - 1: labels[2]}
+        if plot_rows >= 5:
+            label_rows[(plot_rows - 1) // 2] = labels[1]
+        for row in range(plot_rows):
+            segments: list[Segment] = []
+            if label_w:
+                text = label_rows.get(row, "")
+                segments.append(Segment(text.rjust(label_w - 1) + " ", axis))
+                segments.append(Segment("┤" if row in label_rows else "│", axis))
+            cells, owners = grid[row]
+            run_start = 0
+            for col in range(1, plot_w + 1):
+                if col == plot_w or owners[col] != owners[run_start]:
+                    owner = owners[run_start]
+                    chunk = "".join(cells[run_start:col])
+                    segments.append(Segment(chunk, base if owner < 0 else colors[owner]))
+                    run_start = col
+            lines.append(Strip(segments).adjust_cell_length(width, base))
+
+        # x axis labels: left, middle, right under the plot
+        span = x1 - x0
+        axis_line = [" "] * width
+        left = label_w + 1 if label_w else 0
+        for frac, align in ((0.0, "l"), (0.5, "c"), (1.0, "r")):
+            text = self._x_label(x0 + span * frac, span)
+            pos = left + int(round(frac * (plot_w - 1)))
+            begin = pos if align == "l" else pos - len(text) + 1 if align == "r" else pos - len(text) // 2
+            begin = max(0, min(begin, width - len(text)))
+            if all(c == " " for c in axis_line[max(0, begin - 1):begin + len(text) + 1]):
+                axis_line[begin:begin + len(text)] = list(text)
+        lines.append(Strip([Segment("".join(axis_line)[:width], axis)]).adjust_cell_length(width, base))
+
+        # legend: marker, name, last/min/max
+        if legend_rows:
+            shown = series if len(series) <= legend_rows else series[:legend_rows - 1]
+            stats = []
+            for s in shown:
+                vals = _finite([v for _, v in s.points])
+                last = next((v for _, v in reversed(s.points) if not math.isnan(v)), None)
+                stats.append((f"last {format_value(last, self.unit)}",
+                              f"min {format_value(min(vals) if vals else None, self.unit)}",
+                              f"max {format_value(max(vals) if vals else None, self.unit)}"))
+            widths = [max((len(st[i]) for st in stats), default=0) for i in range(3)]
+            stat_w = sum(widths) + 6
+            name_w = max(4, width - 2 - stat_w)
+            for i, s in enumerate(shown):
+                name = s.name if len(s.name) <= name_w else s.name[:name_w - 1] + "…"
+                stat_text = "  ".join(st.ljust(w) for st, w in zip(stats[i], widths))
+                lines.append(text_line([("━ ", colors[i]), (name.ljust(name_w), base),
+                                        ("  " + stat_text, axis)]))
+            if len(shown) < len(series):
+                lines.append(text_line([(f"  +{len(series) - len(shown)} more series", axis)]))
+        while len(lines) < height:
+            lines.append(Strip.blank(width, base))
+        return lines[:height]
+
+    def _plot(self, series: list[ChartSeries], cols: int, rows: int, x0: float, x1: float,
+              lo: float, hi: float) -> list[tuple[list[str], list[int]]]:
+        dot_w, dot_h = cols * 2, rows * 4
+        bits = bytearray(cols * rows)
+        owner = [-1] * (cols * rows)
+        sx = (dot_w - 1) / (x1 - x0)
+        sy = (dot_h - 1) / (hi - lo)
+        join = self.chart_style != "points"
+
+        for index, s in enumerate(series):
+            points = s.points
+            spacing = 0.0
+            if len(points) > 2:
+                gaps = sorted(points[i + 1][0] - points[i][0] for i in range(len(points) - 1))
+                spacing = gaps[len(gaps) // 2]
+            max_gap = spacing * self.gap_factor if spacing > 0 else math.inf
+            prev: tuple[int, int] | None = None
+            prev_x = None
+            for x, v in points:
+                if v != v or v in (math.inf, -math.inf):
+                    prev = None
+                    continue
+                dx = int(round((x - x0) * sx))
+                dy = int(round((hi - v) * sy))
+                if dx < 0 or dx >= dot_w:
+                    prev = None
+                    continue
+                dy = 0 if dy < 0 else dot_h - 1 if dy >= dot_h else dy
+                if join and prev is not None and prev_x is not None and x - prev_x <= max_gap:
+                    px, py = prev
+                    steps = max(abs(dx - px), abs(dy - py))
+                    for k in range(1, steps + 1):
+                        ix = px + (dx - px) * k // steps
+                        iy = py + (dy - py) * k // steps
+                        cell = (iy >> 2) * cols + (ix >> 1)
+                        bits[cell] |= _DOTS[iy & 3][ix & 1]
+                        owner[cell] = index
+                else:
+                    cell = (dy >> 2) * cols + (dx >> 1)
+                    bits[cell] |= _DOTS[dy & 3][dx & 1]
+                    owner[cell] = index
+                prev = (dx, dy)
+                prev_x = x
+        grid = []
+        for row in range(rows):
+            start = row * cols
+            cells = [chr(_BRAILLE + b) if b else " " for b in bits[start:start + cols]]
+            grid.append((cells, owner[start:start + cols]))
+        return grid
