@@ -1,0 +1,300 @@
+"""The Textual app: four panes as modes, the `:` line, help, palette, context switching."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from backends.errors import BackendError, NotConfigured
+from console.commands import GLOBAL_COMMANDS, Command, find_command, split_command_line
+from console.config import Config, ConfigError, Context
+from console.panes.base import PANES, PaneScreen
+from widgets.command_line import CommandLine
+from widgets.views import TextView
+
+BackendFactory = Callable[[str, Context], Any]
+
+PANE_CLASSES = {
+    "data": "console.panes.data:DataScreen",
+    "runs": "console.panes.runs:RunsScreen",
+    "deployments": "console.panes.deployments:DeploymentsScreen",
+    "metrics": "console.panes.metrics:MetricsScreen",
+}
+
+
+def default_backend_factory(kind: str, context: Context) -> Any:
+    from backends import registry
+
+    return registry.create(kind, context.backend_name(kind), context.as_settings())
+
+
+def pane_class(kind: str) -> type[PaneScreen]:
+    """The pane's screen class; a pane whose module is not there yet says so plainly."""
+    module_name, _, attr = PANE_CLASSES[kind].partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except ImportError as exc:
+        if exc.name != module_name:
+            raise
+        return type(f"NotBuilt{kind.title()}Screen", (PaneScreen,), {"PANE": kind})
+
+
+def all_binding_ids() -> set[str]:
+    ids = {b.id for b in MlopsConsole.BINDINGS if isinstance(b, Binding) and b.id}
+    for kind in PANE_CLASSES:
+        for cls in pane_class(kind).__mro__:
+            for b in cls.__dict__.get("BINDINGS", []):
+                if isinstance(b, Binding) and b.id:
+                    ids.add(b.id)
+    return ids
+
+
+class ConsoleCommands(Provider):
+    """The palette, fed by the same command table as the `:` line."""
+
+    def _entries(self) -> Iterable[tuple[str, str, Callable[[], Any]]]:
+        app: MlopsConsole = self.app  # type: ignore[assignment]
+        for command in app.command_table():
+            if command.takes_arg:
+                candidates = app.complete_arg(command)
+                for value in candidates:
+                    yield (f":{command.name} {value}", command.summary,
+                           partial(app.run_command_line, f"{command.name} {value}"))
+                if not candidates:
+                    yield (f":{command.name} {command.arg_hint}", command.summary,
+                           partial(app.action_command_line, f"{command.name} "))
+            else:
+                yield f":{command.name}", command.summary, partial(app.run_command_line, command.name)
+
+    async def discover(self) -> Hits:
+        for text, help_text, callback in self._entries():
+            yield DiscoveryHit(text, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, callback in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, help=help_text)
+
+
+class MlopsConsole(App):
+    TITLE = "mlops-console"
+    CSS_PATH = Path(__file__).parent / "console.tcss"
+    COMMANDS = {ConsoleCommands}
+    ENABLE_COMMAND_PALETTE = True
+    MODES = {kind: (lambda kind=kind: pane_class(kind)()) for kind in PANE_CLASSES}
+    BINDINGS = [
+        Binding("1", "pane('data')", "Data", id="app.data", show=False),
+        Binding("2", "pane('runs')", "Runs", id="app.runs", show=False),
+        Binding("3", "pane('deployments')", "Deploy", id="app.deployments", show=False),
+        Binding("4", "pane('metrics')", "Metrics", id="app.metrics", show=False),
+        Binding("colon", "command_line", ":cmd", id="app.command"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, config: Config, context: Context, *, backend_factory: BackendFactory | None = None,
+                 now: Callable[[], datetime] | None = None, initial_pane: str = "data") -> None:
+        super().__init__()
+        self.config = config
+        self.context = context
+        self.backend_factory = backend_factory or default_backend_factory
+        self._now = now
+        self.initial_pane = initial_pane
+        self._backends: dict[str, tuple[Any, BaseException | None]] = {}
+        self.command_history: list[str] = []
+        if config.keymap:
+            self.set_keymap(dict(config.keymap))
+
+    # -- clock and backends ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._now() if self._now else datetime.now(timezone.utc)
+
+    def get_backend(self, kind: str) -> tuple[Any, BaseException | None]:
+        """The backend of ``kind`` for the current context, built on first use (cheap: no I/O)."""
+        if kind not in self._backends:
+            try:
+                self._backends[kind] = (self.backend_factory(kind, self.context), None)
+            except BackendError as exc:
+                self._backends[kind] = (None, exc)
+            except ImportError as exc:
+                self._backends[kind] = (None, NotConfigured(
+                    f"the {kind} backend {self.context.backend_name(kind)!r} is not available: {exc}",
+                    hint="install mlops-console[all]"))
+        return self._backends[kind]
+
+    def on_mount(self) -> None:
+        self.switch_mode(self.initial_pane)
+
+    # -- panes -------------------------------------------------------------------------------------------
+    def action_pane(self, kind: str) -> None:
+        if self.current_mode != kind:
+            self.switch_mode(kind)
+
+    def pane_screens(self) -> list[PaneScreen]:
+        """The pane screens that exist so far (modes are built on first visit)."""
+        screens = []
+        for stack in self._screen_stacks.values():
+            screens.extend(s for s in stack if isinstance(s, PaneScreen))
+        return screens
+
+    def current_pane(self) -> PaneScreen | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, PaneScreen):
+                return screen
+        return None
+
+    # -- the command table ------------------------------------------------------------------------------
+    def command_table(self) -> tuple[Command, ...]:
+        pane = self.current_pane()
+        return GLOBAL_COMMANDS + (pane.COMMANDS if pane else ())
+
+    def complete_arg(self, command: Command) -> list[str]:
+        if not command.complete:
+            return []
+        for target in (self.current_pane(), self):
+            method = getattr(target, command.complete, None)
+            if method is not None:
+                return list(method())
+        return []
+
+    def complete_line(self, text: str) -> list[str]:
+        text = text.lstrip(":")
+        name, sep, arg = text.partition(" ")
+        commands = self.command_table()
+        if not sep:
+            primary = [c.name for c in commands if c.name.startswith(name)]
+            aliases = [a for c in commands for a in c.aliases if a.startswith(name) and c.name not in primary]
+            return primary + aliases
+        command = find_command(name, (commands,))
+        if command is None:
+            return []
+        return [f"{name} {value}" for value in self.complete_arg(command) if value.startswith(arg)]
+
+    def action_command_line(self, initial: str = "") -> None:
+        def done(line: str | None) -> None:
+            if line:
+                self.run_command_line(line)
+
+        self.push_screen(CommandLine(self.complete_line, initial, self.command_history), done)
+
+    def run_command_line(self, line: str) -> None:
+        name, arg = split_command_line(line)
+        if not name:
+            return
+        self.command_history.append(line.lstrip(":"))
+        pane = self.current_pane()
+        command = find_command(name, (GLOBAL_COMMANDS,))
+        target: Any = self
+        if command is None and pane is not None:
+            command, target = find_command(name, (pane.COMMANDS,)), pane
+        if command is None:
+            self._say(f"unknown command :{name} (tab after : lists them)", "error")
+            return
+        if command.takes_arg and not arg:
+            self._say(f":{command.name} needs {command.arg_hint or 'an argument'}", "error")
+            return
+        result = getattr(target, command.handler)(arg)
+        if hasattr(result, "__await__"):
+            self.run_worker(result, group="app.command", exit_on_error=False)
+
+    def _say(self, text: str, level: str = "info") -> None:
+        pane = self.current_pane()
+        if pane is not None:
+            pane.set_status(text, level)
+        else:
+            self.notify(text, severity="error" if level == "error" else "information")
+
+    # global command handlers
+    def command_pane_data(self, _arg: str) -> None:
+        self.action_pane("data")
+
+    def command_pane_runs(self, _arg: str) -> None:
+        self.action_pane("runs")
+
+    def command_pane_deployments(self, _arg: str) -> None:
+        self.action_pane("deployments")
+
+    def command_pane_metrics(self, _arg: str) -> None:
+        self.action_pane("metrics")
+
+    def command_help(self, _arg: str) -> None:
+        self.action_help()
+
+    def command_refresh(self, _arg: str) -> None:
+        pane = self.current_pane()
+        if pane is not None:
+            pane.action_refresh()
+
+    def command_quit(self, _arg: str) -> None:
+        self.exit()
+
+    def complete_ctx(self) -> list[str]:
+        return self.config.context_names()
+
+    async def command_ctx(self, name: str) -> None:
+        try:
+            context = self.config.context(name)
+        except ConfigError as exc:
+            self._say(exc.message, "error")
+            return
+        self.context = context
+        self._backends.clear()
+        for screen in self.pane_screens():
+            await screen.context_changed()
+        self._say(f"context {name!r}" + (" (read-only)" if context.read_only else ""), "ok")
+
+    # -- help and palette -----------------------------------------------------------------------------------
+    def help_table(self) -> Table:
+        pane = self.current_pane()
+        keys = Table(title=f"Keys ({dict(PANES).get(pane.PANE, '') if pane else ''} pane)", expand=True,
+                     show_edge=False)
+        keys.add_column("key", no_wrap=True)
+        keys.add_column("action")
+        keys.add_column("id", style="dim")
+        seen = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if (binding.action, binding.id) in seen or binding.action.startswith("app.focus"):
+                continue
+            seen.add((binding.action, binding.id))
+            keys.add_row(self.get_key_display(binding), binding.description or binding.action, binding.id or "")
+        commands = Table(title="Commands (:)", expand=True, show_edge=False)
+        commands.add_column("command", no_wrap=True)
+        commands.add_column("what it does")
+        for command in self.command_table():
+            names = " ".join(f":{n}" for n in command.names())
+            commands.add_row(f"{names} {command.arg_hint}".strip(), command.summary)
+        outer = Table.grid(expand=True)
+        outer.add_row(keys)
+        outer.add_row("")
+        outer.add_row(commands)
+        return outer
+
+    def action_help(self) -> None:
+        self.push_screen(TextView("Help", self.help_table(), footer="escape: close   keys can be remapped "
+                                  "in the config's keymap table by id"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Keys and commands of this pane", self.action_help)
+
+
+def make_app(config: Config | None = None, context: Context | None = None, *,
+             backend_factory: BackendFactory | None = None, now: Callable[[], datetime] | None = None,
+             initial_pane: str = "data") -> MlopsConsole:
+    """The one factory the CLI and the tests share."""
+    config = config or Config()
+    context = context or config.context(None)
+    return MlopsConsole(config, context, backend_factory=backend_factory, now=now, initial_pane=initial_pane)

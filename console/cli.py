@@ -1,0 +1,72 @@
+"""`mlops-console` command line: read config, pick a context, apply flags, run the app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from console import __version__
+from console.config import ConfigError, apply_overrides, check_keymap, load_config
+
+PANE_NAMES = {"data": "data", "runs": "runs", "deploy": "deployments", "deployments": "deployments",
+              "metrics": "metrics"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlops-console",
+        description="Keyboard-driven terminal console for DVC data, MLflow runs, Seldon deployments "
+                    "and Prometheus metrics.")
+    p.add_argument("--config", type=Path, help="config file (default: $XDG_CONFIG_HOME/mlops-console/config.toml, "
+                   "or $MLOPS_CONSOLE_CONFIG)")
+    p.add_argument("--context", help="named context from the config file")
+    p.add_argument("--repo", help="git + DVC workspace (default: the context's repo, else .)")
+    p.add_argument("--mlflow-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)")
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    p.add_argument("--kube-context", help="kubeconfig context")
+    p.add_argument("-n", "--namespace", action="append", dest="namespaces", metavar="NS",
+                   help="namespace to watch (repeat for several; 'all' for every namespace)")
+    p.add_argument("--ingress-url", help="ingress gateway for /seldon/<ns>/<name>/... requests")
+    p.add_argument("--prometheus-url", help="Prometheus URL (default: $PROMETHEUS_URL)")
+    p.add_argument("--read-only", action="store_true", default=None, help="refuse every mutating action")
+    p.add_argument("--pane", choices=sorted(PANE_NAMES), default="data", help="pane to open first")
+    p.add_argument("--version", action="version", version=f"mlops-console {__version__}")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        context = config.context(args.context, environ={})
+        namespaces = None
+        if args.namespaces:
+            namespaces = () if "all" in args.namespaces else tuple(
+                ns for item in args.namespaces for ns in item.split(",") if ns)
+        context = apply_overrides(context, {
+            "repo": args.repo, "mlflow_uri": args.mlflow_uri, "kubeconfig": args.kubeconfig,
+            "kube_context": args.kube_context, "ingress_url": args.ingress_url,
+            "prometheus_url": args.prometheus_url, "read_only": args.read_only,
+        })
+        if namespaces is not None:
+            from dataclasses import replace
+
+            context = replace(context, namespaces=namespaces)
+        if config.keymap:
+            from console.app import all_binding_ids
+
+            check_keymap(config, all_binding_ids())
+    except ConfigError as exc:
+        print(f"mlops-console: {exc}", file=sys.stderr)
+        return 2
+    from console.app import make_app
+
+    app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

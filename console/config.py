@@ -1,0 +1,266 @@
+"""Configuration: a TOML file of named contexts, overridden by CLI flags and the ecosystem's variables.
+
+Precedence for the context chosen at start-up: CLI flag > ecosystem variable (``MLFLOW_TRACKING_URI``,
+``KUBECONFIG``, ``PROMETHEUS_URL``) > the context in the file > built-in default. A context picked later with
+``:ctx NAME`` is taken as the file writes it; the variables only fill the keys it leaves unset.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from backends.registry import DEFAULTS as DEFAULT_BACKENDS
+from backends.registry import KINDS
+
+ENV_CONFIG = "MLOPS_CONSOLE_CONFIG"
+ENV_VARS = {"mlflow_uri": "MLFLOW_TRACKING_URI", "kubeconfig": "KUBECONFIG", "prometheus_url": "PROMETHEUS_URL"}
+SECRET_KEYS = frozenset({"prometheus_token", "prometheus_password"})
+
+
+class ConfigError(Exception):
+    """The config file cannot be used. ``str()`` names the file, line and key."""
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
+                 key: str | None = None) -> None:
+        self.message, self.path, self.line, self.key = message, path, line, key
+        where = str(path) if path else "config"
+        if line:
+            where += f", line {line}"
+        if key:
+            where += f", key {key!r}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    url: str
+    protocol: str = "v2"  # "seldon" | "v2" | "mlflow"
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """One named environment. Everything the panes' backends are built from."""
+
+    name: str = "default"
+    repo: str = "."
+    mlflow_uri: str | None = None
+    kubeconfig: str | None = None
+    kube_context: str | None = None
+    namespaces: tuple[str, ...] = ()
+    ingress_url: str | None = None
+    prometheus_url: str | None = None
+    prometheus_token: str | None = field(default=None, repr=False)
+    prometheus_username: str | None = None
+    prometheus_password: str | None = field(default=None, repr=False)
+    prometheus_ca_file: str | None = None
+    prometheus_verify: bool = True
+    dashboards: tuple[str, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    read_only: bool = False
+    timeout: float = 10.0
+    refresh_interval: float = 5.0
+    data_backend: str = DEFAULT_BACKENDS["data"]
+    runs_backend: str = DEFAULT_BACKENDS["runs"]
+    deployments_backend: str = DEFAULT_BACKENDS["deployments"]
+    metrics_backend: str = DEFAULT_BACKENDS["metrics"]
+
+    def backend_name(self, kind: str) -> str:
+        return getattr(self, f"{kind}_backend")
+
+    def as_settings(self) -> dict[str, Any]:
+        """The plain mapping handed to backend factories."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "endpoints":
+                value = [dict(name=e.name, url=e.url, protocol=e.protocol, model=e.model) for e in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    default_context: str | None = None
+    contexts: Mapping[str, Context] = field(default_factory=dict)
+    keymap: Mapping[str, str] = field(default_factory=dict)
+
+    def context_names(self) -> list[str]:
+        return list(self.contexts)
+
+    def context(self, name: str | None, *, environ: Mapping[str, str] | None = None) -> Context:
+        """The named context (or the default one) with the ecosystem variables filling unset keys."""
+        env = os.environ if environ is None else environ
+        if name is None:
+            name = self.default_context or (next(iter(self.contexts)) if self.contexts else None)
+        if name is None:
+            ctx = Context(name="default")
+        elif name in self.contexts:
+            ctx = self.contexts[name]
+        else:
+            known = ", ".join(self.contexts) or "none defined"
+            raise ConfigError(f"unknown context {name!r} (known: {known})", path=self.path, key=name)
+        fill = {key: env[var] for key, var in ENV_VARS.items() if env.get(var) and getattr(ctx, key) is None}
+        return replace(ctx, **fill) if fill else ctx
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "mlops-console" / "config.toml"
+
+
+_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Context)}
+
+
+def _locate(text: str, table: str, key: str) -> int | None:
+    """Line number of ``key`` inside ``[table]`` (or of the table header when key is None)."""
+    current = ""
+    header_line = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        if m:
+            current = m.group(1).replace('"', "").replace("'", "")
+            if current == table:
+                header_line = lineno
+            continue
+        if current == table and re.match(rf'^["\']?{re.escape(key)}["\']?\s*=', stripped):
+            return lineno
+    return header_line
+
+
+def _coerce(name: str, value: Any, err) -> Any:
+    if name in {"namespaces", "dashboards"}:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise err("must be a list of strings")
+        return tuple(value)
+    if name in {"read_only", "prometheus_verify"}:
+        if not isinstance(value, bool):
+            raise err("must be true or false")
+        return value
+    if name in {"timeout", "refresh_interval"}:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise err("must be a positive number of seconds")
+        return float(value)
+    if name.endswith("_backend"):
+        if not isinstance(value, str) or not value:
+            raise err("must be a backend name")
+        return value
+    if name == "endpoints":
+        if not isinstance(value, list):
+            raise err("must be a list of tables with name, url and protocol")
+        eps = []
+        for item in value:
+            if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not isinstance(item.get("name"), str):
+                raise err("each endpoint needs a name and a url")
+            protocol = item.get("protocol", "v2")
+            if protocol not in {"seldon", "v2", "mlflow"}:
+                raise err(f"endpoint {item['name']!r}: protocol must be seldon, v2 or mlflow, not {protocol!r}")
+            unknown = set(item) - {"name", "url", "protocol", "model"}
+            if unknown:
+                raise err(f"endpoint {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}")
+            eps.append(Endpoint(item["name"], item["url"], protocol, item.get("model")))
+        return tuple(eps)
+    if not isinstance(value, str):
+        raise err("must be a string")
+    return value
+
+
+def parse_config(text: str, path: Path | None = None) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(f"not valid TOML: {exc}", path=path, line=int(m.group(1)) if m else None) from None
+    unknown = set(data) - {"default_context", "contexts", "keymap"}
+    for key in sorted(unknown):
+        raise ConfigError("unknown setting (expected default_context, [contexts.NAME] or [keymap])",
+                          path=path, line=_locate(text, "", key), key=key)
+    contexts: dict[str, Context] = {}
+    raw_contexts = data.get("contexts", {})
+    if not isinstance(raw_contexts, dict):
+        raise ConfigError("must be a table of named contexts", path=path, line=_locate(text, "", "contexts"),
+                          key="contexts")
+    for cname, raw in raw_contexts.items():
+        table = f"contexts.{cname}"
+        if not isinstance(raw, dict):
+            raise ConfigError("a context must be a table", path=path, line=_locate(text, "contexts", cname),
+                              key=table)
+        values: dict[str, Any] = {"name": cname}
+        for key, value in raw.items():
+            line = _locate(text, table, key) or _locate(text, f"{table}.{key}", key)
+
+            def err(msg: str, _key: str = key, _line: int | None = line) -> ConfigError:
+                return ConfigError(msg, path=path, line=_line, key=f"{table}.{_key}")
+
+            if key not in _FIELD_TYPES or key == "name":
+                raise err("unknown setting")
+            values[key] = _coerce(key, value, err)
+        contexts[cname] = Context(**values)
+    default = data.get("default_context")
+    if default is not None and (not isinstance(default, str) or default not in contexts):
+        raise ConfigError(f"names no context (known: {', '.join(contexts) or 'none'})", path=path,
+                          line=_locate(text, "", "default_context"), key="default_context")
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(isinstance(v, str) and v for v in keymap.values()):
+        raise ConfigError("must map binding ids to keys, e.g. \"data.checkout\" = \"ctrl+o\"", path=path,
+                          line=_locate(text, "keymap", next(iter(keymap), "")) if isinstance(keymap, dict) else None,
+                          key="keymap")
+    return Config(path=path, default_context=default, contexts=contexts, keymap=dict(keymap))
+
+
+def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the config file; a missing default file is an empty config, a missing explicit one an error."""
+    explicit = path is not None or bool((os.environ if environ is None else environ).get(ENV_CONFIG))
+    path = path or default_config_path(environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError("file not found", path=path) from None
+        return Config(path=None)
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror}", path=path) from None
+    return parse_config(text, path)
+
+
+def check_keymap(config: Config, known_ids: set[str]) -> None:
+    for binding_id in config.keymap:
+        if binding_id not in known_ids:
+            raise ConfigError(
+                f"unknown binding id (known: {', '.join(sorted(known_ids))})", path=config.path,
+                line=_locate(config.path.read_text() if config.path else "", "keymap", binding_id),
+                key=f"keymap.{binding_id}")
+
+
+def apply_overrides(ctx: Context, overrides: Mapping[str, Any],
+                    environ: Mapping[str, str] | None = None) -> Context:
+    """The start-up context: ecosystem variables, then CLI flags, over the file's values."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {key: env[var] for key, var in ENV_VARS.items() if env.get(var)}
+    values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
+    return replace(ctx, **values) if values else ctx
+
+
+def redact(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy fit for the screen or a log: secrets replaced."""
+    return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in settings.items()}
+
+
+__all__ = ["Config", "ConfigError", "Context", "Endpoint", "KINDS", "apply_overrides", "check_keymap",
+           "default_config_path", "load_config", "parse_config", "redact"]

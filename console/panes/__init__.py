@@ -1,0 +1,1 @@
+"""The four pane screens."""

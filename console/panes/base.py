@@ -1,0 +1,217 @@
+"""What every pane screen shares: its backend, workers with timeouts, the status bar, confirmation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from itertools import count
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from backends.errors import BackendError, BackendTimeout
+from console.commands import Command
+from widgets.confirm import YES_NO, Choice, ConfirmDialog
+from widgets.panebar import PaneBar
+from widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from console.app import MlopsConsole
+    from console.config import Context
+
+log = logging.getLogger("mlops_console")
+
+PANES: tuple[tuple[str, str], ...] = (
+    ("data", "Data"), ("runs", "Runs"), ("deployments", "Deployments"), ("metrics", "Metrics"),
+)
+
+
+class BackendDone(Message):
+    """A backend call finished in a worker thread (posted from that thread)."""
+
+    def __init__(self, group: str, token: int, result: Any, error: BaseException | None) -> None:
+        super().__init__()
+        self.group, self.token, self.result, self.error = group, token, result, error
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for the status bar. Backend errors carry their own wording; anything else is named."""
+    if isinstance(error, BackendError):
+        text = str(error)
+        if error.detail:
+            text += f": {error.detail}"
+        return text
+    return f"internal error: {type(error).__name__}: {error}"
+
+
+class PaneScreen(Screen):
+    """Base of the four panes. Subclasses set ``PANE`` and override ``compose_body`` and ``reload``."""
+
+    PANE: ClassVar[str] = ""
+    COMMANDS: ClassVar[tuple[Command, ...]] = ()  # pane `:` commands (see console/commands.py)
+    BINDINGS = [Binding("r", "refresh", "Refresh", id="pane.refresh")]
+
+    _tokens = count(1)
+
+    def __init__(self) -> None:
+        super().__init__(id=f"pane-{self.PANE}")
+        self._pending: dict[str, int] = {}
+        self._handlers: dict[tuple[str, int], tuple[Callable[[Any], Any], Callable[[BaseException], Any] | None]] = {}
+
+    # -- what the pane works with -------------------------------------------------------------
+    @property
+    def console_app(self) -> MlopsConsole:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def settings(self) -> Context:
+        return self.console_app.context
+
+    @property
+    def read_only(self) -> bool:
+        return self.settings.read_only
+
+    @property
+    def backend(self) -> Any:
+        return self.console_app.get_backend(self.PANE)[0]
+
+    @property
+    def backend_problem(self) -> BaseException | None:
+        return self.console_app.get_backend(self.PANE)[1]
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield PaneBar(list(PANES), self.PANE, self.settings.name, self.read_only, id="panebar")
+        if self.backend is None:
+            yield Static(self.not_configured_text(), id="not-configured", classes="not-configured")
+        else:
+            yield from self.compose_body()
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def not_configured_text(self) -> RenderableType:
+        problem = self.backend_problem
+        text = Text()
+        text.append(f"{dict(PANES)[self.PANE]} pane: not configured\n\n", style="bold")
+        text.append(describe_error(problem) if problem else "no backend")
+        return text
+
+    def on_mount(self) -> None:
+        if self.backend is not None:
+            self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a pane with no backend offers only what needs none
+        if self.backend is None and action != "refresh":
+            return False
+        return True
+
+    # -- hooks -------------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """(Re)load everything from the backend. Called on mount, on ``r`` and after ``:ctx``."""
+
+    async def context_changed(self) -> None:
+        """The app switched context: rebuild the pane from the new backend."""
+        self._pending.clear()
+        self._handlers.clear()
+        await self.recompose()
+        if self.backend is not None:
+            self.reload()
+
+    def action_refresh(self) -> None:
+        if self.backend is not None:
+            self.reload()
+
+    # -- status ------------------------------------------------------------------------------------
+    def set_status(self, text: str, level: str = "info") -> None:
+        try:
+            self.query_one("#status", StatusBar).set(text, level)
+        except Exception:  # the screen is being recomposed
+            return
+        if level == "error":
+            log.warning("%s pane: %s", self.PANE, text)
+
+    def show_error(self, error: BaseException, doing: str = "") -> None:
+        prefix = f"{doing} failed: " if doing else ""
+        self.set_status(prefix + describe_error(error), "error")
+        if not isinstance(error, BackendError):
+            log.error("unexpected error in %s pane", self.PANE, exc_info=error)
+
+    def refuse_if_read_only(self, what: str) -> bool:
+        """True (and a message) when the context is read-only."""
+        if self.read_only:
+            self.set_status(f"read-only context {self.settings.name!r}: {what} refused", "error")
+            return True
+        return False
+
+    # -- workers -------------------------------------------------------------------------------------
+    def call_backend(self, group: str, fn: Callable[..., Any], *args: Any,
+                     on_result: Callable[[Any], Any],
+                     on_error: Callable[[BaseException], Any] | None = None,
+                     timeout: float | None = None, busy: str | None = None) -> None:
+        """Run ``fn(*args)`` in an exclusive thread worker of ``group``.
+
+        The result comes back on the UI thread through ``on_result``; an error through ``on_error``
+        (default: the status bar). A newer call in the same group makes older answers stale: they are
+        dropped. After ``timeout`` seconds (default: the context's ``timeout``; 0 = none) the pane stops
+        waiting and reports a timeout; a late answer is dropped too.
+        """
+        token = next(self._tokens)
+        self._pending[group] = token
+        self._handlers[(group, token)] = (on_result, on_error)
+        if busy:
+            self.set_status(busy, "busy")
+
+        def work() -> None:
+            worker = get_current_worker()
+            try:
+                result, error = fn(*args), None
+            except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
+                result, error = None, exc
+            if not worker.is_cancelled:
+                self.post_message(BackendDone(group, token, result, error))
+
+        self.run_worker(work, name=f"{self.PANE}.{group}", group=f"{self.PANE}.{group}", thread=True,
+                        exclusive=True, exit_on_error=False)
+        limit = self.settings.timeout if timeout is None else timeout
+        if limit:
+            self.set_timer(limit, lambda: self._timed_out(group, token, limit))
+
+    def is_busy(self, group: str) -> bool:
+        token = self._pending.get(group)
+        return token is not None and (group, token) in self._handlers
+
+    def _timed_out(self, group: str, token: int, limit: float) -> None:
+        handlers = self._handlers.pop((group, token), None)
+        if handlers is None:
+            return
+        self._pending.pop(group, None)
+        error = BackendTimeout(f"no answer after {limit:g} s", hint="press r to retry")
+        (handlers[1] or self.show_error)(error)
+
+    def on_backend_done(self, message: BackendDone) -> None:
+        message.stop()
+        handlers = self._handlers.pop((message.group, message.token), None)
+        if handlers is None or self._pending.get(message.group) != message.token:
+            return  # stale or timed out
+        self._pending.pop(message.group, None)
+        on_result, on_error = handlers
+        if message.error is not None:
+            (on_error or self.show_error)(message.error)
+        else:
+            on_result(message.result)
+
+    # -- dialogs -------------------------------------------------------------------------------------
+    async def confirm(self, title: str, body: RenderableType, choices: tuple[Choice, ...] = YES_NO) -> str | None:
+        """Ask; returns the chosen value (``"yes"`` for the default dialog) or None when cancelled."""
+        return await self.app.push_screen_wait(ConfirmDialog(title, body, choices))

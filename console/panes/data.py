@@ -1,0 +1,412 @@
+"""Data pane: DVC-tracked outputs, their version history from git, diff, checkout, pull and push."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, ProgressBar
+
+from backends.data import (
+    CheckoutPlan,
+    DataDiff,
+    DataVersion,
+    OperationResult,
+    OutputStatus,
+    Progress,
+    TrackedOutput,
+    WorkspaceInfo,
+)
+from console.format import human_size, short_time, yes_no
+from console.panes.base import PaneScreen, describe_error
+from widgets.confirm import Choice
+from widgets.views import TableView
+
+STATUS_STYLE = {
+    OutputStatus.IN_SYNC: "",
+    OutputStatus.MODIFIED: "bold",
+    OutputStatus.NOT_CHECKED_OUT: "italic",
+    OutputStatus.NOT_IN_CACHE: "bold reverse",
+    OutputStatus.MISSING: "bold reverse",
+    OutputStatus.UNKNOWN: "dim",
+}
+LONG_OPERATION = 3600.0  # checkout / pull / push report progress; they are not cut off like a read
+
+
+class DataProgress(Message):
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class DataScreen(PaneScreen):
+    PANE = "data"
+    BINDINGS = [
+        Binding("d", "diff", "Diff", id="data.diff"),
+        Binding("c", "checkout", "Checkout", id="data.checkout"),
+        Binding("p", "pull", "Pull", id="data.pull"),
+        Binding("P", "push", "Push", id="data.push"),
+        Binding("slash", "filter", "Filter", id="data.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="data.clear_filter", show=False),
+        Binding("j", "cursor('down')", "Down", id="nav.down", show=False),
+        Binding("k", "cursor('up')", "Up", id="nav.up", show=False),
+        Binding("g", "cursor('top')", "Top", id="nav.top", show=False),
+        Binding("G", "cursor('bottom')", "Bottom", id="nav.bottom", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outputs: tuple[TrackedOutput, ...] = ()
+        self.versions: tuple[DataVersion, ...] = ()
+        self.workspace_info: WorkspaceInfo | None = None
+        self.selected_output: str | None = None
+        self.filter_text = ""
+        self.stale = False
+
+    # -- layout ------------------------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        yield Label("Outputs", id="outputs-title", classes="pane-title")
+        yield Input(placeholder="filter outputs by path (escape clears)", id="filter", classes="hidden")
+        yield DataTable(id="outputs", cursor_type="row", zebra_stripes=True)
+        yield Label("History", id="history-title", classes="pane-title")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield ProgressBar(id="progress", show_eta=False, classes="hidden")
+
+    def on_mount(self) -> None:
+        if self.backend is not None:
+            outputs = self.query_one("#outputs", DataTable)
+            outputs.add_columns("path", "kind", "size", "files", "status")
+            history = self.query_one("#history", DataTable)
+            history.add_columns(" ", "commit", "date", "author", "message", "md5", "size", "files", "cache",
+                                "remote")
+            outputs.focus()
+        super().on_mount()
+
+    # -- loading ------------------------------------------------------------------------------------------
+    def reload(self) -> None:
+        backend = self.backend
+
+        def load() -> tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]:
+            return backend.workspace(), backend.outputs()
+
+        self.call_backend("outputs", load, on_result=self._outputs_loaded, on_error=self._load_failed,
+                          busy="reading workspace")
+
+    def _load_failed(self, error: BaseException) -> None:
+        self.stale = bool(self.outputs)
+        suffix = " (showing the last data read)" if self.stale else ""
+        self.set_status(describe_error(error) + suffix, "error")
+        if self.stale:
+            self._set_outputs_title()
+
+    def _set_outputs_title(self) -> None:
+        info = self.workspace_info
+        text = Text("Outputs", style="bold")
+        if info is not None:
+            where = info.root
+            if info.branch or info.git_head:
+                where += f"  ({info.branch or 'detached'} @ {info.git_head or 'no commits'})"
+            remote = f"remote {info.default_remote}" if info.default_remote else "no default remote"
+            text.append(f"  {where}  {remote}", style="")
+        if self.filter_text:
+            text.append(f"  filter: {self.filter_text}")
+        if self.stale:
+            text.append("  [stale]", style="bold reverse")
+        self.query_one("#outputs-title", Label).update(text)
+
+    def _outputs_loaded(self, result: tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]) -> None:
+        self.workspace_info, self.outputs = result
+        self.stale = False
+        self._set_outputs_title()
+        self._fill_outputs()
+        bad = [o for o in self.outputs if o.error]
+        if not self.outputs:
+            self.set_status("no DVC-tracked outputs here: `dvc add <path>` tracks one", "warning")
+        elif bad:
+            self.set_status(f"{len(bad)} output(s) could not be read: {bad[0].dvc_file}: {bad[0].error}", "warning")
+        else:
+            self.set_status(f"{len(self.outputs)} output(s)")
+
+    def _visible_outputs(self) -> list[TrackedOutput]:
+        needle = self.filter_text.lower()
+        return [o for o in self.outputs if needle in o.path.lower() or needle in o.dvc_file.lower()]
+
+    def _fill_outputs(self) -> None:
+        table = self.query_one("#outputs", DataTable)
+        table.clear()
+        visible = self._visible_outputs()
+        for output in visible:
+            if output.error:
+                status = Text(f"unreadable: {output.error}", style="bold reverse")
+            else:
+                status = Text(output.status.value, style=STATUS_STYLE[output.status])
+            table.add_row(output.path, "dir" if output.is_dir else "file", human_size(output.size),
+                          "-" if output.nfiles is None else str(output.nfiles), status, key=output.path)
+        paths = [o.path for o in visible]
+        if self.selected_output in paths:
+            table.move_cursor(row=paths.index(self.selected_output))
+            self._load_history(self.selected_output)
+        elif paths:
+            table.move_cursor(row=0)
+            self._load_history(paths[0])
+        else:
+            self.selected_output = None
+            self.query_one("#history", DataTable).clear()
+
+    @on(DataTable.RowHighlighted, "#outputs")
+    def _output_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        path = event.row_key.value if event.row_key else None
+        if path and path != self.selected_output:
+            self._load_history(path)
+
+    def _load_history(self, path: str) -> None:
+        self.selected_output = path
+        self.query_one("#history-title", Label).update(Text(f"History of {path}", style="bold"))
+        self.call_backend("history", self.backend.history, path, on_result=self._history_loaded,
+                          on_error=lambda e: self.show_error(e, f"history of {path}"))
+
+    def _history_loaded(self, versions: tuple[DataVersion, ...]) -> None:
+        self.versions = versions
+        table = self.query_one("#history", DataTable)
+        previous = self.selected_version()
+        table.clear()
+        for version in versions:
+            mark = Text("*", style="bold") if version.is_current else ""
+            if version.error:
+                row = [mark, version.short, short_time(version.date), version.author, version.message,
+                       Text(f"malformed: {version.error}", style="bold reverse"), "-", "-", "-", "-"]
+            elif version.deleted:
+                row = [mark, version.short, short_time(version.date), version.author, version.message,
+                       Text("(.dvc deleted)", style="dim"), "-", "-", "-", "-"]
+            else:
+                row = [mark, version.short, short_time(version.date), version.author, version.message,
+                       (version.md5 or "-")[:12], human_size(version.size),
+                       "-" if version.nfiles is None else str(version.nfiles),
+                       Text(yes_no(version.in_cache), style="" if version.in_cache is not False else "bold"),
+                       Text(yes_no(version.in_remote), style="" if version.in_remote is not False else "bold")]
+            table.add_row(*row, key=version.rev)
+        revs = [v.rev for v in versions]
+        if previous is not None and previous.rev in revs:
+            table.move_cursor(row=revs.index(previous.rev))
+        malformed = [v for v in versions if v.error]
+        if malformed:
+            self.set_status(f"{self.selected_output}: the .dvc file is malformed at {malformed[0].short}: "
+                            f"{malformed[0].error}", "warning")
+        elif not self.is_busy("outputs"):
+            current = next((v for v in versions if v.is_current), None)
+            where = f", checked out: {current.short}" if current else ", the workspace version is not committed"
+            self.set_status(f"{self.selected_output}: {len(versions)} version(s){where}")
+
+    # -- selection ---------------------------------------------------------------------------------------------
+    def selected_output_obj(self) -> TrackedOutput | None:
+        return next((o for o in self.outputs if o.path == self.selected_output), None)
+
+    def selected_version(self) -> DataVersion | None:
+        table = self.query_one("#history", DataTable)
+        if not self.versions or table.row_count == 0:
+            return None
+        row = table.cursor_row
+        return self.versions[row] if 0 <= row < len(self.versions) else None
+
+    def _need_version(self, doing: str) -> tuple[TrackedOutput, DataVersion] | None:
+        output, version = self.selected_output_obj(), self.selected_version()
+        if output is None:
+            self.set_status(f"{doing}: select an output first", "warning")
+            return None
+        if version is None:
+            self.set_status(f"{doing}: select a version in the history (tab moves there)", "warning")
+            return None
+        if version.error or version.deleted:
+            self.set_status(f"{doing}: version {version.short} has no usable .dvc file", "error")
+            return None
+        return output, version
+
+    def action_cursor(self, where: str) -> None:
+        table = self.focused if isinstance(self.focused, DataTable) else None
+        if table is None:
+            return
+        {"down": table.action_cursor_down, "up": table.action_cursor_up,
+         "top": table.action_scroll_top, "bottom": table.action_scroll_bottom}[where]()
+
+    # -- filter --------------------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        if self.backend is None:
+            return
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.value = self.filter_text
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._set_outputs_title()
+        self._fill_outputs()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event: Input.Submitted) -> None:
+        self.query_one("#outputs", DataTable).focus()
+        if not self.filter_text:
+            self.query_one("#filter", Input).add_class("hidden")
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if self.filter_text or not box.has_class("hidden"):
+            box.value = ""
+            box.add_class("hidden")
+            self.query_one("#outputs", DataTable).focus()
+
+    # -- diff --------------------------------------------------------------------------------------------------
+    def action_diff(self) -> None:
+        picked = self._need_version("diff")
+        if picked is None:
+            return
+        output, version = picked
+        self.call_backend("diff", self.backend.diff, output.path, version.rev, on_result=self._show_diff,
+                          on_error=lambda e: self.show_error(e, "diff"), busy=f"comparing {version.short} "
+                          "with the workspace")
+
+    def _show_diff(self, diff: DataDiff) -> None:
+        self.set_status(f"{diff.output}: {len(diff.entries)} difference(s) against {diff.rev[:7]}")
+        rows = [(Text(e.change, style="bold" if e.change != "modified" else ""), e.path,
+                 human_size(e.old_size), human_size(e.new_size), (e.old_md5 or "-")[:12], (e.new_md5 or "-")[:12])
+                for e in diff.entries]
+        note = diff.note or ("no differences: the workspace holds this version" if not rows else "")
+        self.app.push_screen(TableView(
+            f"{diff.output}: workspace -> {diff.rev[:7]}",
+            ("change", "path", "workspace size", "version size", "workspace md5", "version md5"), rows, note))
+
+    # -- checkout ----------------------------------------------------------------------------------------------
+    async def _in_thread(self, fn: Any, *args: Any, timeout: float | None = None) -> Any:
+        limit = self.settings.timeout if timeout is None else timeout
+        return await asyncio.wait_for(asyncio.to_thread(fn, *args), limit)
+
+    def _progress(self, progress: Progress) -> None:
+        self.post_message(DataProgress(progress))  # called from the worker thread
+
+    def on_data_progress(self, message: DataProgress) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        bar.remove_class("hidden")
+        p = message.progress
+        bar.update(total=p.total, progress=p.done)
+        unit = human_size(p.done) if p.unit == "bytes" else f"{p.done} files"
+        total = "" if p.total is None else (f" of {human_size(p.total)}" if p.unit == "bytes" else f" of {p.total}")
+        self.set_status(f"{p.message or 'working'}: {unit}{total}", "busy")
+
+    def _plan_text(self, plan: CheckoutPlan, version: DataVersion) -> Text:
+        text = Text()
+        text.append(f"{plan.output}", style="bold")
+        text.append(f" will become the version of commit {version.short} ({short_time(version.date)}, "
+                    f"{version.author}: {version.message}).\n\n")
+        text.append(f"git checkout {version.short} -- {self.selected_output_obj().dvc_file}\n"
+                    f"dvc checkout {self.selected_output_obj().dvc_file}\n\n", style="dim")
+        if plan.source == "remote":
+            text.append("The data is not in the local cache: it will be pulled from the remote first.\n")
+        entries = plan.diff.entries
+        if entries:
+            text.append(f"Changes ({len(entries)}):\n")
+            for e in entries[:12]:
+                text.append(f"  {e.change:<9} {e.path}  {human_size(e.old_size)} -> {human_size(e.new_size)}\n")
+            if len(entries) > 12:
+                text.append(f"  ... and {len(entries) - 12} more\n")
+        else:
+            text.append("The workspace already holds this data (only the .dvc file changes).\n")
+        if plan.dvc_file_dirty:
+            text.append("\nThe .dvc file has changes not committed to git; they will be replaced "
+                        f"(its data stays in the cache as md5 {plan.workspace_md5 or '?'}).\n", style="bold")
+        if plan.unsaved_changes:
+            text.append("\nThe workspace copy has changes that are NOT in the DVC cache. Checking out would "
+                        "lose them. Save them into the cache first (you get the hash that recovers them), "
+                        "or cancel.\n", style="bold")
+        return text
+
+    @work(group="data.action", exclusive=True, exit_on_error=False)
+    async def action_checkout(self) -> None:
+        if self.backend is None or self.refuse_if_read_only("checkout"):
+            return
+        picked = self._need_version("checkout")
+        if picked is None:
+            return
+        output, version = picked
+        backend = self.backend
+        self.set_status(f"planning the checkout of {output.path} at {version.short}", "busy")
+        try:
+            plan: CheckoutPlan = await self._in_thread(backend.plan_checkout, output.path, version.rev)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.show_error(exc, "checkout")
+            return
+        if plan.problem or plan.source is None:
+            self.set_status(f"cannot check out {output.path} at {version.short}: "
+                            f"{plan.problem or 'its data is neither in the cache nor in a remote'}; "
+                            "nothing was changed", "error")
+            return
+        if plan.unsaved_changes:
+            choices = (Choice("s", "Save to cache, then check out", "save"), Choice("n", "Cancel", ""))
+        else:
+            choices = (Choice("y", "Check out", "yes"), Choice("n", "Cancel", ""))
+        answer = await self.confirm(f"Check out {output.path} @ {version.short}?", self._plan_text(plan, version),
+                                    choices)
+        if not answer:
+            self.set_status("checkout cancelled; nothing was changed")
+            return
+        try:
+            if answer == "save":
+                saved: OperationResult = await self._in_thread(backend.save_workspace, output.path,
+                                                               timeout=LONG_OPERATION)
+                self.notify(f"workspace copy of {output.path} saved in the cache as md5 {saved.md5}",
+                            title="saved", timeout=30)
+            self.set_status(f"checking out {output.path} at {version.short}", "busy")
+            result: OperationResult = await self._in_thread(backend.checkout, output.path, version.rev,
+                                                            self._progress, timeout=LONG_OPERATION)
+        except Exception as exc:  # noqa: BLE001
+            self._finish_operation(None)
+            self.show_error(exc, "checkout")
+            return
+        self._finish_operation(result)
+
+    def _finish_operation(self, result: OperationResult | None) -> None:
+        self.query_one("#progress", ProgressBar).add_class("hidden")
+        if result is not None:
+            self.set_status(result.message, "ok" if result.ok else "error")
+            self.reload()
+            if self.selected_output:
+                self._load_history(self.selected_output)
+
+    # -- pull / push ----------------------------------------------------------------------------------------
+    @work(group="data.action", exclusive=True, exit_on_error=False)
+    async def _transfer(self, action: str) -> None:
+        if self.backend is None or self.refuse_if_read_only(action):
+            return
+        output = self.selected_output_obj()
+        if output is None:
+            self.set_status(f"{action}: select an output first", "warning")
+            return
+        info = self.workspace_info
+        remote = f"remote {info.default_remote!r}" if info and info.default_remote else "the default remote"
+        body = (f"dvc {action} {output.dvc_file}\n\n" +
+                (f"Download {output.path} from {remote} into the cache and workspace."
+                 if action == "pull" else f"Upload the cached data of {output.path} to {remote}."))
+        if not await self.confirm(f"{action.title()} {output.path}?", body):
+            self.set_status(f"{action} cancelled")
+            return
+        backend = self.backend
+        self.set_status(f"dvc {action} {output.path}", "busy")
+        try:
+            result = await self._in_thread(getattr(backend, action), output.path, self._progress,
+                                           timeout=LONG_OPERATION)
+        except Exception as exc:  # noqa: BLE001
+            self._finish_operation(None)
+            self.show_error(exc, action)
+            return
+        self._finish_operation(result)
+
+    def action_pull(self) -> None:
+        self._transfer("pull")
+
+    def action_push(self) -> None:
+        self._transfer("push")

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets. They take plain data and know nothing of backends."""

@@ -1,0 +1,89 @@
+"""The `:` command line: an input at the bottom with tab completion, dismissing with the line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Input, Label
+
+
+class _CallableSuggester(Suggester):
+    def __init__(self, complete: Callable[[str], list[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._complete = complete
+
+    async def get_suggestion(self, value: str) -> str | None:
+        matches = self._complete(value)
+        return matches[0] if matches else None
+
+
+class CommandLine(ModalScreen[str | None]):
+    """``complete(text)`` returns full-line candidates; ``tab`` accepts the first, ``escape`` cancels."""
+
+    DEFAULT_CSS = """
+    CommandLine { align: left bottom; background: transparent; }
+    CommandLine Input, CommandLine Input:focus { dock: bottom; border: none; height: 1; padding: 0 0;
+        width: 100%; background: $panel; }
+    CommandLine #hint { dock: bottom; height: auto; max-height: 6; background: $panel; padding: 0 1;
+        color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="cmdline.cancel"),
+        Binding("tab", "complete", "Complete", id="cmdline.complete", priority=True),
+    ]
+
+    def __init__(self, complete: Callable[[str], list[str]], initial: str = "", history: list[str] | None = None
+                 ) -> None:
+        super().__init__()
+        self.complete = complete
+        self.initial = initial
+        self.history = history if history is not None else []
+        self._history_index = len(self.history)
+
+    def compose(self) -> ComposeResult:
+        yield Input(value=self.initial, placeholder="command (tab completes, escape cancels)",
+                    suggester=_CallableSuggester(self.complete), id="cmd")
+        yield Label("", id="hint")
+
+    def on_mount(self) -> None:
+        cmd = self.query_one(Input)
+        cmd.cursor_position = len(self.initial)
+        cmd.focus()
+        self._show_hint(self.initial)
+
+    def _show_hint(self, value: str) -> None:
+        matches = self.complete(value)[:6]
+        self.query_one("#hint", Label).update("\n".join(f":{m}" for m in matches))
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self._show_hint(event.value)
+
+    def action_complete(self) -> None:
+        cmd = self.query_one(Input)
+        matches = self.complete(cmd.value)
+        if matches:
+            cmd.value = matches[0]
+            cmd.cursor_position = len(cmd.value)
+
+    def key_up(self) -> None:
+        if self.history and self._history_index > 0:
+            self._history_index -= 1
+            self.query_one(Input).value = self.history[self._history_index]
+
+    def key_down(self) -> None:
+        if self._history_index < len(self.history) - 1:
+            self._history_index += 1
+            self.query_one(Input).value = self.history[self._history_index]
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
