@@ -1,0 +1,1158 @@
+"""The ``dvc`` Data backend: DVC-tracked outputs of a git workspace and their versions in git history.
+
+Reads are plain git plumbing plus small YAML files (``.dvc``, ``dvc.yaml``, ``dvc.lock``), so listing
+history costs one ``git log`` and one ``git cat-file --batch`` whatever the number of commits.
+Workspace hashing goes through DVC's own hashing with its state database, so unchanged large data is not
+re-read on every refresh. Mutations run ``git`` and ``dvc`` as subprocesses, the way a person would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from backends.data import (
+    CheckoutPlan,
+    DataDiff,
+    DataVersion,
+    DiffEntry,
+    OperationResult,
+    OutputStatus,
+    Progress,
+    ProgressCallback,
+    TrackedOutput,
+    WorkspaceInfo,
+)
+from backends.errors import (
+    BackendError,
+    BackendTimeout,
+    NotConfigured,
+    NotFound,
+    ReadOnly,
+    Refused,
+)
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_OPERATION_TIMEOUT = 3600.0
+_NULL_SHA = "0" * 40
+_LEGACY_HASHES = ("md5-dos2unix", "")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# small parsing helpers (no heavy imports)
+
+
+def _yaml_load(data: bytes | str) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One output as recorded in a .dvc file or dvc.lock."""
+
+    md5: str | None
+    size: int | None
+    nfiles: int | None
+    hash_name: str  # "md5", or "" / "md5-dos2unix" for files written by DVC 2
+    use_cache: bool = True
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.md5 and self.md5.endswith(".dir"))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _entry_from(out: Mapping[str, Any]) -> _Entry:
+    md5 = out.get("md5")
+    if md5 is not None and not isinstance(md5, str):
+        raise ValueError(f"md5 is not a string: {md5!r}")
+    hash_name = out.get("hash", "")
+    return _Entry(
+        md5=md5,
+        size=_int_or_none(out.get("size")),
+        nfiles=_int_or_none(out.get("nfiles")),
+        hash_name=hash_name if isinstance(hash_name, str) else "",
+        use_cache=out.get("cache", True) is not False,
+    )
+
+
+def _parse_dvc_file(data: bytes | str) -> list[tuple[str, _Entry]]:
+    """The outs of a .dvc file as (path relative to the .dvc file's folder, entry); ValueError when malformed."""
+    try:
+        doc = _yaml_load(data)
+    except Exception as exc:  # yaml.YAMLError and decoding errors
+        raise ValueError(f"not valid YAML: {_one_line(str(exc))}") from exc
+    if not isinstance(doc, dict):
+        raise ValueError("not a mapping with an 'outs' list")
+    outs = doc.get("outs")
+    if not isinstance(outs, list) or not outs:
+        raise ValueError("no 'outs' list")
+    result = []
+    for out in outs:
+        if not isinstance(out, dict) or not isinstance(out.get("path"), str):
+            raise ValueError("an entry of 'outs' has no 'path'")
+        result.append((out["path"], _entry_from(out)))
+    return result
+
+
+def _parse_lock(data: bytes | str) -> dict[tuple[str, str], _Entry]:
+    """{(stage, out path relative to the lock's folder): entry} of a dvc.lock; ValueError when malformed."""
+    try:
+        doc = _yaml_load(data)
+    except Exception as exc:
+        raise ValueError(f"not valid YAML: {_one_line(str(exc))}") from exc
+    if not isinstance(doc, dict):
+        raise ValueError("not a mapping")
+    stages = doc.get("stages", {})
+    if not isinstance(stages, dict):
+        raise ValueError("'stages' is not a mapping")
+    found: dict[tuple[str, str], _Entry] = {}
+    for name, stage in stages.items():
+        if not isinstance(stage, dict):
+            continue
+        for out in stage.get("outs") or ():
+            if isinstance(out, dict) and isinstance(out.get("path"), str):
+                found[(str(name), out["path"])] = _entry_from(out)
+    return found
+
+
+def _stage_outs(doc: Any) -> list[tuple[str, str, bool]]:
+    """(stage name, out path, use_cache) of the stages of a dvc.yaml document."""
+    result = []
+    if not isinstance(doc, dict) or not isinstance(doc.get("stages"), dict):
+        raise ValueError("no 'stages' mapping")
+    for name, stage in doc["stages"].items():
+        if not isinstance(stage, dict) or "foreach" in stage or "matrix" in stage:
+            continue
+        for out in stage.get("outs") or ():
+            if isinstance(out, str):
+                path, use_cache = out, True
+            elif isinstance(out, dict) and len(out) == 1:
+                path, opts = next(iter(out.items()))
+                use_cache = not (isinstance(opts, dict) and opts.get("cache") is False)
+            else:
+                continue
+            if isinstance(path, str) and "${" not in path:
+                result.append((str(name), path, use_cache))
+    return result
+
+
+def _read_dvc_config(path: Path) -> dict[str, dict[str, str]]:
+    """A DVC config file (configobj syntax) as {section: {key: value}}; section names unquoted."""
+    sections: dict[str, dict[str, str]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return sections
+    current: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
+                name = name[1:-1]
+            current = sections.setdefault(name, {})
+        elif "=" in line and current is not None:
+            key, _, value = line.partition("=")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            current[key.strip()] = value
+    return sections
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _strip_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme and (parts.username or parts.password):
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+def _git_blob_sha(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id
+
+
+def _tree_size(path: Path) -> int:
+    """Bytes under ``path`` (a file or a directory), for progress reports."""
+    try:
+        if path.is_file():
+            return path.stat().st_size
+        total = 0
+        for dirpath, _dirs, files in os.walk(path):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(dirpath, name)).st_size
+                except OSError:
+                    pass
+        return total
+    except OSError:
+        return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# object stores: the local cache and a local-directory remote share the DVC 3 layout
+
+
+class _ObjectStore:
+    """Presence checks against a DVC object directory (``files/md5/xx/rest``, legacy ``xx/rest``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def object_path(self, md5: str, hash_name: str = "md5") -> Path:
+        base = self.root if hash_name in _LEGACY_HASHES else self.root / "files" / "md5"
+        return base / md5[:2] / md5[2:]
+
+    def has_object(self, md5: str, hash_name: str = "md5") -> bool:
+        return self.object_path(md5, hash_name).is_file()
+
+    def listing(self, md5: str, hash_name: str = "md5") -> list[tuple[str, str]] | None:
+        """[(relpath, md5)] of a ``.dir`` object, None when it is not here or unreadable."""
+        try:
+            doc = json.loads(self.object_path(md5, hash_name).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(doc, list):
+            return None
+        return [(e["relpath"], e["md5"]) for e in doc if isinstance(e, dict) and "relpath" in e and "md5" in e]
+
+    def has_all(self, entry: _Entry) -> bool:
+        """The object and, for a directory, its listing and every file in it."""
+        if not entry.md5:
+            return False
+        key = (entry.md5, entry.hash_name)
+        known = self._known.get(key)
+        if known is None:
+            if not entry.is_dir:
+                known = self.has_object(entry.md5, entry.hash_name)
+            else:
+                files = self.listing(entry.md5, entry.hash_name)
+                known = files is not None and all(self.has_object(m, entry.hash_name) for _, m in files)
+            self._known[key] = known
+        return known
+
+    def size_of(self, md5: str, hash_name: str = "md5") -> int | None:
+        try:
+            return self.object_path(md5, hash_name).stat().st_size
+        except OSError:
+            return None
+
+
+@dataclass(frozen=True)
+class _Remote:
+    name: str
+    url: str  # as configured, resolved when local
+    local_path: Path | None  # a local-directory remote
+
+
+@dataclass(frozen=True)
+class _Located:
+    """Where an output is recorded."""
+
+    output: str  # path relative to the DVC root, "/"-separated
+    record: str  # the .dvc file or dvc.lock, relative to the DVC root
+    stage: str | None  # the dvc.yaml stage
+    key: str  # the out's path as written in the record (relative to the record's folder)
+
+
+# ----------------------------------------------------------------------------------------------------------
+
+
+class DvcDatasets:
+    """:class:`backends.data.DatasetVersions` on a real git + DVC workspace."""
+
+    def __init__(
+        self,
+        repo: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+        operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
+    ) -> None:
+        self.repo_path = Path(repo).expanduser()
+        self.read_only = read_only
+        self.timeout = timeout
+        self.operation_timeout = operation_timeout
+        self._roots: tuple[Path, Path] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> DvcDatasets:
+        """Workspace from ``repo`` (default: the current directory); raises NotConfigured if it has no git/DVC."""
+        repo = settings.get("repo") or os.environ.get("DVC_REPO") or os.getcwd()
+        timeout = float(settings.get("timeout") or DEFAULT_TIMEOUT)
+        op_timeout = float(settings.get("operation_timeout") or DEFAULT_OPERATION_TIMEOUT)
+        backend = cls(repo, read_only=bool(settings.get("read_only", False)), timeout=timeout,
+                      operation_timeout=op_timeout)
+        backend._check_layout()
+        return backend
+
+    # -- locating the workspace --------------------------------------------------------------------------
+
+    def _check_layout(self) -> tuple[Path, Path]:
+        """(DVC root, git top) found by looking at the file system only."""
+        start = self.repo_path.resolve()
+        if not start.is_dir():
+            raise NotConfigured("the data workspace does not exist", endpoint=str(start),
+                                hint="give an existing folder with `repo` in the context or --repo")
+        dvc_root = next((p for p in (start, *start.parents) if (p / ".dvc").is_dir()), None)
+        git_top = next((p for p in (start, *start.parents) if (p / ".git").exists()), None)
+        if git_top is None:
+            raise NotConfigured("the data workspace is not a git repository", endpoint=str(start),
+                                hint="run `git init` there, or point `repo` / --repo at a git + DVC workspace")
+        if dvc_root is None or not dvc_root.is_relative_to(git_top):
+            raise NotConfigured("the data workspace has no DVC (.dvc folder)", endpoint=str(start),
+                                hint="run `dvc init` there, or point `repo` / --repo at a DVC workspace")
+        return dvc_root, git_top
+
+    def _layout(self) -> tuple[Path, Path]:
+        if self._roots is None or not (self._roots[0] / ".dvc").is_dir():
+            self._roots = self._check_layout()
+        return self._roots
+
+    @property
+    def root(self) -> Path:
+        return self._layout()[0]
+
+    def _git_path(self, rel: str) -> str:
+        """A DVC-root-relative path as a git-top-relative path."""
+        root, top = self._layout()
+        prefix = root.relative_to(top).as_posix()
+        return rel if prefix == "." else f"{prefix}/{rel}"
+
+    # -- processes -----------------------------------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DVC_NO_ANALYTICS"] = "1"
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        env.setdefault("LC_ALL", "C")
+        return env
+
+    def _git(self, *args: str, input: bytes | None = None, ok_codes: Iterable[int] = (0,),
+             timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+        root, top = self._layout()
+        cmd = ["git", "-c", "core.quotepath=off", *args]
+        try:
+            proc = subprocess.run(cmd, cwd=top, input=input, capture_output=True, env=self._env(),
+                                  timeout=timeout or self.timeout, stdin=None if input is not None else subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            raise NotConfigured("git is not installed", hint="install git and make sure it is on PATH") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise BackendTimeout(f"`git {args[0]}` did not finish in {timeout or self.timeout:g} s",
+                                 endpoint=str(top), hint="raise `timeout` in the context") from exc
+        if proc.returncode not in tuple(ok_codes):
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            if "not a git repository" in err:
+                raise NotConfigured("the data workspace is not a git repository", endpoint=str(top), detail=err)
+            raise BackendError(f"`git {' '.join(args[:2])}` failed", endpoint=str(top), detail=err)
+        return proc
+
+    def _dvc(self, *args: str, progress: ProgressCallback | None = None,
+             measure: Callable[[], int] | None = None, total: int | None = None,
+             unit: str = "bytes", message: str = "") -> subprocess.CompletedProcess[str]:
+        """Run ``python -m dvc args`` in the DVC root, reporting ``measure()`` through ``progress`` while it runs."""
+        root = self.root
+        cmd = [sys.executable, "-m", "dvc", *args]
+        proc = subprocess.Popen(cmd, cwd=root, env=self._env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out_chunks: list[str] = []
+        err_chunks: list[str] = []
+        readers = [
+            threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True),  # type: ignore[union-attr]
+            threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True),  # type: ignore[union-attr]
+        ]
+        for t in readers:
+            t.start()
+        deadline = time.monotonic() + self.operation_timeout
+        last = -1
+        while True:
+            try:
+                proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    raise BackendTimeout(f"`dvc {args[0]}` did not finish in {self.operation_timeout:g} s",
+                                         endpoint=str(root), hint="raise `operation_timeout` in the context")
+                if progress is not None and measure is not None:
+                    done = measure()
+                    if done != last:
+                        last = done
+                        progress(Progress(done, total, unit, message))
+        for t in readers:
+            t.join(timeout=5)
+        return subprocess.CompletedProcess(cmd, proc.returncode, "".join(out_chunks), "".join(err_chunks))
+
+    # -- configuration -------------------------------------------------------------------------------------
+
+    def _config(self) -> dict[str, dict[str, str]]:
+        dvc_dir = self.root / ".dvc"
+        merged: dict[str, dict[str, str]] = {}
+        for name in ("config", "config.local"):
+            for section, values in _read_dvc_config(dvc_dir / name).items():
+                merged.setdefault(section, {}).update(values)
+        return merged
+
+    def _cache(self, config: Mapping[str, Mapping[str, str]] | None = None) -> _ObjectStore:
+        config = self._config() if config is None else config
+        cache_dir = config.get("cache", {}).get("dir")
+        dvc_dir = self.root / ".dvc"
+        return _ObjectStore((dvc_dir / cache_dir).resolve() if cache_dir else dvc_dir / "cache")
+
+    def _remote(self, config: Mapping[str, Mapping[str, str]] | None = None) -> _Remote | None:
+        config = self._config() if config is None else config
+        name = config.get("core", {}).get("remote")
+        if not name:
+            return None
+        url = config.get(f'remote "{name}"', {}).get("url", "")
+        local: Path | None = None
+        if url and "://" not in url:
+            p = Path(url).expanduser()
+            local = p if p.is_absolute() else (self.root / ".dvc" / p).resolve()
+            url = str(local)
+        elif url.startswith("file://"):
+            local = Path(urlsplit(url).path)
+        return _Remote(name=name, url=_strip_credentials(url), local_path=local)
+
+    def _remote_store(self, remote: _Remote | None) -> _ObjectStore | None:
+        return _ObjectStore(remote.local_path) if remote and remote.local_path else None
+
+    def _remote_has(self, remote: _Remote | None, entries: list[_Entry]) -> dict[str, bool] | None:
+        """{md5: present} in the default remote for the given entries; None when there is no default remote."""
+        if remote is None:
+            return None
+        store = self._remote_store(remote)
+        if store is not None:
+            return {e.md5: store.has_all(e) for e in entries if e.md5}
+        return self._remote_has_via_dvc(remote, entries)
+
+    def _remote_has_via_dvc(self, remote: _Remote, entries: list[_Entry]) -> dict[str, bool] | None:
+        """A cloud remote: ask DVC's remote object database in one batch (None if it cannot be reached)."""
+        wanted = [e for e in entries if e.md5]
+        if not wanted:
+            return {}
+        try:
+            from dvc.repo import Repo
+
+            with Repo(str(self.root)) as repo:
+                odb = repo.cloud.get_remote_odb(remote.name, hash_name="md5")
+                cache = self._cache()
+                oids: set[str] = set()
+                for e in wanted:
+                    oids.add(e.md5)  # type: ignore[arg-type]
+                    if e.is_dir:
+                        oids.update(m for _, m in cache.listing(e.md5) or ())  # type: ignore[arg-type]
+                present = set(odb.oids_exist(oids))
+                result = {}
+                for e in wanted:
+                    ok = e.md5 in present
+                    if ok and e.is_dir:
+                        listing = cache.listing(e.md5)  # type: ignore[arg-type]
+                        ok = listing is not None and all(m in present for _, m in listing)
+                    result[e.md5] = ok  # type: ignore[index]
+                return result
+        except Exception:  # an unreachable cloud remote must not break history
+            return None
+
+    # -- locating outputs ----------------------------------------------------------------------------------
+
+    def _tracked_files(self) -> list[str]:
+        """DVC-root-relative paths of .dvc and dvc.yaml files (tracked or untracked-but-not-ignored)."""
+        root, top = self._layout()
+        proc = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--full-name",
+                         "--", str(root.relative_to(top)) if root != top else ".")
+        prefix = root.relative_to(top).as_posix()
+        seen: dict[str, None] = {}
+        for raw in proc.stdout.split(b"\0"):
+            if not raw:
+                continue
+            path = raw.decode("utf-8", "surrogateescape")
+            if prefix != ".":
+                path = path[len(prefix) + 1:]
+            name = path.rsplit("/", 1)[-1]
+            if path.startswith(".dvc/") or "/.dvc/" in path:
+                continue
+            if (name.endswith(".dvc") and name != ".dvc") or name == "dvc.yaml":
+                if (root / path).is_file():
+                    seen.setdefault(path, None)
+        return sorted(seen)
+
+    def _locate(self, output: str) -> _Located:
+        root = self.root
+        output = output.strip().strip("/")
+        if output.endswith(".dvc"):
+            output = output[: -len(".dvc")]
+        dvc_file = f"{output}.dvc"
+        if (root / dvc_file).is_file() or self._in_git_history(dvc_file):
+            return _Located(output=output, record=dvc_file, stage=None, key=output.rsplit("/", 1)[-1])
+        for path in self._tracked_files():
+            if not path.endswith("dvc.yaml"):
+                continue
+            folder = path[: -len("dvc.yaml")]
+            try:
+                outs = _stage_outs(_yaml_load((root / path).read_bytes()))
+            except Exception:
+                continue
+            for stage, out_path, _use_cache in outs:
+                if _norm(folder + out_path) == output:
+                    return _Located(output=output, record=folder + "dvc.lock", stage=stage, key=out_path)
+        raise NotFound(f"no DVC-tracked output {output!r} in this workspace", endpoint=str(root),
+                       hint="pick one from the list of outputs (refresh with r)")
+
+    def _in_git_history(self, rel: str) -> bool:
+        proc = self._git("log", "-1", "--format=%H", "--", self._git_path(rel), ok_codes=(0, 128))
+        return proc.returncode == 0 and bool(proc.stdout.strip())
+
+    def _entry_of(self, located: _Located, data: bytes) -> _Entry:
+        """The located output's entry in a .dvc / dvc.lock blob; ValueError when malformed or absent."""
+        if located.stage is None:
+            outs = _parse_dvc_file(data)
+            if len(outs) == 1:
+                return outs[0][1]
+            for path, entry in outs:
+                if _norm(path) == located.key:
+                    return entry
+            raise ValueError(f"no out with path {located.key!r}")
+        lock = _parse_lock(data)
+        entry = lock.get((located.stage, located.key))
+        if entry is None:
+            for (stage, path), e in lock.items():
+                if stage == located.stage and _norm(path) == _norm(located.key):
+                    return e
+            raise ValueError(f"stage {located.stage!r} has no locked out {located.key!r}")
+        return entry
+
+    def _workspace_entry(self, located: _Located) -> _Entry:
+        path = self.root / located.record
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"{located.record} cannot be read: {exc.strerror}") from exc
+        return self._entry_of(located, data)
+
+    def _entry_at(self, located: _Located, rev: str) -> tuple[str, _Entry | None, str | None]:
+        """(full commit, entry or None, problem) of the output at ``rev``."""
+        commit = self._resolve_rev(rev)
+        proc = self._git("cat-file", "blob", f"{commit}:{self._git_path(located.record)}", ok_codes=(0, 128))
+        if proc.returncode != 0:
+            return commit, None, f"{located.record} does not exist at {commit[:7]}"
+        try:
+            return commit, self._entry_of(located, proc.stdout), None
+        except ValueError as exc:
+            return commit, None, f"{located.record} is malformed at {commit[:7]}: {exc}"
+
+    def _resolve_rev(self, rev: str) -> str:
+        if not rev or rev.startswith("-"):
+            raise NotFound(f"no revision {rev!r}", endpoint=str(self.root))
+        proc = self._git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", ok_codes=(0, 1, 128))
+        if proc.returncode != 0:
+            raise NotFound(f"no commit {rev!r} in this repository", endpoint=str(self.root),
+                           hint="pick a version from the history")
+        return proc.stdout.decode().strip()
+
+    # -- hashing the workspace -----------------------------------------------------------------------------
+
+    def _open_repo(self) -> Any:
+        from dvc.repo import Repo
+
+        try:
+            return Repo(str(self.root))
+        except Exception as exc:
+            raise NotConfigured("DVC could not open the workspace", endpoint=str(self.root),
+                                detail=_one_line(str(exc))) from exc
+
+    def _workspace_tree(self, repo: Any, abs_path: Path, hash_name: str
+                        ) -> tuple[str | None, dict[str, tuple[str, int | None]] | None, int | None]:
+        """(md5, {relpath: (md5, size)} for a directory, size) of a workspace path, using DVC's state db."""
+        from dvc_data.hashfile.build import build
+        from dvc_data.hashfile.tree import Tree
+
+        if not abs_path.exists():
+            return None, None, None
+        odb = repo.cache.legacy if hash_name in _LEGACY_HASHES else repo.cache.local
+        _staging, meta, obj = build(odb, str(abs_path), repo.fs, hash_name or "md5-dos2unix",
+                                    ignore=repo.dvcignore, dry_run=True)
+        md5 = obj.hash_info.value if obj.hash_info else None
+        if isinstance(obj, Tree):
+            files: dict[str, tuple[str, int | None]] = {}
+            for key, fmeta, hi in obj:
+                files["/".join(key)] = (hi.value, fmeta.size if fmeta else None)
+            return md5, files, sum(s or 0 for _, s in files.values())
+        return md5, None, meta.size if meta else abs_path.stat().st_size
+
+    # -- the Protocol ----------------------------------------------------------------------------------------
+
+    def workspace(self) -> WorkspaceInfo:
+        root = self.root
+        head = self._git("rev-parse", "--short", "--verify", "-q", "HEAD", ok_codes=(0, 1, 128))
+        branch = self._git("symbolic-ref", "--short", "-q", "HEAD", ok_codes=(0, 1, 128))
+        remote = self._remote()
+        return WorkspaceInfo(
+            root=str(root),
+            git_head=head.stdout.decode().strip() or None if head.returncode == 0 else None,
+            branch=branch.stdout.decode().strip() or None if branch.returncode == 0 else None,
+            default_remote=remote.name if remote else None,
+            remote_url=remote.url if remote else None,
+        )
+
+    def outputs(self) -> tuple[TrackedOutput, ...]:
+        root = self.root
+        config = self._config()
+        cache = self._cache(config)
+        remote = self._remote(config)
+        remote_store = self._remote_store(remote)
+        rows: list[tuple[_Located, _Entry | None, str | None]] = []
+        for path in self._tracked_files():
+            folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+            if path.endswith(".dvc"):
+                try:
+                    outs = _parse_dvc_file((root / path).read_bytes())
+                except (ValueError, OSError) as exc:
+                    rows.append((_Located(path[:-4], path, None, path[:-4].rsplit("/", 1)[-1]), None, str(exc)))
+                    continue
+                for out_path, entry in outs:
+                    rows.append((_Located(_norm(folder + out_path), path, None, _norm(out_path)), entry, None))
+            else:
+                lock_rel = folder + "dvc.lock"
+                try:
+                    stage_outs = _stage_outs(_yaml_load((root / path).read_bytes()))
+                except Exception as exc:
+                    rows.append((_Located(path, path, None, path), None, f"not a valid dvc.yaml: {_one_line(str(exc))}"))
+                    continue
+                try:
+                    lock = _parse_lock((root / lock_rel).read_bytes()) if (root / lock_rel).is_file() else {}
+                    lock_error = None
+                except ValueError as exc:
+                    lock, lock_error = {}, f"dvc.lock is malformed: {exc}"
+                for stage, out_path, use_cache in stage_outs:
+                    located = _Located(_norm(folder + out_path), lock_rel, stage, out_path)
+                    entry = lock.get((stage, out_path)) or _Entry(None, None, None, "md5", use_cache)
+                    if not use_cache:
+                        entry = _Entry(entry.md5, entry.size, entry.nfiles, entry.hash_name, False)
+                    rows.append((located, entry, lock_error))
+
+        needs_hash = [(loc, e) for loc, e, err in rows if e is not None and err is None and e.md5
+                      and (root / loc.output).exists()]
+        hashes: dict[str, str | None] = {}
+        if needs_hash:
+            repo = self._open_repo()
+            try:
+                for loc, e in needs_hash:
+                    try:
+                        hashes[loc.output] = self._workspace_tree(repo, root / loc.output, e.hash_name)[0]
+                    except Exception:
+                        hashes[loc.output] = None
+            finally:
+                repo.close()
+
+        result = []
+        for loc, entry, error in rows:
+            if entry is None or error is not None:
+                result.append(TrackedOutput(path=loc.output, dvc_file=loc.record if loc.stage is None else
+                                            loc.record[:-len("dvc.lock")] + "dvc.yaml",
+                                            stage=loc.stage, is_dir=False, md5=None, size=None, nfiles=None,
+                                            status=OutputStatus.UNKNOWN, error=error))
+                continue
+            status = self._status(loc, entry, hashes, cache, remote, remote_store)
+            result.append(TrackedOutput(
+                path=loc.output,
+                dvc_file=loc.record if loc.stage is None else loc.record[: -len("dvc.lock")] + "dvc.yaml",
+                stage=loc.stage, is_dir=entry.is_dir or (root / loc.output).is_dir(),
+                md5=entry.md5, size=entry.size, nfiles=entry.nfiles, status=status,
+            ))
+        return tuple(result)
+
+    def _status(self, loc: _Located, entry: _Entry, hashes: Mapping[str, str | None], cache: _ObjectStore,
+                remote: _Remote | None, remote_store: _ObjectStore | None) -> OutputStatus:
+        exists = (self.root / loc.output).exists()
+        if not entry.md5:
+            return OutputStatus.MODIFIED if exists else OutputStatus.UNKNOWN
+        if exists:
+            ws = hashes.get(loc.output)
+            if ws is None:
+                return OutputStatus.UNKNOWN
+            if ws != entry.md5:
+                return OutputStatus.MODIFIED
+            if not entry.use_cache or cache.has_all(entry):
+                return OutputStatus.IN_SYNC
+            return OutputStatus.NOT_IN_CACHE
+        if not entry.use_cache:
+            return OutputStatus.MISSING
+        if cache.has_all(entry):
+            return OutputStatus.NOT_CHECKED_OUT
+        if remote is None:
+            return OutputStatus.MISSING
+        if remote_store is not None:
+            return OutputStatus.NOT_IN_CACHE if remote_store.has_all(entry) else OutputStatus.MISSING
+        return OutputStatus.NOT_IN_CACHE  # a cloud remote is not asked on every refresh
+
+    def history(self, output: str) -> tuple[DataVersion, ...]:
+        located = self._locate(output)
+        git_record = self._git_path(located.record)
+        log = self._git("log", "--no-renames", "--no-abbrev", "--raw", "--no-color", "--no-textconv",
+                        "--format=%x00%x01%H%x1f%aI%x1f%an%x1f%s", "--", git_record, ok_codes=(0, 128))
+        if log.returncode != 0:  # no commits yet
+            return ()
+        commits: list[tuple[str, str, str, str, str, str | None]] = []  # hash, short, date, author, subject, blob
+        for chunk in log.stdout.split(b"\x00\x01")[1:]:
+            header, _, rest = chunk.partition(b"\n")
+            fields = header.decode("utf-8", "replace").split("\x1f")
+            if len(fields) < 4:
+                continue
+            fields.insert(1, fields[0][:7])
+            blob: str | None = None
+            for line in rest.split(b"\n"):
+                if line.startswith(b":"):
+                    meta = line.split(b"\t", 1)[0].split()
+                    if len(meta) >= 5:
+                        blob = meta[3].decode()
+            if blob is None:
+                continue
+            commits.append((fields[0], fields[1], fields[2], fields[3], fields[4], blob))
+
+        blobs = sorted({c[5] for c in commits if c[5] and c[5] != _NULL_SHA})
+        contents = self._cat_blobs(blobs)
+        parsed: dict[str, _Entry | str] = {}
+        for sha, data in contents.items():
+            try:
+                parsed[sha] = self._entry_of(located, data)
+            except ValueError as exc:
+                parsed[sha] = str(exc)
+
+        # the version the workspace record points at
+        current_blob = None
+        current_md5 = None
+        try:
+            current_data = (self.root / located.record).read_bytes()
+            current_blob = _git_blob_sha(current_data)
+            current_md5 = self._entry_of(located, current_data).md5
+        except (OSError, ValueError):
+            pass
+
+        rows: list[tuple[tuple[str, str, str, str, str, str | None], _Entry | None, str | None, bool]] = []
+        for c in commits:
+            blob = c[5]
+            if blob == _NULL_SHA:
+                rows.append((c, None, None, True))
+                continue
+            value = parsed.get(blob)  # type: ignore[arg-type]
+            if value is None:
+                rows.append((c, None, "the file could not be read from git", False))
+            elif isinstance(value, str):
+                rows.append((c, None, value, False))
+            else:
+                rows.append((c, value, None, False))
+        if located.stage is not None:
+            rows = _drop_unchanged(rows)
+
+        config = self._config()
+        cache = self._cache(config)
+        remote = self._remote(config)
+        entries = [e for _, e, _, _ in rows if e is not None]
+        unique = list({e.md5: e for e in entries if e.md5}.values())
+        in_remote = self._remote_has(remote, unique)
+
+        current_index = None
+        if current_blob is not None:
+            current_index = next((i for i, r in enumerate(rows) if r[0][5] == current_blob), None)
+        if current_index is None and current_md5 is not None:
+            current_index = next((i for i, r in enumerate(rows) if r[1] is not None and r[1].md5 == current_md5),
+                                 None)
+
+        result = []
+        for i, (c, entry, error, deleted) in enumerate(rows):
+            md5 = entry.md5 if entry else None
+            result.append(DataVersion(
+                rev=c[0], short=c[1], date=datetime.fromisoformat(c[2]), author=c[3], message=c[4],
+                md5=md5, size=entry.size if entry else None, nfiles=entry.nfiles if entry else None,
+                is_current=i == current_index,
+                in_cache=cache.has_all(entry) if entry and md5 else None,
+                in_remote=(in_remote.get(md5) if md5 else None) if in_remote is not None else None,
+                error=error, deleted=deleted,
+            ))
+        return tuple(result)
+
+    def _cat_blobs(self, shas: list[str]) -> dict[str, bytes]:
+        """Contents of many blobs with one ``git cat-file --batch``."""
+        if not shas:
+            return {}
+        proc = self._git("cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
+        out = proc.stdout
+        found: dict[str, bytes] = {}
+        pos = 0
+        while pos < len(out):
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].split()
+            pos = nl + 1
+            if len(header) == 2 and header[1] == b"missing":
+                continue
+            sha, size = header[0].decode(), int(header[2])
+            found[sha] = out[pos:pos + size]
+            pos += size + 1
+        return found
+
+    def diff(self, output: str, rev: str) -> DataDiff:
+        located = self._locate(output)
+        commit, new, problem = self._entry_at(located, rev)
+        if new is None:
+            return DataDiff(output=located.output, rev=commit, is_dir=False, entries=(), note=problem)
+        repo = self._open_repo()
+        try:
+            ws_md5, ws_files, ws_size = self._workspace_tree(repo, self.root / located.output, new.hash_name)
+        finally:
+            repo.close()
+        return self._diff(located, commit, new, ws_md5, ws_files, ws_size)
+
+    def _diff(self, located: _Located, commit: str, new: _Entry, ws_md5: str | None,
+              ws_files: dict[str, tuple[str, int | None]] | None, ws_size: int | None) -> DataDiff:
+        out = located.output
+        if not new.is_dir:
+            if ws_md5 == new.md5:
+                entries: tuple[DiffEntry, ...] = ()
+            elif ws_md5 is None:
+                entries = (DiffEntry(out, "added", None, new.md5, None, new.size),)
+            else:
+                entries = (DiffEntry(out, "modified", ws_md5, new.md5, ws_size, new.size),)
+            return DataDiff(output=out, rev=commit, is_dir=ws_files is not None, entries=entries)
+
+        config = self._config()
+        cache = self._cache(config)
+        listing = cache.listing(new.md5, new.hash_name)  # type: ignore[arg-type]
+        sizes_from = cache
+        note = None
+        if listing is None:
+            remote_store = self._remote_store(self._remote(config))
+            listing = remote_store.listing(new.md5, new.hash_name) if remote_store else None  # type: ignore[arg-type]
+            if listing is not None and remote_store is not None:
+                sizes_from = remote_store
+                note = "the file list of this version comes from the remote (its data is not in the cache)"
+        if listing is None:
+            if ws_md5 == new.md5:
+                return DataDiff(out, commit, True, ())
+            note = ("the file list of this version is not available locally (pull it to see the files)")
+            change = "added" if ws_md5 is None else "modified"
+            return DataDiff(out, commit, True, (DiffEntry(out, change, ws_md5, new.md5, ws_size, new.size),), note)
+        new_files = {rel: (m, sizes_from.size_of(m, new.hash_name)) for rel, m in listing}
+        old_files = ws_files or {}
+        entries_list = []
+        for rel in sorted(set(new_files) | set(old_files)):
+            old, nw = old_files.get(rel), new_files.get(rel)
+            path = f"{out}/{rel}"
+            if old is None and nw is not None:
+                entries_list.append(DiffEntry(path, "added", None, nw[0], None, nw[1]))
+            elif nw is None and old is not None:
+                entries_list.append(DiffEntry(path, "deleted", old[0], None, old[1], None))
+            elif old is not None and nw is not None and old[0] != nw[0]:
+                entries_list.append(DiffEntry(path, "modified", old[0], nw[0], old[1], nw[1]))
+        return DataDiff(out, commit, True, tuple(entries_list), note)
+
+    def plan_checkout(self, output: str, rev: str) -> CheckoutPlan:
+        located = self._locate(output)
+        commit, new, problem = self._entry_at(located, rev)
+        root = self.root
+        repo = self._open_repo()
+        try:
+            hash_name = new.hash_name if new else "md5"
+            ws_md5, ws_files, ws_size = self._workspace_tree(repo, root / located.output, hash_name)
+        finally:
+            repo.close()
+        config = self._config()
+        cache = self._cache(config)
+        # changes in the workspace that no cache object holds would be lost by the checkout
+        if ws_md5 is None:
+            unsaved = False
+        elif ws_files is not None:
+            unsaved = any(not cache.has_object(m, hash_name) for m, _ in ws_files.values())
+        else:
+            unsaved = not cache.has_object(ws_md5, hash_name)
+        dirty = self._record_dirty(located)
+        if new is None:
+            diff = DataDiff(located.output, commit, False, (), problem)
+            return CheckoutPlan(located.output, commit, diff, None, unsaved, dirty, ws_md5, problem)
+        diff = self._diff(located, commit, new, ws_md5, ws_files, ws_size)
+        source = None
+        remote = self._remote(config)
+        if not new.md5:
+            problem = f"{located.record} records no data for {located.output} at {commit[:7]}"
+        elif not new.use_cache:
+            problem = f"{located.output} is not kept in the DVC cache (cache: false), so no version can be checked out"
+        elif cache.has_all(new):
+            source = "cache"
+        else:
+            remote_has = self._remote_has(remote, [new])
+            if remote_has and remote_has.get(new.md5):
+                source = "remote"
+            elif remote is None:
+                problem = (f"the data of {located.output} at {commit[:7]} is not in the cache and no default "
+                           "remote is set")
+            else:
+                problem = (f"the data of {located.output} at {commit[:7]} is neither in the cache nor in the "
+                           f"remote {remote.name!r}")
+        if problem is None and located.stage is not None:
+            problem = (f"{located.output} is a stage output of {located.record[:-len('dvc.lock')]}dvc.yaml; "
+                       "check out dvc.lock for the whole pipeline instead")
+        return CheckoutPlan(located.output, commit, diff, source, unsaved, dirty, ws_md5, problem)
+
+    def _record_dirty(self, located: _Located) -> bool:
+        proc = self._git("status", "--porcelain", "--", self._git_path(located.record))
+        return bool(proc.stdout.strip())
+
+    def save_workspace(self, output: str) -> OperationResult:
+        self._refuse_read_only("save the workspace copy of", output)
+        located = self._locate(output)
+        abs_path = self.root / located.output
+        if not abs_path.exists():
+            raise Refused(f"{located.output} is not in the workspace, there is nothing to save",
+                          endpoint=str(self.root))
+        try:
+            hash_name = self._workspace_entry(located).hash_name or "md5"
+        except ValueError:
+            hash_name = "md5"
+        from dvc_data.hashfile.build import build
+        from dvc_data.hashfile.transfer import transfer
+
+        repo = self._open_repo()
+        try:
+            with repo.lock:
+                odb = repo.cache.legacy if hash_name in _LEGACY_HASHES else repo.cache.local
+                staging, _meta, obj = build(odb, str(abs_path), repo.fs, hash_name, ignore=repo.dvcignore)
+                transfer(staging, odb, {obj.hash_info}, shallow=False, hardlink=False)
+                md5 = obj.hash_info.value
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"could not save {located.output} into the cache", endpoint=str(self.root),
+                               detail=_one_line(str(exc))) from exc
+        finally:
+            repo.close()
+        return OperationResult(
+            located.output, "save", True,
+            f"saved the workspace copy of {located.output} in the cache as md5 {md5}; to get it back, put that "
+            f"md5 in {located.record} and run `dvc checkout {located.record}`",
+            md5=md5,
+        )
+
+    def checkout(self, output: str, rev: str, progress: ProgressCallback | None = None) -> OperationResult:
+        self._refuse_read_only("check out", output)
+        plan = self.plan_checkout(output, rev)
+        located = self._locate(output)
+        root = self.root
+        if plan.problem:
+            raise Refused(f"cannot check out {located.output} at {plan.rev[:7]}: {plan.problem}",
+                          endpoint=str(root), hint="nothing was changed")
+        if plan.unsaved_changes:
+            raise Refused(f"the workspace copy of {located.output} has changes that are not in the cache",
+                          endpoint=str(root),
+                          hint="save them into the cache first, or cancel; nothing was changed")
+        _commit, new, _ = self._entry_at(located, plan.rev)
+        assert new is not None
+        record_path = root / located.record
+        git_record = self._git_path(located.record)
+        with self._lock:
+            backup = record_path.read_bytes() if record_path.is_file() else None
+            index_line = self._git("ls-files", "-s", "--", git_record).stdout
+            target = root / located.output
+
+            def restore() -> None:
+                if backup is None:
+                    record_path.unlink(missing_ok=True)
+                else:
+                    record_path.write_bytes(backup)
+                if index_line.strip():
+                    mode, sha, _stage_tab = index_line.decode().split(" ", 2)
+                    info = f"{mode} {sha}\t{git_record}\n"
+                else:
+                    info = f"0 {_NULL_SHA}\t{git_record}\n"
+                self._git("update-index", "--index-info", input=info.encode())
+
+            total = new.size
+            try:
+                self._git("checkout", plan.rev, "--", git_record)
+                if plan.source == "remote":
+                    cache = self._cache()
+                    fetched = self._dvc("fetch", located.record, progress=progress, total=total,
+                                        measure=lambda: self._cached_bytes(cache, new),
+                                        message=f"fetching {located.output} from the remote")
+                    if fetched.returncode != 0 or not cache.has_all(new):
+                        raise Refused(f"could not fetch {located.output} at {plan.rev[:7]} from the remote",
+                                      endpoint=str(root), detail=_one_line(fetched.stderr or fetched.stdout),
+                                      hint="nothing was changed")
+                if progress is not None:
+                    progress(Progress(0, total, "bytes", f"checking out {located.output}"))
+                done = self._dvc("checkout", located.record, progress=progress, total=total,
+                                 measure=lambda: _tree_size(target), message=f"checking out {located.output}")
+                if done.returncode != 0:
+                    raise BackendError(f"`dvc checkout` of {located.output} failed", endpoint=str(root),
+                                       detail=_one_line(done.stderr or done.stdout),
+                                       hint="the workspace was put back as it was")
+            except BaseException:
+                restore()
+                if plan.workspace_md5 is not None and target.exists():
+                    self._put_back(located, plan.workspace_md5)
+                raise
+        if progress is not None:
+            progress(Progress(total or 0, total, "bytes", f"checked out {located.output}"))
+        short = plan.rev[:7]
+        changes = tuple(f"{e.change} {e.path}" for e in plan.diff.entries)
+        return OperationResult(located.output, "checkout", True,
+                               f"{located.output} is now the version of {short} (md5 {new.md5})",
+                               md5=new.md5, details=changes)
+
+    def _put_back(self, located: _Located, md5: str) -> None:
+        """After a failed checkout: bring the workspace copy back to ``md5`` if it changed (best effort)."""
+        try:
+            repo = self._open_repo()
+            try:
+                now = self._workspace_tree(repo, self.root / located.output, "md5")[0]
+            finally:
+                repo.close()
+            if now != md5:
+                self._dvc("checkout", located.record)
+        except Exception:
+            pass
+
+    def _cached_bytes(self, cache: _ObjectStore, entry: _Entry) -> int:
+        if not entry.md5:
+            return 0
+        if not entry.is_dir:
+            return cache.size_of(entry.md5, entry.hash_name) or 0
+        listing = cache.listing(entry.md5, entry.hash_name) or []
+        return sum(cache.size_of(m, entry.hash_name) or 0 for _, m in listing)
+
+    def _refuse_read_only(self, what: str, output: str) -> None:
+        if self.read_only:
+            raise ReadOnly(f"read-only mode: will not {what} {output}", endpoint=str(self.repo_path),
+                           hint="switch to a context without read_only to change data")
+
+    def _needed_objects(self, store: _ObjectStore | None, cache: _ObjectStore, entry: _Entry
+                        ) -> list[tuple[str, str]]:
+        """(label, md5) of the objects an entry needs, its files when the listing is known."""
+        if not entry.md5:
+            return []
+        if not entry.is_dir:
+            return [("", entry.md5)]
+        listing = cache.listing(entry.md5, entry.hash_name)
+        if listing is None and store is not None:
+            listing = store.listing(entry.md5, entry.hash_name)
+        return [(".dir", entry.md5)] + [(rel, m) for rel, m in listing or ()]
+
+    def _transfer(self, action: str, output: str, progress: ProgressCallback | None) -> OperationResult:
+        self._refuse_read_only(action, output)
+        located = self._locate(output)
+        root = self.root
+        config = self._config()
+        remote = self._remote(config)
+        if remote is None:
+            raise NotConfigured(f"cannot {action} {located.output}: no default DVC remote", endpoint=str(root),
+                                hint="add one with `dvc remote add -d NAME URL`")
+        try:
+            entry = self._workspace_entry(located)
+        except ValueError as exc:
+            raise Refused(f"cannot {action} {located.output}: {exc}", endpoint=str(root)) from exc
+        if not entry.md5:
+            raise Refused(f"{located.record} records no data for {located.output} yet", endpoint=str(root),
+                          hint="run `dvc add` or `dvc commit` first")
+        cache = self._cache(config)
+        store = self._remote_store(remote)
+        if action == "push" and not cache.has_all(entry):
+            raise Refused(f"cannot push {located.output}: its data is not (all) in the local cache",
+                          endpoint=remote.url, hint="pull or check out the data first")
+        dest = store if action == "push" else cache
+        needed = self._needed_objects(store, cache, entry)
+        missing_before = {m for _, m in needed if dest is not None and not dest.has_object(m, entry.hash_name)}
+        target = located.record if located.stage is None else located.output
+        if action == "pull":
+            measure: Callable[[], int] = lambda: self._cached_bytes(cache, entry)  # noqa: E731
+        elif store is not None:
+            measure = lambda: self._cached_bytes(store, entry)  # noqa: E731
+        else:
+            measure = None  # type: ignore[assignment]
+        if progress is not None:
+            progress(Progress(0, entry.size, "bytes", f"{action} {located.output}"))
+        proc = self._dvc(action, target, progress=progress, measure=measure, total=entry.size,
+                         message=f"{action} {located.output}")
+        text = (proc.stdout + "\n" + proc.stderr).strip()
+        if proc.returncode != 0:
+            raise BackendError(f"`dvc {action}` of {located.output} failed", endpoint=remote.url,
+                               detail=_one_line(proc.stderr or proc.stdout),
+                               hint="check the remote and try again")
+        if progress is not None:
+            progress(Progress(entry.size or 0, entry.size, "bytes", f"{action} {located.output} done"))
+        summary = _dvc_summary(text)
+        if dest is not None and needed:
+            moved = [(label, m) for label, m in needed if m in missing_before and dest.has_object(m, entry.hash_name)]
+            details = tuple(f"{located.output}/{label}" if label and label != ".dir" else
+                            (f"{located.output} (file list)" if label else located.output) for label, m in moved)
+            files = sum(1 for label, _ in moved if label != ".dir")
+            verb = "pulled" if action == "pull" else "pushed"
+            where = "from" if action == "pull" else "to"
+            message = (f"{verb} {files} file{'s' if files != 1 else ''} of {located.output} {where} {remote.name}"
+                       if moved else f"{located.output}: everything was already up to date")
+        else:
+            details = ()
+            message = f"{action} of {located.output}: {summary or 'done'}"
+        return OperationResult(located.output, action, True, message, md5=entry.md5, details=details)
+
+    def pull(self, output: str, progress: ProgressCallback | None = None) -> OperationResult:
+        return self._transfer("pull", output, progress)
+
+    def push(self, output: str, progress: ProgressCallback | None = None) -> OperationResult:
+        return self._transfer("push", output, progress)
+
+
+def _norm(path: str) -> str:
+    return os.path.normpath(path).replace(os.sep, "/")
+
+
+def _drop_unchanged(rows: list[Any]) -> list[Any]:
+    """For dvc.lock: keep only the commits where this out's entry changed (rows are newest first)."""
+    kept = []
+    for i, row in enumerate(rows):
+        older = rows[i + 1] if i + 1 < len(rows) else None
+        if older is not None and row[1] is not None and older[1] is not None and row[1] == older[1]:
+            continue
+        if older is not None and row[1] is None and older[1] is None and row[2] == older[2] and not row[3]:
+            continue
+        kept.append(row)
+    return kept
+
+
+def _dvc_summary(text: str) -> str:
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line and not line.startswith(("!", "\r")):
+            return _one_line(line, 120)
+    return ""
+
+
+__all__ = ["DvcDatasets"]
