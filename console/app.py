@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -105,8 +106,10 @@ class MlopsConsole(App):
     ]
 
     def __init__(self, config: Config, context: Context, *, backend_factory: BackendFactory | None = None,
-                 now: Callable[[], datetime] | None = None, initial_pane: str = "data") -> None:
+                 now: Callable[[], datetime] | None = None, initial_pane: str = "data",
+                 cursor_blink: bool = True) -> None:
         super().__init__()
+        self.cursor_blink = cursor_blink
         self.config = config
         self.context = context
         self.backend_factory = backend_factory or default_backend_factory
@@ -136,6 +139,10 @@ class MlopsConsole(App):
 
     def on_mount(self) -> None:
         self.switch_mode(self.initial_pane)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # frozen screens for snapshot tests
 
     # -- panes -------------------------------------------------------------------------------------------
     def action_pane(self, kind: str) -> None:
@@ -293,8 +300,9 @@ class MlopsConsole(App):
 
 def make_app(config: Config | None = None, context: Context | None = None, *,
              backend_factory: BackendFactory | None = None, now: Callable[[], datetime] | None = None,
-             initial_pane: str = "data") -> MlopsConsole:
+             initial_pane: str = "data", cursor_blink: bool = True) -> MlopsConsole:
     """The one factory the CLI and the tests share."""
     config = config or Config()
     context = context or config.context(None)
-    return MlopsConsole(config, context, backend_factory=backend_factory, now=now, initial_pane=initial_pane)
+    return MlopsConsole(config, context, backend_factory=backend_factory, now=now, initial_pane=initial_pane,
+                        cursor_blink=cursor_blink)

@@ -125,8 +125,8 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 _FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Context)}
 
 
-def _locate(text: str, table: str, key: str) -> int | None:
-    """Line number of ``key`` inside ``[table]`` (or of the table header when key is None)."""
+def _locate(text: str, table: str, key: str, *, fallback: bool = True) -> int | None:
+    """Line number of ``key`` inside ``[table]`` (else of the table's header, when ``fallback``)."""
     current = ""
     header_line = None
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -139,7 +139,7 @@ def _locate(text: str, table: str, key: str) -> int | None:
             continue
         if current == table and re.match(rf'^["\']?{re.escape(key)}["\']?\s*=', stripped):
             return lineno
-    return header_line
+    return header_line if fallback else None
 
 
 def _coerce(name: str, value: Any, err) -> Any:
@@ -170,7 +170,8 @@ def _coerce(name: str, value: Any, err) -> Any:
                 raise err("each endpoint needs a name and a url")
             protocol = item.get("protocol", "v2")
             if protocol not in {"seldon", "v2", "mlflow"}:
-                raise err(f"endpoint {item['name']!r}: protocol must be seldon, v2 or mlflow, not {protocol!r}")
+                raise err(f"endpoint {item['name']!r}: protocol must be seldon, v2 or mlflow, not {protocol!r}",
+                          "protocol")
             unknown = set(item) - {"name", "url", "protocol", "model"}
             if unknown:
                 raise err(f"endpoint {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -203,9 +204,11 @@ def parse_config(text: str, path: Path | None = None) -> Config:
                               key=table)
         values: dict[str, Any] = {"name": cname}
         for key, value in raw.items():
-            line = _locate(text, table, key) or _locate(text, f"{table}.{key}", key)
+            line = _locate(text, table, key, fallback=False) or _locate(text, f"{table}.{key}", key)
 
-            def err(msg: str, _key: str = key, _line: int | None = line) -> ConfigError:
+            def err(msg: str, subkey: str | None = None, _key: str = key, _line: int | None = line) -> ConfigError:
+                if subkey:  # a key inside an array of tables, e.g. [[contexts.x.endpoints]]
+                    _line = _locate(text, f"{table}.{_key}", subkey) or _line
                 return ConfigError(msg, path=path, line=_line, key=f"{table}.{_key}")
 
             if key not in _FIELD_TYPES or key == "name":

@@ -40,3 +40,51 @@ def _isolated_config(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
     monkeypatch.setenv("KUBECONFIG", str(home / "no-kubeconfig"))
+
+
+# -- snapshot tests: SVGs live in snapshots/<test module>/ -----------------------------------------
+try:
+    from pytest_textual_snapshot import SVGImageExtension
+
+    def _snapshot_dirname(cls, *, test_location) -> str:
+        return str(ROOT / "snapshots" / test_location.basename)
+
+    SVGImageExtension.dirname = classmethod(_snapshot_dirname)
+except ImportError:  # the plugin is part of the test extras
+    pass
+
+FROZEN_NOW = __import__("datetime").datetime(2026, 1, 15, 12, 0, tzinfo=__import__("datetime").timezone.utc)
+
+
+def make_fake_app(initial_pane: str = "data", *, read_only: bool = False, contexts: dict | None = None,
+                  keymap: dict | None = None, context: str = "demo"):
+    """The real app on the in-memory `fake` backends, a frozen clock, no cursor blink, no user config.
+
+    ``contexts`` maps extra context names to dicts of Context fields (their backends are fakes too).
+    """
+    from console.app import make_app
+    from console.config import Config, Context
+
+    fakes = dict(data_backend="fake", runs_backend="fake", deployments_backend="fake", metrics_backend="fake")
+    all_contexts = {"demo": Context(name="demo", read_only=read_only, **fakes)}
+    for name, values in (contexts or {}).items():
+        all_contexts[name] = Context(name=name, **{**fakes, **values})
+    config = Config(path=None, default_context="demo", contexts=all_contexts, keymap=keymap or {})
+    return make_app(config, config.context(context, environ={}), now=lambda: FROZEN_NOW,
+                    initial_pane=initial_pane, cursor_blink=False)
+
+
+@pytest.fixture
+def fake_app():
+    """``fake_app(initial_pane, read_only=..., contexts=..., keymap=...)`` -> app on the fake backends."""
+    return make_fake_app
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now (the top screen, with any dialog), as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+@pytest.fixture(name="screen_text")
+def _screen_text_fixture():
+    return screen_text
