@@ -128,17 +128,21 @@ class PrometheusServer:
     port: int
     workdir: Path
     proc: subprocess.Popen | None = None
+    web_config: Path | None = None  # TLS and basic auth (Prometheus' --web.config.file)
+    scheme: str = "http"
+    probe: dict = field(default_factory=dict)  # httpx arguments for the readiness probe
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
         log = open(self.workdir / "prometheus.log", "ab")
         self.proc = subprocess.Popen(
             [PROMETHEUS, f"--config.file={self.workdir / 'prom.yml'}",
              f"--web.listen-address=127.0.0.1:{self.port}",
-             f"--storage.tsdb.path={self.workdir / 'data'}", "--log.level=warn"],
+             f"--storage.tsdb.path={self.workdir / 'data'}", "--log.level=warn"]
+            + ([f"--web.config.file={self.web_config}"] if self.web_config else []),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
@@ -146,7 +150,7 @@ class PrometheusServer:
         def ready():
             if self.proc.poll() is not None:
                 raise RuntimeError((self.workdir / "prometheus.log").read_text()[-2000:])
-            return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}/-/ready", timeout=1, **self.probe).status_code == 200
 
         wait_for(ready, timeout, what="Prometheus /-/ready")
 
@@ -174,11 +178,11 @@ def write_config(workdir: Path, jobs: dict[str, str]) -> None:
     )
 
 
-def start_prometheus(workdir: Path, jobs: dict[str, str]) -> PrometheusServer:
+def start_prometheus(workdir: Path, jobs: dict[str, str], **options) -> PrometheusServer:
     if not Path(PROMETHEUS).exists():
         pytest.skip("the prometheus binary is not installed (apt-get install prometheus)")
     write_config(workdir, jobs)
-    server = PrometheusServer(free_port(), workdir)
+    server = PrometheusServer(free_port(), workdir, **options)
     server.start()
     return server
 

@@ -1,0 +1,144 @@
+"""Prometheus behind TLS and basic auth (its own --web.config.file), behind a bearer-token proxy,
+and stopped and started again under the backend's feet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from backends.errors import Forbidden, NotConfigured, Unreachable
+from backends.prometheus_backend import PrometheusMetrics
+
+try:  # bcrypt hashes for Prometheus' basic_auth_users, through the system's libxcrypt
+    import crypt
+except ImportError:  # Python >= 3.13
+    crypt = None
+
+from .conftest import TEMPERATURES, start_prometheus, wait_for
+
+USER, PASSWORD, TOKEN = "admin", "s3cret-pass", "tok-123456"
+
+
+def _cert(folder):
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60)
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture(scope="module")
+def secure_prometheus(tmp_path_factory, exporter):
+    if crypt is None:
+        pytest.skip("the crypt module (Python < 3.13) is needed to hash the basic-auth password")
+    workdir = tmp_path_factory.mktemp("prom-secure")
+    try:
+        cert, key = _cert(workdir)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl could not make a test certificate: {exc}")
+    hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
+    web = workdir / "web.yml"
+    web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
+                   f"basic_auth_users:\n  {USER}: '{hashed}'\n")
+    server = start_prometheus(workdir, {"exporter": exporter.address}, web_config=web, scheme="https",
+                              probe={"verify": False, "auth": (USER, PASSWORD)})
+    server.cert = cert
+    yield server
+    server.stop()
+
+
+def test_tls_is_verified_by_default(secure_prometheus):
+    backend = PrometheusMetrics.from_settings({"prometheus_url": secure_prometheus.url,
+                                               "prometheus_username": USER, "prometheus_password": PASSWORD})
+    with pytest.raises(Unreachable) as err:
+        backend.metric_names()
+    assert "TLS" in str(err.value) and "prometheus_ca_file" in err.value.hint
+
+
+def test_ca_file_and_basic_auth(secure_prometheus):
+    settings = {"prometheus_url": secure_prometheus.url, "prometheus_ca_file": str(secure_prometheus.cert),
+                "prometheus_username": USER, "prometheus_password": PASSWORD, "timeout": 5}
+    backend = PrometheusMetrics.from_settings(settings)
+    values = wait_for(lambda: {dict(s.labels)["room"]: s.value
+                               for s in backend.instant_query("mlc_room_temperature_celsius").samples},
+                      20, what="the secure Prometheus to scrape")
+    assert values == TEMPERATURES
+    wrong = PrometheusMetrics.from_settings({**settings, "prometheus_password": "wrong-" + PASSWORD})
+    with pytest.raises(Forbidden) as err:
+        wrong.alerts()
+    assert err.value.status == 401
+    assert PASSWORD not in str(err.value) and "wrong-" not in str(err.value)
+    assert "prometheus_username" in err.value.hint
+    insecure = PrometheusMetrics.from_settings({**settings, "prometheus_ca_file": None,
+                                                "prometheus_verify": False})
+    assert "mlc_room_temperature_celsius" in insecure.metric_names()
+    missing = PrometheusMetrics.from_settings({**settings, "prometheus_ca_file": "/nonexistent/ca.pem"})
+    with pytest.raises(NotConfigured, match="does not exist"):
+        missing.targets()
+
+
+class _BearerProxy(BaseHTTPRequestHandler):
+    """An auth proxy in front of the real Prometheus: wants `Authorization: Bearer TOKEN`."""
+
+    upstream = ""
+
+    def _forward(self):
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            body = json.dumps({"status": "error", "errorType": "unauthorized", "error": "bad token"}).encode()
+            self.send_response(401)
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            answer = httpx.request(self.command, self.upstream + self.path,
+                                   content=self.rfile.read(length) if length else None,
+                                   headers={"Content-Type": self.headers.get("Content-Type", "")}, timeout=5)
+            body = answer.content
+            self.send_response(answer.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+def test_bearer_token_behind_a_proxy(prometheus):
+    handler = type("Proxy", (_BearerProxy,), {"upstream": prometheus.url})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        good = PrometheusMetrics.from_settings({"prometheus_url": url, "prometheus_token": TOKEN})
+        assert good.label_values("room") == tuple(sorted(TEMPERATURES))
+        bad = PrometheusMetrics.from_settings({"prometheus_url": url, "prometheus_token": "nope-987"})
+        with pytest.raises(Forbidden) as err:
+            bad.metric_names()
+        assert "nope-987" not in str(err.value) and TOKEN not in repr(bad)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def test_prometheus_stopped_and_started_again(secure_prometheus):
+    backend = PrometheusMetrics.from_settings({
+        "prometheus_url": secure_prometheus.url, "prometheus_ca_file": str(secure_prometheus.cert),
+        "prometheus_username": USER, "prometheus_password": PASSWORD, "timeout": 3})
+    wait_for(lambda: backend.instant_query("up").samples, 20, what="the secure Prometheus to scrape")
+    secure_prometheus.stop()
+    with pytest.raises(Unreachable) as err:
+        backend.instant_query("up")
+    assert secure_prometheus.url in str(err.value)
+    secure_prometheus.start()
+    # the same backend object recovers; the data scraped before the restart is still there
+    samples = wait_for(lambda: backend.instant_query("count_over_time(up[10m])").samples, 20,
+                       what="Prometheus back")
+    assert samples[0].value >= 2
