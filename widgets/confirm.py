@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.console import RenderableType
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -49,12 +50,12 @@ class ConfirmDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, id="title")
+            yield Label(self.title_text, id="title", markup=False)
             with VerticalScroll():
                 yield Static(self.body, id="body")
             with Horizontal():
                 for choice in self.choices:
-                    yield Button(f"[{choice.key}] {choice.label}", id=f"choice-{choice.key}",
+                    yield Button(Text(f"[{choice.key}] {choice.label}"), id=f"choice-{choice.key}",
                                  variant="primary" if choice.value else "default")
 
     def on_key(self, event) -> None:

@@ -29,10 +29,10 @@ class TextView(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, id="title")
+            yield Label(self.title_text, id="title", markup=False)
             with VerticalScroll(id="scroll"):
                 yield Static(self.body, id="body")
-            yield Label(self.footer_text, id="foot")
+            yield Label(self.footer_text, id="foot", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#scroll").focus()
@@ -57,9 +57,9 @@ class TableView(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, id="title")
+            yield Label(self.title_text, id="title", markup=False)
             yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
-            yield Label(self.note, id="note")
+            yield Label(self.note, id="note", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

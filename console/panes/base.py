@@ -107,6 +107,8 @@ class PaneScreen(Screen):
         return text
 
     def on_mount(self) -> None:
+        # Textual runs every class's on_mount, subclass first: a pane sets its widgets up in its own
+        # on_mount (without calling super()) and the first load starts here, after it.
         if self.backend is not None:
             self.reload()
 
@@ -167,6 +169,9 @@ class PaneScreen(Screen):
         waiting and reports a timeout; a late answer is dropped too.
         """
         token = next(self._tokens)
+        previous = self._pending.get(group)
+        if previous is not None:
+            self._handlers.pop((group, previous), None)  # its answer, if any, is stale now
         self._pending[group] = token
         self._handlers[(group, token)] = (on_result, on_error)
         if busy:

@@ -67,6 +67,7 @@ class DataScreen(PaneScreen):
         self.selected_output: str | None = None
         self.filter_text = ""
         self.stale = False
+        self._last_result: tuple[str, str] | None = None  # an operation's outcome outlives the reload
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -85,7 +86,6 @@ class DataScreen(PaneScreen):
             history.add_columns(" ", "commit", "date", "author", "message", "md5", "size", "files", "cache",
                                 "remote")
             outputs.focus()
-        super().on_mount()
 
     # -- loading ------------------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -125,7 +125,9 @@ class DataScreen(PaneScreen):
         self._set_outputs_title()
         self._fill_outputs()
         bad = [o for o in self.outputs if o.error]
-        if not self.outputs:
+        if self._last_result is not None:
+            pass  # the outcome of the last checkout/pull/push stays until the history is back
+        elif not self.outputs:
             self.set_status("no DVC-tracked outputs here: `dvc add <path>` tracks one", "warning")
         elif bad:
             self.set_status(f"{len(bad)} output(s) could not be read: {bad[0].dvc_file}: {bad[0].error}", "warning")
@@ -197,6 +199,9 @@ class DataScreen(PaneScreen):
         if malformed:
             self.set_status(f"{self.selected_output}: the .dvc file is malformed at {malformed[0].short}: "
                             f"{malformed[0].error}", "warning")
+        elif self._last_result is not None:
+            self.set_status(*self._last_result)
+            self._last_result = None
         elif not self.is_busy("outputs"):
             current = next((v for v in versions if v.is_current), None)
             where = f", checked out: {current.short}" if current else ", the workspace version is not committed"
@@ -372,7 +377,8 @@ class DataScreen(PaneScreen):
     def _finish_operation(self, result: OperationResult | None) -> None:
         self.query_one("#progress", ProgressBar).add_class("hidden")
         if result is not None:
-            self.set_status(result.message, "ok" if result.ok else "error")
+            self._last_result = (result.message, "ok" if result.ok else "error")
+            self.set_status(*self._last_result)
             self.reload()
             if self.selected_output:
                 self._load_history(self.selected_output)
