@@ -193,7 +193,7 @@ class PrometheusMetrics:
         else:
             error = response.text.strip()[:300]
         if status in (400, 422) and error_type in ("bad_data", "execution", ""):
-            raise InvalidQuery(f"Prometheus rejected the query: {error}", endpoint=self.endpoint,
+            raise InvalidQuery("Prometheus rejected the query", endpoint=self.endpoint,
                                status=status, detail=error)
         if status == 401:
             raise Forbidden("Prometheus wants credentials", endpoint=self.endpoint, status=status,
@@ -207,15 +207,14 @@ class PrometheusMetrics:
                            status=status, detail=error,
                            hint="check the URL path (behind a proxy it may need a prefix)")
         if status == 503 and error_type in ("timeout", "canceled"):
-            raise BackendTimeout(f"Prometheus gave up on the {what} query: {error}",
+            raise BackendTimeout(f"Prometheus gave up on the {what} query",
                                  endpoint=self.endpoint, status=status, detail=error,
                                  hint="try a shorter range or a simpler query")
         if status == 200 and body is None:
             raise ServerError("the answer is not the Prometheus API (not JSON)",
                               endpoint=self.endpoint, status=status, detail=error,
                               hint="check prometheus_url: a login page or proxy may be in the way")
-        raise ServerError(f"Prometheus answered {status} to the {what} request"
-                          + (f": {error}" if error else ""),
+        raise ServerError(f"Prometheus answered {status} to the {what} request",
                           endpoint=self.endpoint, status=status, detail=error)
 
     # -- queries ----------------------------------------------------------------------------

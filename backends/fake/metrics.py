@@ -102,15 +102,13 @@ def _check_syntax(query: str) -> None:
         elif char in closing:
             depth[closing[char]] -= 1
             if depth[closing[char]] < 0:
-                raise InvalidQuery(f"Prometheus rejected the query: 1:{index}: parse error: unexpected "
-                                   f"right {'parenthesis' if char == ')' else 'brace'} '{char}'",
-                                   endpoint="fake://prometheus", status=400,
+                raise InvalidQuery("Prometheus rejected the query", endpoint="fake://prometheus", status=400,
                                    detail=f"1:{index}: parse error: unexpected '{char}'")
     for char, count in depth.items():
         if count > 0:
             detail = f"1:{len(query) + 1}: parse error: unclosed left " + \
                      {"(": "parenthesis", "{": "brace", "[": "bracket"}[char]
-            raise InvalidQuery(f"Prometheus rejected the query: {detail}", endpoint="fake://prometheus",
+            raise InvalidQuery("Prometheus rejected the query", endpoint="fake://prometheus",
                                status=400, detail=detail)
 
 
