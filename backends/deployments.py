@@ -1,0 +1,285 @@
+"""The Deployments pane's Protocol: model deployments, their pods and events, and test requests.
+
+Two implementations ship: ``kubernetes`` (SeldonDeployments read with the official client, kept
+live by a watch) and ``endpoints`` (plain model-server URLs from the context). Everything here is
+plain data: frozen dataclasses with tuples, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+PROTOCOLS = ("seldon", "v2", "mlflow")
+
+AVAILABLE = "Available"
+CREATING = "Creating"
+FAILED = "Failed"
+UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str  # "True" / "False" / "Unknown"
+    reason: str = ""
+    message: str = ""
+    last_transition: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """One predictor of a deployment (a SeldonDeployment predictor, or the one model of an endpoint)."""
+
+    name: str
+    replicas_ready: int | None = None
+    replicas_desired: int | None = None
+    traffic: int | None = None  # percent
+    shadow: bool = False
+    implementation: str = ""  # SKLEARN_SERVER, MLFLOW_SERVER, ... or "" for a custom image
+    model_uri: str = ""
+    image: str = ""
+    model_name: str = ""  # the graph's (or endpoint's) model name
+
+    @property
+    def replicas_text(self) -> str:
+        ready = "?" if self.replicas_ready is None else str(self.replicas_ready)
+        desired = "?" if self.replicas_desired is None else str(self.replicas_desired)
+        return f"{ready}/{desired}"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    namespace: str
+    name: str
+    state: str = UNKNOWN  # Available / Creating / Failed / Unknown
+    reason: str = ""
+    predictors: tuple[Predictor, ...] = ()
+    protocol: str = "seldon"  # seldon / v2 / mlflow
+    created: datetime | None = None
+    conditions: tuple[Condition, ...] = ()
+    address_url: str = ""  # status.address.url, or the endpoint's URL
+    uid: str = ""
+    resource_version: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def flagged(self) -> bool:
+        """Available, yet one of its conditions says False: something is not what it claims."""
+        return self.state == AVAILABLE and any(c.status == "False" for c in self.conditions)
+
+    @property
+    def false_conditions(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.status == "False")
+
+    @property
+    def model_name(self) -> str:
+        for p in self.predictors:
+            if p.model_name:
+                return p.model_name
+        return self.name
+
+    @property
+    def implementation(self) -> str:
+        return ", ".join(dict.fromkeys(p.implementation or "custom" for p in self.predictors))
+
+    @property
+    def model_text(self) -> str:
+        return ", ".join(dict.fromkeys(p.model_uri or p.image for p in self.predictors if p.model_uri or p.image))
+
+    @property
+    def replicas_text(self) -> str:
+        return " ".join(p.replicas_text for p in self.predictors) or "-"
+
+    @property
+    def traffic_text(self) -> str:
+        parts = []
+        for p in self.predictors:
+            if p.shadow:
+                parts.append(f"{p.name}:shadow")
+            elif p.traffic is not None:
+                parts.append(f"{p.name}:{p.traffic}%")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class DeploymentList:
+    items: tuple[Deployment, ...]
+    resource_version: str = ""  # the list's resourceVersion (where a watch resumes)
+
+
+@dataclass(frozen=True)
+class Pod:
+    namespace: str
+    name: str
+    phase: str
+    ready_containers: int = 0
+    total_containers: int = 0
+    restarts: int = 0
+    created: datetime | None = None
+    containers: tuple[str, ...] = ()
+    reason: str = ""
+
+    @property
+    def ready(self) -> str:
+        return f"{self.ready_containers}/{self.total_containers}"
+
+
+@dataclass(frozen=True)
+class Event:
+    namespace: str
+    type: str  # Normal / Warning
+    reason: str
+    message: str
+    object_kind: str = ""
+    object_name: str = ""
+    count: int = 1
+    last_seen: datetime | None = None
+
+    @property
+    def warning(self) -> bool:
+        return self.type == "Warning"
+
+
+# kinds of WatchEvent
+ADDED = "ADDED"
+MODIFIED = "MODIFIED"
+DELETED = "DELETED"
+RELISTED = "RELISTED"  # a full, clean list replaces everything shown (start, or after 410 Gone)
+PROBLEM = "PROBLEM"  # the watch failed; it retries by itself after ``retry_in`` seconds
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    kind: str
+    deployment: Deployment | None = None  # ADDED / MODIFIED / DELETED
+    deployments: tuple[Deployment, ...] = ()  # RELISTED
+    resource_version: str = ""
+    error: Exception | None = None  # PROBLEM: a BackendError saying what failed
+    retry_in: float = 0.0
+    scope: tuple[str, ...] = ()  # the namespaces a RELISTED covers; () = all of them
+
+
+@dataclass(frozen=True)
+class RequestTemplate:
+    """A ready-to-edit request for one deployment."""
+
+    protocol: str
+    url: str
+    body: str  # pretty JSON text
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    source: str = ""  # where the shape came from: "v2 metadata", "MLflow signature", "default"
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PredictionRequest:
+    url: str
+    body: str
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    protocol: str = ""
+
+
+@dataclass(frozen=True)
+class PredictionResponse:
+    status: int | None  # None: nothing came back (see ``error``)
+    latency_s: float
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    error: str = ""  # connection refused, timeout ... (the client's own words)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        for k, v in self.headers:
+            if k.lower() == "content-type":
+                return v
+        return ""
+
+    @property
+    def pretty_body(self) -> str:
+        """The body pretty-printed when it is JSON, else as it came."""
+        import json
+
+        try:
+            return json.dumps(json.loads(self.body), indent=2, ensure_ascii=False)
+        except (ValueError, TypeError):
+            return self.body
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One test request and what came back, for the per-deployment history."""
+
+    deployment: tuple[str, str]
+    request: PredictionRequest
+    response: PredictionResponse
+    sent_at: datetime | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+class WatchStream(Protocol):
+    """An iterator of :class:`WatchEvent` that another thread may stop at once."""
+
+    def __iter__(self) -> Iterator[WatchEvent]: ...
+
+    def __next__(self) -> WatchEvent: ...
+
+    def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Deployments(Protocol):
+    """What the Deployments pane needs from a backend. Every call may block; call from a worker."""
+
+    endpoint: str  # what it talks to, for the status bar (never a secret)
+    read_only: bool
+    namespaces: tuple[str, ...]  # the configured namespaces; () = all
+
+    def list_deployments(self, namespaces: Sequence[str] | None = None) -> DeploymentList:
+        """All deployments in ``namespaces`` (None: the configured ones; () : all)."""
+        ...
+
+    def watch(self, namespaces: Sequence[str] | None = None, resource_version: str = "",
+              stop: object | None = None) -> "WatchStream":
+        """Changes, forever: a RELISTED first (unless resuming from ``resource_version``), then
+        ADDED/MODIFIED/DELETED; PROBLEM while reconnecting; RELISTED again after 410 Gone.
+        Ends when the stream's ``stop()`` is called, ``stop`` (a ``threading.Event``) is set, or
+        :meth:`close` is called."""
+        ...
+
+    def close(self) -> None:
+        """Stop any watch in progress and release connections."""
+        ...
+
+    def get_yaml(self, namespace: str, name: str) -> str:
+        """The deployment's manifest as YAML, secrets redacted."""
+        ...
+
+    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]: ...
+
+    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+        """Events of the deployment and its pods, newest first."""
+        ...
+
+    def pod_log(self, namespace: str, pod: str, tail: int = 200) -> str: ...
+
+    def list_namespaces(self) -> tuple[str, ...]: ...
+
+    def request_template(self, deployment: Deployment) -> RequestTemplate: ...
+
+    def send(self, deployment: Deployment, body: str, url: str | None = None) -> tuple[PredictionRequest,
+                                                                                         PredictionResponse]:
+        """Validate ``body`` (InvalidQuery with line/column: nothing sent) and POST it."""
+        ...

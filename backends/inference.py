@@ -1,0 +1,268 @@
+"""Test prediction requests, shared by every Deployments backend.
+
+Builds a JSON payload that fits the deployment's protocol (Seldon v1 ``ndarray``, Open Inference
+Protocol v2 ``inputs``, MLflow scoring ``dataframe_split``) using the model's input signature where
+it can be had, computes where to send it, refuses invalid JSON before anything is sent, and sends
+it with httpx under a timeout. ``httpx`` is imported only when a request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from backends.deployments import Deployment, PredictionRequest, PredictionResponse, RequestTemplate
+from backends.errors import BackendTimeout, InvalidQuery, NotFound, ServerError, Unreachable
+
+DEFAULT_FEATURES = 4
+JSON_HEADERS = (("Content-Type", "application/json"),)
+
+_SUFFIXES = (
+    re.compile(r"/api/v1\.0/(predictions|metadata)(/[^/]*)?/?$"),
+    re.compile(r"/v2/models/[^/]+(/versions/[^/]+)?/(infer|ready)/?$"),
+    re.compile(r"/v2/models/infer/?$"),
+    re.compile(r"/v2/models/[^/]+/?$"),
+    re.compile(r"/invocations/?$"),
+)
+
+
+class InvalidPayload(InvalidQuery):
+    """The request body is not valid JSON; ``line`` and ``column`` (1-based) point at the error."""
+
+    def __init__(self, message: str, *, line: int, column: int, detail: str) -> None:
+        super().__init__(message, detail=detail, hint="fix the JSON; nothing was sent")
+        self.line = line
+        self.column = column
+
+
+def parse_payload(text: str) -> Any:
+    """The JSON in ``text``, or :class:`InvalidPayload` saying where it breaks."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidPayload(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            line=exc.lineno, column=exc.colno, detail=exc.msg,
+        ) from None
+
+
+def base_url(url: str) -> str:
+    """``url`` without the protocol's own path (predictions, infer, invocations)."""
+    url = url.rstrip("/")
+    for pattern in _SUFFIXES:
+        stripped = pattern.sub("", url)
+        if stripped != url:
+            return stripped.rstrip("/")
+    return url
+
+
+def deployment_base(deployment: Deployment, ingress_url: str = "") -> str:
+    """Where the deployment is reached: through the ingress, else its own address."""
+    if ingress_url:
+        return f"{ingress_url.rstrip('/')}/seldon/{deployment.namespace}/{deployment.name}"
+    return base_url(deployment.address_url) if deployment.address_url else ""
+
+
+def prediction_url(protocol: str, base: str, model: str) -> str:
+    base = base.rstrip("/")
+    if protocol == "v2":
+        return f"{base}/v2/models/{model}/infer"
+    if protocol == "mlflow":
+        return f"{base}/invocations"
+    return f"{base}/api/v1.0/predictions"
+
+
+def _example_value(datatype: str) -> Any:
+    dt = datatype.upper()
+    if dt in ("BYTES", "STRING", "STR"):
+        return ""
+    if dt == "BOOL":
+        return False
+    if dt.startswith(("INT", "UINT", "LONG", "INTEGER")):
+        return 0
+    return 0.0
+
+
+def _v2_type(mlflow_type: str) -> str:
+    return {"double": "FP64", "float": "FP32", "long": "INT64", "integer": "INT32", "boolean": "BOOL",
+            "string": "BYTES", "binary": "BYTES"}.get(mlflow_type, "FP64")
+
+
+def template_body(protocol: str, model: str, features: Sequence[str] = (), n_features: int | None = None,
+                  v2_inputs: Sequence[Mapping[str, Any]] = (), types: Sequence[str] = ()) -> str:
+    """A pretty JSON payload for ``protocol`` with one row of example values."""
+    n = len(features) or n_features or DEFAULT_FEATURES
+    if protocol == "v2":
+        inputs = []
+        if v2_inputs:
+            for spec in v2_inputs:
+                shape = [1 if (not isinstance(d, int) or d < 0) else d for d in (spec.get("shape") or [1, n])]
+                dt = str(spec.get("datatype") or "FP64")
+                size = math.prod(shape) if shape else 1
+                inputs.append({"name": spec.get("name") or "input-0", "shape": shape, "datatype": dt,
+                               "data": [_example_value(dt)] * size})
+        elif features and types:
+            for name, t in zip(features, types):
+                dt = _v2_type(t)
+                inputs.append({"name": name, "shape": [1], "datatype": dt, "data": [_example_value(dt)]})
+        else:
+            inputs.append({"name": "input-0", "shape": [1, n], "datatype": "FP64", "data": [0.0] * n})
+        return json.dumps({"inputs": inputs}, indent=2)
+    if protocol == "mlflow":
+        columns = list(features) or [f"f{i}" for i in range(n)]
+        row = [_example_value(_v2_type(t)) for t in types] if types else [0.0] * len(columns)
+        return json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}, indent=2)
+    data: dict[str, Any] = {}
+    if features:
+        data["names"] = list(features)
+    data["ndarray"] = [[0.0] * n]
+    return json.dumps({"data": data}, indent=2)
+
+
+def mlflow_signature(model_uri: str, tracking_uri: str = "") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Column names and types of an MLflow model's input signature, ((), ()) when it has none.
+
+    A local model folder (or ``file:`` URI) is read directly; ``models:/name/version`` and
+    ``runs:/`` URIs go through MLflow (imported here only).
+    """
+    import yaml
+
+    text = ""
+    local = model_uri[len("file://"):] if model_uri.startswith("file://") else model_uri
+    path = Path(local).expanduser()
+    if "://" not in local and ":/" not in local and path.is_dir():
+        mlmodel = path / "MLmodel"
+        if not mlmodel.is_file():
+            return (), ()
+        text = mlmodel.read_text()
+    elif model_uri.startswith(("models:/", "runs:/")):
+        import mlflow.artifacts
+
+        try:
+            local_file = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{model_uri.rstrip('/')}/MLmodel", tracking_uri=tracking_uri or None)
+        except Exception as exc:  # noqa: BLE001 - mlflow raises many kinds
+            raise NotFound(f"cannot read the signature of {model_uri}", endpoint=tracking_uri or None,
+                           detail=str(exc)) from None
+        text = Path(local_file).read_text()
+    else:
+        return (), ()
+    meta = yaml.safe_load(text) or {}
+    inputs = (meta.get("signature") or {}).get("inputs")
+    if not inputs:
+        return (), ()
+    cols = json.loads(inputs) if isinstance(inputs, str) else inputs
+    names = tuple(str(c.get("name", f"f{i}")) for i, c in enumerate(cols))
+    types = tuple(str(c.get("type", "double")) for c in cols)
+    return names, types
+
+
+class RequestSender:
+    """Sends test requests with one pooled httpx client; thread-safe, lazily built."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def get_json(self, url: str, timeout: float | None = None) -> Any:
+        """GET ``url`` and decode its JSON; BackendError subclasses on failure."""
+        import httpx
+
+        try:
+            resp = self.client().get(url, timeout=timeout or self.timeout)
+        except httpx.TimeoutException:
+            raise BackendTimeout("no answer in time", endpoint=url) from None
+        except httpx.HTTPError as exc:
+            raise Unreachable("cannot reach the model server", endpoint=url, detail=str(exc)) from None
+        if resp.status_code == 404:
+            raise NotFound("not found", endpoint=url, status=404, detail=resp.text[:500])
+        if resp.status_code >= 400:
+            raise ServerError("the model server refused", endpoint=url, status=resp.status_code,
+                              detail=resp.text[:500])
+        try:
+            return resp.json()
+        except ValueError:
+            raise ServerError("the model server did not answer JSON", endpoint=url, status=resp.status_code,
+                              detail=resp.text[:500]) from None
+
+    def send(self, url: str, body: str, protocol: str = "",
+             headers: Sequence[tuple[str, str]] = JSON_HEADERS) -> tuple[PredictionRequest, PredictionResponse]:
+        """POST ``body`` to ``url``. Invalid JSON raises :class:`InvalidPayload` and nothing is sent.
+
+        Any HTTP answer (2xx, 400 MICROSERVICE_BAD_DATA, 500 with a traceback, 404) comes back as a
+        :class:`PredictionResponse`; no answer at all raises :class:`Unreachable` or
+        :class:`BackendTimeout`.
+        """
+        parse_payload(body)
+        if not url:
+            raise NotFound("this deployment has no address to send to",
+                           hint="set ingress_url in the context, or wait until status.address.url is set")
+        import httpx
+
+        request = PredictionRequest(url=url, body=body, headers=tuple(headers), protocol=protocol)
+        client = self.client()
+        start = time.perf_counter()
+        try:
+            resp = client.post(url, content=body.encode("utf-8"), headers=dict(headers))
+        except httpx.TimeoutException as exc:
+            raise BackendTimeout(f"no answer within {self.timeout:g} s", endpoint=url,
+                                 detail=str(exc) or type(exc).__name__,
+                                 hint="the model may be overloaded; raise `timeout` in the context") from None
+        except httpx.HTTPError as exc:
+            raise Unreachable("cannot reach the model server", endpoint=url, detail=str(exc),
+                              hint="is it running and is the URL right?") from None
+        latency = time.perf_counter() - start
+        response = PredictionResponse(status=resp.status_code, latency_s=latency, body=resp.text,
+                                      headers=tuple(resp.headers.items()))
+        return request, response
+
+
+def build_template(sender: RequestSender, deployment: Deployment, base: str, *, model_uri: str = "",
+                   tracking_uri: str = "", metadata_timeout: float = 3.0) -> RequestTemplate:
+    """The request template for ``deployment`` reached at ``base``, shaped by its signature if known."""
+    protocol = deployment.protocol
+    model = deployment.model_name
+    url = prediction_url(protocol, base, model) if base else ""
+    source = "default"
+    if protocol == "v2" and base:
+        try:
+            meta = sender.get_json(f"{base.rstrip('/')}/v2/models/{model}", timeout=metadata_timeout)
+            inputs = meta.get("inputs") or () if isinstance(meta, dict) else ()
+        except Exception:  # noqa: BLE001 - the template still works without metadata
+            inputs = ()
+        if inputs:
+            return RequestTemplate(protocol, url, template_body("v2", model, v2_inputs=inputs),
+                                   source="v2 metadata",
+                                   features=tuple(str(i.get("name", "")) for i in inputs))
+    features: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    if model_uri:
+        try:
+            features, types = mlflow_signature(model_uri, tracking_uri)
+        except Exception:  # noqa: BLE001
+            features, types = (), ()
+        if features:
+            source = "MLflow signature"
+    return RequestTemplate(protocol, url, template_body(protocol, model, features=features, types=types),
+                           source=source, features=features)

@@ -1,0 +1,592 @@
+"""SeldonDeployments on Kubernetes, through the official ``kubernetes`` client (imported lazily).
+
+The table is kept live by a WATCH (not polling): a list, then a watch from the list's
+resourceVersion; a dropped stream reconnects with exponential backoff from the last version seen,
+and an expired version (410 Gone) leads to a clean relist. A 403 says which verb on which resource in
+which namespace was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from backends.deployments import (
+    FAILED, MODIFIED, PROBLEM, RELISTED, UNKNOWN, Condition, Deployment, DeploymentList, Event, Pod,
+    PredictionRequest, PredictionResponse, Predictor, RequestTemplate, WatchEvent,
+)
+from backends.errors import (
+    BackendError, BackendTimeout, Forbidden, NotConfigured, NotFound, ServerError, Unreachable,
+)
+from backends.inference import RequestSender, build_template, deployment_base, prediction_url
+
+GROUP = "machinelearning.seldon.io"
+VERSION = "v1"
+PLURAL = "seldondeployments"
+SDEP = f"{PLURAL}.{GROUP}"
+REDACTED = "<redacted>"
+_SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth)",
+                          re.IGNORECASE)
+_URL_CREDS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.IGNORECASE)
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _protocol(spec: Mapping[str, Any]) -> str:
+    p = str(spec.get("protocol") or "seldon").lower()
+    if p in ("v2", "kfserving", "kserve", "oip"):
+        return "v2"
+    return "seldon" if p in ("seldon", "") else p
+
+
+def to_deployment(obj: Mapping[str, Any]) -> Deployment:
+    """A SeldonDeployment object (as JSON) as a :class:`Deployment`."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    name = meta.get("name", "")
+    dep_status = status.get("deploymentStatus") or {}
+    predictors = []
+    default_replicas = spec.get("replicas")
+    for p in spec.get("predictors") or ():
+        graph = p.get("graph") or {}
+        pname = p.get("name", "")
+        model = graph.get("name", "")
+        image = ""
+        for cs in p.get("componentSpecs") or ():
+            for c in ((cs.get("spec") or {}).get("containers") or ()):
+                if c.get("image") and (c.get("name") == model or not image):
+                    image = c["image"]
+        desired = p.get("replicas", default_replicas if default_replicas is not None else 1)
+        ready = None
+        if dep_status:
+            prefix = f"{name}-{pname}-"
+            found = [v for k, v in dep_status.items() if k.startswith(prefix)]
+            if found:
+                ready = min(int(v.get("availableReplicas") or 0) for v in found)
+            else:
+                ready = 0
+        elif status.get("state"):
+            ready = 0
+        predictors.append(Predictor(
+            name=pname, replicas_ready=ready, replicas_desired=None if desired is None else int(desired),
+            traffic=p.get("traffic"), shadow=bool(p.get("shadow", False)),
+            implementation=str(graph.get("implementation") or ""), model_uri=str(graph.get("modelUri") or ""),
+            image=image, model_name=model,
+        ))
+    conditions = tuple(Condition(type=str(c.get("type", "")), status=str(c.get("status", "")),
+                                 reason=str(c.get("reason") or ""), message=str(c.get("message") or ""),
+                                 last_transition=parse_time(c.get("lastTransitionTime")))
+                       for c in status.get("conditions") or ())
+    return Deployment(
+        namespace=meta.get("namespace", ""), name=name, state=str(status.get("state") or UNKNOWN),
+        reason=str(status.get("description") or ""), predictors=tuple(predictors), protocol=_protocol(spec),
+        created=parse_time(meta.get("creationTimestamp")), conditions=conditions,
+        address_url=str((status.get("address") or {}).get("url") or ""), uid=meta.get("uid", ""),
+        resource_version=meta.get("resourceVersion", ""),
+        labels=tuple(sorted((meta.get("labels") or {}).items())),
+    )
+
+
+def redact(obj: Any) -> Any:
+    """A copy of ``obj`` with secrets replaced: env values and keys named like secrets, URL passwords,
+    the last-applied-configuration annotation; managedFields dropped."""
+    if isinstance(obj, list):
+        return [redact(v) for v in obj]
+    if isinstance(obj, str):
+        return _URL_CREDS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{REDACTED}@", obj)
+    if not isinstance(obj, dict):
+        return obj
+    out: dict[str, Any] = {}
+    named_secret = isinstance(obj.get("name"), str) and bool(_SECRET_NAME.search(obj["name"]))
+    for k, v in obj.items():
+        if k == "managedFields":
+            continue
+        if k == "annotations" and isinstance(v, dict):
+            out[k] = {ak: (REDACTED if ak == "kubectl.kubernetes.io/last-applied-configuration"
+                           or (_SECRET_NAME.search(ak) and isinstance(av, str)) else redact(av))
+                      for ak, av in v.items()}
+        elif k == "value" and named_secret and v is not None:
+            out[k] = REDACTED
+        elif isinstance(v, str) and _SECRET_NAME.search(k) and not k.endswith(("Ref", "RefName", "Name")):
+            out[k] = REDACTED
+        else:
+            out[k] = redact(v)
+    return out
+
+
+def _to_pod(obj: Mapping[str, Any]) -> Pod:
+    meta = obj.get("metadata") or {}
+    status = obj.get("status") or {}
+    cstats = status.get("containerStatuses") or ()
+    containers = tuple(c.get("name", "") for c in (obj.get("spec") or {}).get("containers") or ())
+    reason = status.get("reason") or ""
+    for c in cstats:
+        waiting = (c.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason"):
+            reason = waiting["reason"]
+    phase = status.get("phase") or "Unknown"
+    if meta.get("deletionTimestamp"):
+        phase = "Terminating"
+    return Pod(namespace=meta.get("namespace", ""), name=meta.get("name", ""), phase=phase,
+               ready_containers=sum(1 for c in cstats if c.get("ready")),
+               total_containers=len(containers) or len(cstats),
+               restarts=sum(int(c.get("restartCount") or 0) for c in cstats),
+               created=parse_time(meta.get("creationTimestamp")), containers=containers, reason=reason)
+
+
+def _to_event(obj: Mapping[str, Any]) -> Event:
+    meta = obj.get("metadata") or {}
+    inv = obj.get("involvedObject") or obj.get("regarding") or {}
+    last = (obj.get("lastTimestamp") or obj.get("eventTime") or obj.get("firstTimestamp")
+            or meta.get("creationTimestamp"))
+    return Event(namespace=meta.get("namespace", ""), type=str(obj.get("type") or "Normal"),
+                 reason=str(obj.get("reason") or ""), message=str(obj.get("message") or obj.get("note") or ""),
+                 object_kind=str(inv.get("kind") or ""), object_name=str(inv.get("name") or ""),
+                 count=int(obj.get("count") or 1), last_seen=parse_time(last))
+
+
+class DeploymentWatch:
+    """An iterator of :class:`WatchEvent` that another thread can :meth:`stop` at once."""
+
+    def __init__(self, gen_factory: Any) -> None:
+        self.stopped = threading.Event()
+        self._responses: set[Any] = set()
+        self._lock = threading.Lock()
+        self._gen: Iterator[WatchEvent] = gen_factory(self)
+
+    def __iter__(self) -> "DeploymentWatch":
+        return self
+
+    def __next__(self) -> WatchEvent:
+        if self.stopped.is_set():
+            raise StopIteration
+        return next(self._gen)
+
+    def track(self, resp: Any) -> None:
+        with self._lock:
+            self._responses.add(resp)
+        if self.stopped.is_set():
+            self._shutdown(resp)
+
+    def untrack(self, resp: Any) -> None:
+        with self._lock:
+            self._responses.discard(resp)
+
+    @staticmethod
+    def _shutdown(resp: Any) -> None:
+        try:
+            shutdown = getattr(resp, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+            else:
+                resp.close()
+        except Exception:  # noqa: BLE001 - closing a dying socket
+            pass
+
+    def stop(self) -> None:
+        self.stopped.set()
+        with self._lock:
+            responses = list(self._responses)
+        for resp in responses:
+            self._shutdown(resp)
+
+
+class KubernetesDeployments:
+    """The ``kubernetes`` Deployments backend. The constructor does no I/O."""
+
+    WATCH_TIMEOUT_S = 290  # server-side timeoutSeconds of one watch request; then it resumes
+    BACKOFF_START_S = 0.5
+    BACKOFF_MAX_S = 30.0
+
+    def __init__(self, *, kubeconfig: str = "", kube_context: str = "", namespaces: Sequence[str] = (),
+                 ingress_url: str = "", timeout: float = 10.0, read_only: bool = False, in_cluster: bool = False,
+                 mlflow_uri: str = "", name: str = "") -> None:
+        self.kubeconfig = kubeconfig
+        self.kube_context = kube_context
+        self.namespaces = tuple(namespaces)
+        self.ingress_url = ingress_url
+        self.timeout = float(timeout)
+        self.read_only = read_only
+        self.in_cluster = in_cluster
+        self.mlflow_uri = mlflow_uri
+        self.context_name = name
+        self.sender = RequestSender(self.timeout)
+        self._client: Any = None
+        self._server = ""
+        self._lock = threading.Lock()
+        self._watches: set[DeploymentWatch] = set()
+        where = "in-cluster" if in_cluster else (kubeconfig or "kubeconfig")
+        self.endpoint = f"{where}{'#' + kube_context if kube_context else ''}"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "KubernetesDeployments":
+        kubeconfig = str(settings.get("kubeconfig") or os.environ.get("KUBECONFIG") or "")
+        in_cluster = False
+        candidates = [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p] if kubeconfig else []
+        if not candidates and not os.environ.get("KUBERNETES_SERVICE_HOST"):
+            default = os.path.expanduser("~/.kube/config")
+            if os.path.isfile(default):
+                candidates = [default]
+        existing = [p for p in candidates if os.path.isfile(p)]
+        if not existing:
+            if os.environ.get("KUBERNETES_SERVICE_HOST"):
+                in_cluster = True
+            elif candidates:
+                raise NotConfigured(f"no kubeconfig file at {os.pathsep.join(candidates)}",
+                                    endpoint=os.pathsep.join(candidates),
+                                    hint="give --kubeconfig PATH, set KUBECONFIG, or `kubeconfig` in the context")
+            else:
+                raise NotConfigured("no Kubernetes cluster configured",
+                                    hint="give --kubeconfig PATH, set KUBECONFIG, or `kubeconfig` in the context "
+                                         "(or use the `endpoints` backend for plain model-server URLs)")
+        namespaces = settings.get("namespaces") or ()
+        if isinstance(namespaces, str):
+            namespaces = [n for n in namespaces.split(",") if n]
+        return cls(kubeconfig=os.pathsep.join(existing), kube_context=str(settings.get("kube_context") or ""),
+                   namespaces=tuple(namespaces), ingress_url=str(settings.get("ingress_url") or ""),
+                   timeout=float(settings.get("timeout") or 10.0), read_only=bool(settings.get("read_only", False)),
+                   in_cluster=in_cluster, mlflow_uri=str(settings.get("mlflow_uri") or ""),
+                   name=str(settings.get("name") or ""))
+
+    # ---- client --------------------------------------------------------------------------
+    def _api_client(self) -> Any:
+        with self._lock:
+            if self._client is not None:
+                return self._client
+            from kubernetes import client, config
+            from kubernetes.config.config_exception import ConfigException
+
+            try:
+                if self.in_cluster:
+                    cfg = client.Configuration()
+                    config.load_incluster_config(client_configuration=cfg)
+                else:
+                    cfg = client.Configuration()
+                    config.load_kube_config(config_file=self.kubeconfig, context=self.kube_context or None,
+                                            client_configuration=cfg, persist_config=False)
+            except ConfigException as exc:
+                raise NotConfigured("cannot use the kubeconfig", endpoint=self.endpoint, detail=str(exc),
+                                    hint="check the file, or choose another context with --kube-context") from None
+            except (OSError, ValueError) as exc:
+                raise NotConfigured("cannot read the kubeconfig", endpoint=self.endpoint, detail=str(exc)) from None
+            cfg.retries = 1
+            self._server = cfg.host
+            self.endpoint = cfg.host + (f" ({self.kube_context})" if self.kube_context else "")
+            self._client = client.ApiClient(cfg)
+            return self._client
+
+    def _custom(self) -> Any:
+        from kubernetes.client import CustomObjectsApi
+
+        return CustomObjectsApi(self._api_client())
+
+    def _core(self) -> Any:
+        from kubernetes.client import CoreV1Api
+
+        return CoreV1Api(self._api_client())
+
+    def _error(self, exc: BaseException, verb: str, resource: str, namespace: str | None,
+               name: str = "") -> BackendError:
+        """The BackendError for a failed call: names verb, resource, namespace (never a secret)."""
+        from kubernetes.client.exceptions import ApiException
+
+        where = f"in namespace {namespace!r}" if namespace else "across all namespaces"
+        thing = f"{resource} {name!r}" if name else resource
+        if isinstance(exc, ApiException):
+            detail = ""
+            try:
+                body = json.loads(exc.body) if exc.body else {}
+                detail = body.get("message", "") if isinstance(body, dict) else str(body)
+            except (ValueError, TypeError):
+                detail = str(exc.body or exc.reason or "")
+            status = exc.status or None
+            if status == 403:
+                return Forbidden(f"not allowed to {verb} {thing} {where}", endpoint=self._server or self.endpoint,
+                                 status=403, detail=detail,
+                                 hint=f"ask for RBAC '{verb}' on {resource}" + (
+                                     f" in {namespace}" if namespace else " cluster-wide, or choose one with :ns NAME"))
+            if status == 401:
+                return Forbidden(f"not authenticated to {verb} {thing}", endpoint=self._server or self.endpoint,
+                                 status=401, detail=detail, hint="your credentials in the kubeconfig were refused")
+            if status == 404:
+                return NotFound(f"{thing} not found {where}", endpoint=self._server or self.endpoint, status=404,
+                                detail=detail)
+            if status == 0 or status is None:
+                return Unreachable(f"cannot {verb} {thing}", endpoint=self._server or self.endpoint,
+                                   detail=str(exc.reason or exc))
+            return ServerError(f"{verb} {thing} {where} failed", endpoint=self._server or self.endpoint,
+                               status=status, detail=detail or str(exc.reason or ""))
+        import urllib3.exceptions as u3
+
+        reason = exc.reason if isinstance(exc, u3.MaxRetryError) else exc
+        if isinstance(reason, u3.NewConnectionError):  # (a subclass of ConnectTimeoutError)
+            return Unreachable(f"cannot reach the Kubernetes API to {verb} {thing}",
+                               endpoint=self._server or self.endpoint, detail=str(reason),
+                               hint="is the cluster up and the kubeconfig's server address right?")
+        if isinstance(exc, (u3.ReadTimeoutError, u3.ConnectTimeoutError, TimeoutError)) or (
+                isinstance(exc, u3.MaxRetryError) and isinstance(exc.reason, (u3.ConnectTimeoutError,
+                                                                              u3.ReadTimeoutError))):
+            return BackendTimeout(f"no answer to {verb} {thing} within {self.timeout:g} s",
+                                  endpoint=self._server or self.endpoint, hint="raise `timeout` in the context")
+        if isinstance(exc, BackendError):
+            return exc
+        return Unreachable(f"cannot reach the Kubernetes API to {verb} {thing}",
+                           endpoint=self._server or self.endpoint, detail=str(getattr(exc, "reason", exc)),
+                           hint="is the cluster up and the kubeconfig's server address right?")
+
+    def _call(self, fn: Any, _verb: str, _resource: str, _namespace: str | None, _name: str = "",
+              **kwargs: Any) -> Any:
+        """Call ``fn`` raw (no model deserialisation) and return the decoded JSON."""
+        try:
+            resp = fn(_preload_content=False, _request_timeout=self.timeout, **kwargs)
+            data = resp.data
+        except BackendError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to a BackendError saying what failed
+            raise self._error(exc, _verb, _resource, _namespace, _name) from None
+        try:
+            return json.loads(data)
+        except ValueError:
+            return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+
+    def _scope(self, namespaces: Sequence[str] | None) -> tuple[str, ...]:
+        return tuple(self.namespaces if namespaces is None else namespaces)
+
+    # ---- reading -------------------------------------------------------------------------
+    def _list_one(self, namespace: str | None) -> tuple[list[Deployment], str]:
+        api = self._custom()
+        if namespace:
+            data = self._call(api.list_namespaced_custom_object, "list", PLURAL, namespace, group=GROUP,
+                              version=VERSION, namespace=namespace, plural=PLURAL)
+        else:
+            data = self._call(api.list_cluster_custom_object, "list", PLURAL, None, group=GROUP,
+                              version=VERSION, plural=PLURAL)
+        items = [to_deployment(o) for o in data.get("items") or ()]
+        return items, str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+    def list_deployments(self, namespaces: Sequence[str] | None = None) -> DeploymentList:
+        scope = self._scope(namespaces)
+        if not scope:
+            items, rv = self._list_one(None)
+        else:
+            items, rvs = [], []
+            for ns in scope:
+                got, rv = self._list_one(ns)
+                items.extend(got)
+                rvs.append(rv)
+            rv = max(rvs, key=lambda v: int(v) if v.isdigit() else 0) if rvs else ""
+        items.sort(key=lambda d: (d.namespace, d.name))
+        return DeploymentList(tuple(items), rv)
+
+    def get_deployment(self, namespace: str, name: str) -> Deployment:
+        api = self._custom()
+        return to_deployment(self._call(api.get_namespaced_custom_object, "get", PLURAL, namespace, name,
+                                        group=GROUP, version=VERSION, namespace=namespace, plural=PLURAL, name=name))
+
+    def get_yaml(self, namespace: str, name: str) -> str:
+        import yaml
+
+        api = self._custom()
+        obj = self._call(api.get_namespaced_custom_object, "get", PLURAL, namespace, name, group=GROUP,
+                         version=VERSION, namespace=namespace, plural=PLURAL, name=name)
+        return yaml.safe_dump(redact(obj), sort_keys=False, default_flow_style=False)
+
+    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
+        core = self._core()
+        data = self._call(core.list_namespaced_pod, "list", "pods", namespace, namespace=namespace,
+                          label_selector=f"seldon-deployment-id={name}")
+        return tuple(sorted((_to_pod(o) for o in data.get("items") or ()), key=lambda p: p.name))
+
+    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+        core = self._core()
+        data = self._call(core.list_namespaced_event, "list", "events", namespace, namespace=namespace,
+                          field_selector=f"involvedObject.name={name}")
+        raw = list(data.get("items") or ())
+        pod_names = {p.name for p in self.pods(namespace, name)}
+        if pod_names:
+            data = self._call(core.list_namespaced_event, "list", "events", namespace, namespace=namespace,
+                              field_selector="involvedObject.kind=Pod")
+            raw.extend(o for o in data.get("items") or () if (o.get("involvedObject") or {}).get("name") in pod_names)
+        found = [(_to_event(o), str((o.get("metadata") or {}).get("resourceVersion") or "0")) for o in raw]
+        epoch = datetime.min
+
+        def newest(pair: tuple[Event, str]) -> tuple[datetime, int]:
+            ev, rv = pair
+            when = ev.last_seen.replace(tzinfo=None) if ev.last_seen else epoch
+            return (when, int(rv) if rv.isdigit() else 0)
+
+        found.sort(key=newest, reverse=True)
+        return tuple(ev for ev, _ in found)
+
+    def pod_log(self, namespace: str, pod: str, tail: int = 200) -> str:
+        core = self._core()
+        try:
+            resp = core.read_namespaced_pod_log(pod, namespace, tail_lines=tail, _preload_content=False,
+                                                _request_timeout=self.timeout)
+            return resp.data.decode("utf-8", errors="replace")
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, "get", "pods/log", namespace, pod) from None
+
+    def list_namespaces(self) -> tuple[str, ...]:
+        core = self._core()
+        try:
+            data = self._call(core.list_namespace, "list", "namespaces", None)
+        except Forbidden:
+            return self.namespaces
+        return tuple(sorted(o["metadata"]["name"] for o in data.get("items") or ()))
+
+    # ---- watching ------------------------------------------------------------------------
+    def watch(self, namespaces: Sequence[str] | None = None, resource_version: str = "",
+              stop: threading.Event | None = None) -> DeploymentWatch:
+        scope = self._scope(namespaces)
+
+        def factory(handle: DeploymentWatch) -> Iterator[WatchEvent]:
+            if stop is not None:
+                threading.Thread(target=lambda: (stop.wait(), handle.stop()), daemon=True).start()
+            if len(scope) <= 1:
+                return self._watch_one(handle, scope[0] if scope else None, resource_version)
+            return self._watch_many(handle, scope)
+
+        handle = DeploymentWatch(factory)
+        with self._lock:
+            self._watches.add(handle)
+        return handle
+
+    def _watch_many(self, handle: DeploymentWatch, scope: tuple[str, ...]) -> Iterator[WatchEvent]:
+        import queue
+
+        q: "queue.Queue[WatchEvent]" = queue.Queue()
+
+        def pump(ns: str) -> None:
+            for ev in self._watch_one(handle, ns, ""):
+                q.put(ev)
+
+        for ns in scope:
+            threading.Thread(target=pump, args=(ns,), name=f"watch-{ns}", daemon=True).start()
+        while not handle.stopped.is_set():
+            try:
+                yield q.get(timeout=0.2)
+            except queue.Empty:
+                continue
+
+    def _watch_one(self, handle: DeploymentWatch, namespace: str | None, resource_version: str) -> Iterator[WatchEvent]:
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.watch.watch import iter_resp_lines
+
+        scope = (namespace,) if namespace else ()
+        rv = resource_version
+        need_list = not rv
+        backoff = self.BACKOFF_START_S
+        api = None
+        while not handle.stopped.is_set():
+            error: BackendError | None = None
+            try:
+                if api is None:
+                    api = self._custom()
+                if need_list:
+                    items, rv = self._list_one(namespace)
+                    items.sort(key=lambda d: (d.namespace, d.name))
+                    need_list = False
+                    yield WatchEvent(RELISTED, deployments=tuple(items), resource_version=rv, scope=scope)
+                    backoff = self.BACKOFF_START_S
+                kwargs = dict(group=GROUP, version=VERSION, plural=PLURAL, watch=True, resource_version=rv,
+                              allow_watch_bookmarks=True, timeout_seconds=self.WATCH_TIMEOUT_S,
+                              _preload_content=False,
+                              _request_timeout=(self.timeout, self.WATCH_TIMEOUT_S + self.timeout))
+                if namespace:
+                    resp = api.list_namespaced_custom_object(namespace=namespace, **kwargs)
+                else:
+                    resp = api.list_cluster_custom_object(**kwargs)
+                handle.track(resp)
+                try:
+                    for line in iter_resp_lines(resp):
+                        if handle.stopped.is_set():
+                            return
+                        if not line:
+                            continue
+                        event = json.loads(line)
+                        etype = event.get("type")
+                        obj = event.get("object") or {}
+                        if etype == "ERROR":
+                            if obj.get("code") == 410:
+                                need_list = True
+                                break
+                            raise ServerError("the watch of SeldonDeployments failed", endpoint=self._server,
+                                              status=obj.get("code"), detail=obj.get("message", ""))
+                        new_rv = (obj.get("metadata") or {}).get("resourceVersion")
+                        if new_rv:
+                            rv = new_rv
+                        if etype == "BOOKMARK":
+                            continue
+                        backoff = self.BACKOFF_START_S
+                        yield WatchEvent(str(etype), deployment=to_deployment(obj), resource_version=rv, scope=scope)
+                finally:
+                    handle.untrack(resp)
+                    try:
+                        resp.close()
+                        resp.release_conn()
+                    except Exception:  # noqa: BLE001
+                        pass
+                continue  # the server ended the stream (timeoutSeconds) or 410: go on at once
+            except ApiException as exc:
+                if exc.status == 410:
+                    need_list = True
+                    continue
+                error = self._error(exc, "watch", PLURAL, namespace)
+            except BackendError as exc:
+                error = exc
+            except Exception as exc:  # noqa: BLE001 - connection dropped, refused, timed out
+                if handle.stopped.is_set():
+                    return
+                error = self._error(exc, "watch", PLURAL, namespace)
+            if handle.stopped.is_set():
+                return
+            yield WatchEvent(PROBLEM, error=error, retry_in=backoff, scope=scope, resource_version=rv)
+            if handle.stopped.wait(backoff):
+                return
+            backoff = min(backoff * 2, self.BACKOFF_MAX_S)
+
+    def close(self) -> None:
+        with self._lock:
+            watches = list(self._watches)
+            self._watches.clear()
+        for w in watches:
+            w.stop()
+        self.sender.close()
+
+    # ---- test requests -------------------------------------------------------------------
+    def _base(self, deployment: Deployment) -> str:
+        return deployment_base(deployment, self.ingress_url)
+
+    def prediction_url(self, deployment: Deployment) -> str:
+        base = self._base(deployment)
+        return prediction_url(deployment.protocol, base, deployment.model_name) if base else ""
+
+    def request_template(self, deployment: Deployment) -> RequestTemplate:
+        model_uri = ""
+        for p in deployment.predictors:
+            if p.implementation == "MLFLOW_SERVER" and p.model_uri:
+                model_uri = p.model_uri
+        return build_template(self.sender, deployment, self._base(deployment), model_uri=model_uri,
+                              tracking_uri=self.mlflow_uri, metadata_timeout=min(self.timeout, 3.0))
+
+    def send(self, deployment: Deployment, body: str, url: str | None = None) -> tuple[PredictionRequest,
+                                                                                         PredictionResponse]:
+        return self.sender.send(url or self.prediction_url(deployment), body, protocol=deployment.protocol)
+
+
+__all__ = ["KubernetesDeployments", "DeploymentWatch", "to_deployment", "redact", "FAILED", "MODIFIED"]
