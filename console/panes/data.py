@@ -73,19 +73,18 @@ class DataScreen(PaneScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("Outputs", id="outputs-title", classes="pane-title")
         yield Input(placeholder="filter outputs by path (escape clears)", id="filter", classes="hidden")
-        yield DataTable(id="outputs", cursor_type="row", zebra_stripes=True)
+        outputs = DataTable(id="outputs", cursor_type="row", zebra_stripes=True)
+        outputs.add_columns("path", "kind", "size", "files", "status")
+        yield outputs
         yield Label("History", id="history-title", classes="pane-title")
-        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        history = DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        history.add_columns(" ", "commit", "date", "author", "message", "md5", "size", "files", "cache", "remote")
+        yield history
         yield ProgressBar(id="progress", show_eta=False, classes="hidden")
 
     def on_mount(self) -> None:
         if self.backend is not None:
-            outputs = self.query_one("#outputs", DataTable)
-            outputs.add_columns("path", "kind", "size", "files", "status")
-            history = self.query_one("#history", DataTable)
-            history.add_columns(" ", "commit", "date", "author", "message", "md5", "size", "files", "cache",
-                                "remote")
-            outputs.focus()
+            self.query_one("#outputs", DataTable).focus()
 
     # -- loading ------------------------------------------------------------------------------------------
     def reload(self) -> None:
