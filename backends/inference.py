@@ -257,12 +257,34 @@ def build_template(sender: RequestSender, deployment: Deployment, base: str, *, 
                                    features=tuple(str(i.get("name", "")) for i in inputs))
     features: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
-    if model_uri:
+    n_features: int | None = None
+    if protocol == "seldon" and base:
+        features, n_features = _seldon_metadata(sender, base, metadata_timeout)
+        if features or n_features:
+            source = "Seldon metadata"
+    if model_uri and not features:
         try:
             features, types = mlflow_signature(model_uri, tracking_uri)
         except Exception:  # noqa: BLE001
             features, types = (), ()
         if features:
             source = "MLflow signature"
-    return RequestTemplate(protocol, url, template_body(protocol, model, features=features, types=types),
+    return RequestTemplate(protocol, url, template_body(protocol, model, features=features, types=types,
+                                                        n_features=n_features),
                            source=source, features=features)
+
+
+def _seldon_metadata(sender: RequestSender, base: str, timeout: float) -> tuple[tuple[str, ...], int | None]:
+    """Feature names and count from a Seldon v1 ``/api/v1.0/metadata`` answer, if it has them."""
+    try:
+        meta = sender.get_json(f"{base.rstrip('/')}/api/v1.0/metadata", timeout=timeout)
+    except Exception:  # noqa: BLE001 - the template still works without metadata
+        return (), None
+    inputs = meta.get("inputs") if isinstance(meta, dict) else None
+    if not inputs or not isinstance(inputs, list) or not isinstance(inputs[0], dict):
+        return (), None
+    schema = inputs[0].get("schema") or {}
+    names = tuple(str(n) for n in schema.get("names") or ())
+    shape = schema.get("shape") or ()
+    n = shape[-1] if shape and isinstance(shape[-1], int) and shape[-1] > 0 else None
+    return names, (len(names) or n)

@@ -1,0 +1,194 @@
+"""Test requests and the `endpoints` backend against real inference servers: MLServer (v2), the Seldon
+Core v1 microservice, and `mlflow models serve`; each with a good and a bad payload."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from backends.deployments import AVAILABLE, FAILED, RELISTED
+from backends.endpoints_backend import EndpointDeployments
+from backends.errors import BackendTimeout, NotConfigured, NotFound, Unreachable
+from backends.inference import InvalidPayload, base_url, mlflow_signature, parse_payload
+from kube_helpers import GOOD_ROW, IRIS_FEATURES, free_port
+
+
+def endpoints(*entries, **extra) -> EndpointDeployments:
+    return EndpointDeployments.from_settings({"endpoints": list(entries), "timeout": 5, **extra})
+
+
+def only(backend: EndpointDeployments):
+    items = backend.list_deployments().items
+    assert len(items) == 1
+    return items[0]
+
+
+def test_no_endpoints_says_what_to_configure():
+    with pytest.raises(NotConfigured) as err:
+        EndpointDeployments.from_settings({})
+    assert "endpoints" in str(err.value)
+    with pytest.raises(NotConfigured) as err:
+        endpoints({"name": "x", "url": "http://127.0.0.1:1", "protocol": "grpc"})
+    assert "grpc" in str(err.value) and "seldon" in str(err.value)
+
+
+def test_invalid_json_points_at_the_error():
+    with pytest.raises(InvalidPayload) as err:
+        parse_payload('{\n  "data": {"ndarray": [[1, 2,]]}\n}')
+    assert (err.value.line, err.value.column) == (2, 30)
+    assert "line 2, column 30" in str(err.value) and "nothing was sent" in str(err.value)
+
+
+def test_base_url_strips_protocol_paths():
+    assert base_url("http://h:1/api/v1.0/predictions") == "http://h:1"
+    assert base_url("http://h:1/v2/models/iris/infer") == "http://h:1"
+    assert base_url("http://h:1/seldon/ns/x/v2/models/infer") == "http://h:1/seldon/ns/x"
+    assert base_url("http://h:1/invocations") == "http://h:1"
+    assert base_url("http://h:1/") == "http://h:1"
+
+
+def test_mlserver_v2_good_and_bad_payload(mlserver_url):
+    b = endpoints({"name": "iris-v2", "url": mlserver_url, "protocol": "v2", "model": "iris"})
+    dep = only(b)
+    assert dep.state == AVAILABLE and dep.protocol == "v2"
+    template = b.request_template(dep)
+    assert template.url == f"{mlserver_url}/v2/models/iris/infer"
+    assert template.source == "v2 metadata"
+    body = json.loads(template.body)
+    assert body["inputs"][0]["name"] == "input-0" and body["inputs"][0]["shape"] == [1, 4]
+    body["inputs"][0]["data"] = GOOD_ROW
+    _, resp = b.send(dep, json.dumps(body))
+    assert resp.status == 200 and resp.ok
+    out = json.loads(resp.body)["outputs"][0]
+    assert out["data"] == [0]  # setosa
+    assert '"outputs"' in resp.pretty_body and "\n" in resp.pretty_body
+    body["inputs"][0].update(shape=[1, 3], data=[1.0, 2.0, 3.0])
+    _, bad = b.send(dep, json.dumps(body))
+    assert bad.status == 500 and not bad.ok
+    assert "features" in bad.body  # the server's own words, as they are
+
+
+def test_mlserver_unknown_model_answers_404(mlserver_url):
+    b = endpoints({"name": "nope", "url": mlserver_url, "protocol": "v2", "model": "nope"})
+    dep = only(b)
+    assert dep.state == FAILED and "404" in dep.reason
+    _, resp = b.send(dep, json.dumps({"inputs": []}))
+    assert resp.status == 404
+
+
+def test_seldon_v1_good_and_bad_payload(seldon_url):
+    b = endpoints({"name": "iris-v1", "url": f"{seldon_url}/api/v1.0/predictions", "protocol": "seldon"})
+    dep = only(b)
+    assert dep.state == AVAILABLE
+    template = b.request_template(dep)
+    assert template.url == f"{seldon_url}/api/v1.0/predictions"
+    assert template.source == "Seldon metadata" and template.features == tuple(IRIS_FEATURES)
+    body = json.loads(template.body)
+    assert body["data"]["names"] == IRIS_FEATURES and len(body["data"]["ndarray"][0]) == 4
+    body["data"]["ndarray"] = [GOOD_ROW]
+    _, resp = b.send(dep, json.dumps(body))
+    assert resp.status == 200
+    probs = json.loads(resp.body)["data"]["ndarray"][0]
+    assert len(probs) == 3 and probs[0] > 0.9
+    _, bad = b.send(dep, json.dumps({"foo": 1}))
+    assert bad.status == 400 and json.loads(bad.body)["status"]["reason"] == "MICROSERVICE_BAD_DATA"
+    _, wrong = b.send(dep, json.dumps({"data": {"ndarray": [[1, 2]]}}))
+    assert wrong.status == 500 and "expecting 4 features" in wrong.body
+
+
+def test_mlflow_scoring_good_and_bad_payload(mlflow_serve_url, mlflow_model_dir):
+    b = endpoints({"name": "iris-mlflow", "url": mlflow_serve_url, "protocol": "mlflow",
+                   "model_uri": str(mlflow_model_dir)})
+    dep = only(b)
+    assert dep.state == AVAILABLE
+    template = b.request_template(dep)
+    assert template.url == f"{mlflow_serve_url}/invocations" and template.source == "MLflow signature"
+    body = json.loads(template.body)
+    assert body["dataframe_split"]["columns"] == IRIS_FEATURES
+    body["dataframe_split"]["data"] = [GOOD_ROW]
+    _, resp = b.send(dep, json.dumps(body))
+    assert resp.status == 200 and json.loads(resp.body)["predictions"] == [0]
+    _, bad = b.send(dep, json.dumps({"dataframe_split": {"columns": ["a"], "data": [[1]]}}))
+    assert bad.status == 400 and json.loads(bad.body)["error_code"] in ("BAD_REQUEST", "INVALID_PARAMETER_VALUE")
+
+
+def test_mlflow_signature_read_without_a_server(mlflow_model_dir):
+    names, types = mlflow_signature(str(mlflow_model_dir))
+    assert list(names) == IRIS_FEATURES and set(types) == {"double"}
+    assert mlflow_signature(f"file://{mlflow_model_dir}")[0] == names
+
+
+def test_connection_refused_is_clear():
+    port = free_port()
+    b = endpoints({"name": "down", "url": f"http://127.0.0.1:{port}", "protocol": "v2", "model": "m"})
+    dep = only(b)
+    assert dep.state == FAILED and f"127.0.0.1:{port}" in dep.reason
+    with pytest.raises(Unreachable) as err:
+        b.send(dep, '{"inputs": []}')
+    assert f"127.0.0.1:{port}" in str(err.value)
+
+
+class _Slow(BaseHTTPRequestHandler):
+    hits = 0
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        type(self).hits += 1
+        time.sleep(2)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_GET = do_POST
+
+
+@pytest.fixture
+def slow_server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    _Slow.hits = 0
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_timeout_is_clear_and_invalid_json_is_never_sent(slow_server):
+    b = EndpointDeployments.from_settings({"endpoints": [{"name": "slow", "url": slow_server, "protocol": "mlflow"}],
+                                           "timeout": 0.5})
+    from backends.deployments import Deployment
+
+    dep = Deployment(namespace="endpoints", name="slow", protocol="mlflow", address_url=slow_server)
+    with pytest.raises(InvalidPayload):
+        b.send(dep, "{not json")
+    assert _Slow.hits == 0, "invalid JSON must never reach the server"
+    start = time.monotonic()
+    with pytest.raises(BackendTimeout) as err:
+        b.send(dep, "{}")
+    assert time.monotonic() - start < 2 and "0.5 s" in str(err.value)
+
+
+def test_endpoints_watch_relists_then_reports_changes(mlserver_url):
+    b = EndpointDeployments.from_settings({"endpoints": [
+        {"name": "ok", "url": mlserver_url, "protocol": "v2", "model": "iris"}], "refresh_interval": 0.2})
+    stream = b.watch()
+    first = next(stream)
+    assert first.kind == RELISTED and first.deployments[0].state == AVAILABLE
+    stream.stop()
+    with pytest.raises(StopIteration):
+        next(stream)
+
+
+def test_endpoints_have_no_pods_but_say_so(mlserver_url):
+    b = endpoints({"name": "ok", "url": mlserver_url, "protocol": "v2", "model": "iris"})
+    assert b.pods("endpoints", "ok") == () and b.events("endpoints", "ok") == ()
+    with pytest.raises(NotFound):
+        b.pod_log("endpoints", "x")
+    assert "url:" in b.get_yaml("endpoints", "ok")
