@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -93,8 +94,71 @@ def _entry_from(out: Mapping[str, Any]) -> _Entry:
     )
 
 
+_BOOL_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})
+_BOOL_WORDS_B = frozenset(w.encode() for w in _BOOL_WORDS)
+_NOT_SIMPLE = object()
+_SIMPLE_LINE = re.compile(r"(- |  )([A-Za-z_][A-Za-z0-9_]*): ([A-Za-z0-9_./-]+)\n")
+_MD5 = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
+
+
+def _plain_scalar(value: str) -> Any:
+    """The value YAML would give a plain scalar, for the few shapes .dvc files use; _NOT_SIMPLE otherwise."""
+    if value.isdigit():
+        return int(value) if value == "0" or value[0] != "0" else _NOT_SIMPLE
+    if _MD5.fullmatch(value) or (_WORD.fullmatch(value) and value.lower() not in _BOOL_WORDS):
+        return value  # an md5 with a letter in it, or a word: never a number or a bool in YAML
+    return _NOT_SIMPLE
+
+
+def _fast_dvc_outs(text: str) -> list[dict[str, Any]] | None:
+    """The ``outs`` of a .dvc file written by DVC in its usual shape, without a YAML parser; None otherwise."""
+    if not text.startswith("outs:\n"):
+        return None
+    outs: list[dict[str, Any]] = []
+    pos = 6
+    for match in _SIMPLE_LINE.finditer(text, 6):
+        if match.start() != pos:
+            return None
+        pos = match.end()
+        lead, key, value = match.groups()
+        if lead == "- ":
+            outs.append({})
+        elif not outs or key in outs[-1]:
+            return None
+        scalar = _plain_scalar(value)
+        if scalar is _NOT_SIMPLE:
+            return None
+        outs[-1][key] = scalar
+    if pos != len(text) or not outs:
+        return None
+    return outs
+
+
+# the exact shape `dvc add` writes for one output: parsed with one regex (same result as YAML for these values)
+_DVC_ADD_SHAPE = re.compile(
+    rb"outs:\n- md5: ((?=[0-9a-f]*[a-f])[0-9a-f]{32}(?:\.dir)?)\n  size: (0|[1-9][0-9]*)\n"
+    rb"(?:  nfiles: (0|[1-9][0-9]*)\n)?  hash: md5\n  path: ([A-Za-z][A-Za-z0-9_./-]*)\n")
+
+
 def _parse_dvc_file(data: bytes | str) -> list[tuple[str, _Entry]]:
     """The outs of a .dvc file as (path relative to the .dvc file's folder, entry); ValueError when malformed."""
+    if isinstance(data, bytes):
+        m = _DVC_ADD_SHAPE.fullmatch(data)
+        if m is not None and m.group(4).lower() not in _BOOL_WORDS_B:
+            nfiles = m.group(3)
+            return [(m.group(4).decode(), _Entry(m.group(1).decode(), int(m.group(2)),
+                                                 int(nfiles) if nfiles is not None else None, "md5"))]
+    try:
+        fast = _fast_dvc_outs(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except UnicodeDecodeError:
+        fast = None
+    if fast is not None and all(isinstance(out.get("path"), str) for out in fast):
+        return [(out["path"], _entry_from(out)) for out in fast]
+    return _parse_dvc_file_yaml(data)
+
+
+def _parse_dvc_file_yaml(data: bytes | str) -> list[tuple[str, _Entry]]:
     try:
         doc = _yaml_load(data)
     except Exception as exc:  # yaml.YAMLError and decoding errors
@@ -225,6 +289,8 @@ class _ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._base = str(root / "files" / "md5")
+        self._legacy_base = str(root)
         self._known: dict[tuple[str, str], bool] = {}
 
     def object_path(self, md5: str, hash_name: str = "md5") -> Path:
@@ -232,7 +298,8 @@ class _ObjectStore:
         return base / md5[:2] / md5[2:]
 
     def has_object(self, md5: str, hash_name: str = "md5") -> bool:
-        return self.object_path(md5, hash_name).is_file()
+        base = self._legacy_base if hash_name in _LEGACY_HASHES else self._base
+        return os.path.isfile(f"{base}/{md5[:2]}/{md5[2:]}")
 
     def listing(self, md5: str, hash_name: str = "md5") -> list[tuple[str, str]] | None:
         """[(relpath, md5)] of a ``.dir`` object, None when it is not here or unreadable."""
@@ -719,29 +786,7 @@ class DvcDatasets:
     def history(self, output: str) -> tuple[DataVersion, ...]:
         located = self._locate(output)
         git_record = self._git_path(located.record)
-        log = self._git("log", "--no-renames", "--no-abbrev", "--raw", "--no-color", "--no-textconv",
-                        "--format=%x00%x01%H%x1f%aI%x1f%an%x1f%s", "--", git_record, ok_codes=(0, 128))
-        if log.returncode != 0:  # no commits yet
-            return ()
-        commits: list[tuple[str, str, str, str, str, str | None]] = []  # hash, short, date, author, subject, blob
-        for chunk in log.stdout.split(b"\x00\x01")[1:]:
-            header, _, rest = chunk.partition(b"\n")
-            fields = header.decode("utf-8", "replace").split("\x1f")
-            if len(fields) < 4:
-                continue
-            fields.insert(1, fields[0][:7])
-            blob: str | None = None
-            for line in rest.split(b"\n"):
-                if line.startswith(b":"):
-                    meta = line.split(b"\t", 1)[0].split()
-                    if len(meta) >= 5:
-                        blob = meta[3].decode()
-            if blob is None:
-                continue
-            commits.append((fields[0], fields[1], fields[2], fields[3], fields[4], blob))
-
-        blobs = sorted({c[5] for c in commits if c[5] and c[5] != _NULL_SHA})
-        contents = self._cat_blobs(blobs)
+        commits, contents = self._log_with_blobs(git_record)
         parsed: dict[str, _Entry | str] = {}
         for sha, data in contents.items():
             try:
@@ -802,22 +847,93 @@ class DvcDatasets:
             ))
         return tuple(result)
 
-    def _cat_blobs(self, shas: list[str]) -> dict[str, bytes]:
-        """Contents of many blobs with one ``git cat-file --batch``."""
-        if not shas:
-            return {}
-        proc = self._git("cat-file", "--batch", input=("\n".join(shas) + "\n").encode())
-        out = proc.stdout
+    def _log_with_blobs(self, git_record: str
+                        ) -> tuple[list[tuple[str, str, str, str, str, str]], dict[str, bytes]]:
+        """The commits that changed ``git_record`` (newest first) and the contents of its blob at each.
+
+        One ``git log --raw`` streams into one ``git cat-file --batch`` running at the same time, so the
+        blobs are read while the history is still being walked: two processes whatever the number of commits.
+        """
+        _root, top = self._layout()
+        env = self._env()
+        log_cmd = ["git", "-c", "core.quotepath=off", "log", "--no-renames", "--no-abbrev", "--raw", "--no-color",
+                   "--no-textconv", "--format=%x00%x01%H%x1f%aI%x1f%an%x1f%s", "--", git_record]
+        try:
+            log = subprocess.Popen(log_cmd, cwd=top, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+            cat = subprocess.Popen(["git", "cat-file", "--batch"], cwd=top, env=env, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            raise NotConfigured("git is not installed", hint="install git and make sure it is on PATH") from exc
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            for proc in (log, cat):
+                proc.kill()
+
+        timer = threading.Timer(self.timeout, kill)
+        timer.start()
+        cat_out: list[bytes] = []
+        log_err: list[bytes] = []
+        reader = threading.Thread(target=lambda: cat_out.append(cat.stdout.read()), daemon=True)  # type: ignore[union-attr]
+        err_reader = threading.Thread(target=lambda: log_err.append(log.stderr.read()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        err_reader.start()
+        commits: list[tuple[str, str, str, str, str, str]] = []
+        header: list[str] | None = None
+        sent: set[bytes] = set()
+        try:
+            assert log.stdout is not None and cat.stdin is not None
+            for line in log.stdout:
+                if line.startswith(b"\x00\x01"):
+                    fields = line[2:].rstrip(b"\n").decode("utf-8", "replace").split("\x1f")
+                    header = fields if len(fields) >= 4 else None
+                elif line.startswith(b":") and header is not None:
+                    meta = line.split(b"\t", 1)[0].split()
+                    if len(meta) >= 5:
+                        blob = meta[3]
+                        commits.append((header[0], header[0][:7], header[1], header[2], header[3], blob.decode()))
+                        header = None
+                        if blob not in sent and blob != _NULL_SHA.encode():
+                            sent.add(blob)
+                            cat.stdin.write(blob + b"\n")
+            cat.stdin.close()
+            log.wait()
+            reader.join()
+            err_reader.join()
+            cat.wait()
+        except (BrokenPipeError, OSError):
+            if not timed_out.is_set():
+                raise
+        finally:
+            timer.cancel()
+            for proc in (log, cat):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        if timed_out.is_set():
+            raise BackendTimeout(f"`git log` of {git_record} did not finish in {self.timeout:g} s", endpoint=str(top),
+                                 hint="raise `timeout` in the context")
+        if log.returncode != 0:
+            err = b"".join(log_err).decode("utf-8", "replace").strip()
+            if "does not have any commits" in err or "bad default revision" in err:
+                return [], {}
+            raise BackendError(f"`git log` of {git_record} failed", endpoint=str(top), detail=err)
+        return commits, self._parse_batch(b"".join(cat_out))
+
+    @staticmethod
+    def _parse_batch(out: bytes) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         pos = 0
         while pos < len(out):
             nl = out.index(b"\n", pos)
             header = out[pos:nl].split()
             pos = nl + 1
-            if len(header) == 2 and header[1] == b"missing":
+            if len(header) != 3:
                 continue
-            sha, size = header[0].decode(), int(header[2])
-            found[sha] = out[pos:pos + size]
+            size = int(header[2])
+            found[header[0].decode()] = out[pos:pos + size]
             pos += size + 1
         return found
 
