@@ -207,17 +207,17 @@ class MlflowRuns:
             status = exc.get_http_status_code()
             detail = re.sub(r"^[A-Z_]+: ", "", text)
             if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE") and status == 400:
-                return InvalidQuery(f"{what}: {detail}", endpoint=self.endpoint, detail=detail)
+                return InvalidQuery(what, endpoint=self.endpoint, detail=detail)
             if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"):
-                return NotFound(f"{what}: {detail}", endpoint=self.endpoint, detail=detail)
+                return NotFound(what, endpoint=self.endpoint, detail=detail)
             if code in ("PERMISSION_DENIED", "UNAUTHENTICATED") or status in (401, 403):
-                return Forbidden(f"{what}: {detail}", endpoint=self.endpoint, status=status, detail=detail,
+                return Forbidden(what, endpoint=self.endpoint, status=status, detail=detail,
                                  hint="check MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_TOKEN")
             rest_status = None
             m = re.search(r"response code (\d{3})", text) or re.search(r"HTTP (\d{3})", text)
             if m:
                 rest_status = int(m.group(1))
-            return ServerError(f"{what}: {detail}", endpoint=self.endpoint,
+            return ServerError(what, endpoint=self.endpoint,
                                status=rest_status or (status if status != 500 or code != "INTERNAL_ERROR" else None),
                                detail=detail)
         return ServerError(f"{what}: {type(exc).__name__}: {text}", endpoint=self.endpoint, detail=text)

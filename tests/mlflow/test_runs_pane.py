@@ -1,0 +1,328 @@
+"""The Runs pane driven with Pilot against real MLflow stores (sqlite, and a real server)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from textual.widgets import DataTable, Label
+
+from console.app import make_app
+from console.config import Config, Context
+from console.panes.runs import RunsScreen
+from console.panes.runs_views import MetricChartView, RegistryView
+from widgets.compare import CompareView
+from widgets.picker import PickerView
+from widgets.views import TextView
+
+SIZE = (140, 40)
+
+
+def runs_app(uri: str | None, **fields):
+    ctx = Context(name="t", mlflow_uri=uri, timeout=fields.pop("timeout", 10.0), **fields)
+    config = Config(path=None, default_context="t", contexts={"t": ctx})
+    return make_app(config, ctx, initial_pane="runs", cursor_blink=False)
+
+
+async def until(pilot, predicate, timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def pane(app) -> RunsScreen:
+    screen = app.get_screen("runs") if False else next(s for s in app.pane_screens() if isinstance(s, RunsScreen))
+    return screen
+
+
+def row_ids(screen: RunsScreen) -> list[str]:
+    table = screen.query_one("#runs", DataTable)
+    return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+
+
+def text_of(widget) -> str:
+    renderable = widget.render()
+    return getattr(renderable, "plain", str(renderable))
+
+
+async def loaded(pilot, app, n: int | None = None) -> RunsScreen:
+    await until(pilot, lambda: any(isinstance(s, RunsScreen) for s in app.pane_screens()), what="runs pane")
+    screen = pane(app)
+    await until(pilot, lambda: screen.applied is not None and not screen.is_busy("runs")
+                and (n is None or len(screen.runs) == n), what="runs loaded")
+    return screen
+
+
+async def focus_column(pilot, screen: RunsScreen, key: str) -> None:
+    table = screen.query_one("#runs", DataTable)
+    keys = [c.key.value for c in table.ordered_columns]
+    table.move_cursor(column=keys.index(key))
+    await pilot.pause()
+
+
+async def test_opens_the_latest_experiment(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        assert screen.experiment_ids == (mlflow_sqlite.experiment_id,)
+        title = text_of(screen.query_one("#runs-title", Label))
+        assert "diabetes" in title and "7 loaded" in title
+        # params and metrics that vary are columns; start time newest first by default
+        keys = [c.key.value for c in screen.query_one("#runs", DataTable).ordered_columns]
+        assert {"metrics.rmse", "metrics.r2", "metrics.mae", "params.alpha", "params.l1_ratio"} <= set(keys)
+        starts = [r.start_time for r in screen.runs]
+        assert starts == sorted(starts, reverse=True)
+
+
+async def test_s_sorts_by_the_focused_column_in_the_store(mlflow_sqlite):
+    best = min(mlflow_sqlite.runs, key=lambda r: r["rmse"])
+    worst = max(mlflow_sqlite.runs, key=lambda r: r["rmse"])
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        await focus_column(pilot, screen, "metrics.rmse")
+        await pilot.press("s")
+        await until(pilot, lambda: screen.sort == ("metrics.rmse", False), what="sorted by rmse")
+        assert screen.applied.order_by == ("metrics.`rmse` ASC",)
+        assert row_ids(screen)[0] == best["run_id"]
+        await pilot.press("s")
+        await until(pilot, lambda: screen.sort == ("metrics.rmse", True), what="reversed")
+        assert row_ids(screen)[0] == worst["run_id"]
+        # the cursor stays on the column, so a third s flips again
+        assert screen.focused_column() == "metrics.rmse"
+
+
+async def test_sort_command_by_name(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        app.run_command_line(":sort -metrics.r2")
+        await until(pilot, lambda: screen.sort == ("metrics.r2", True), what=":sort -metrics.r2")
+        assert row_ids(screen)[0] == max(mlflow_sqlite.runs, key=lambda r: r["r2"])["run_id"]
+        app.run_command_line(":sort mae")
+        await until(pilot, lambda: screen.sort == ("metrics.mae", False), what=":sort mae")
+        assert row_ids(screen)[0] == min(mlflow_sqlite.runs, key=lambda r: r["mae"])["run_id"]
+        app.run_command_line(":sort nosuchthing")
+        await pilot.pause()
+        assert "no such column" in screen.query_one("#status").text
+
+
+async def test_filter_valid_then_invalid_keeps_results(mlflow_sqlite):
+    want = {r["run_id"] for r in mlflow_sqlite.runs if r["rmse"] < 70 and r["alpha"] == 0.01}
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        await pilot.press("slash")
+        await pilot.press(*"metrics.rmse < 70 and params.alpha = '0.01'")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.filter_text != "", what="filter applied")
+        assert set(row_ids(screen)) == want
+        error = screen.query_one("#filter-error", Label)
+        assert error.has_class("hidden")
+        await pilot.press("slash")
+        box = screen.query_one("#filter")
+        box.value = "metrics.rmse <<< 3"
+        await pilot.press("enter")
+        await until(pilot, lambda: not error.has_class("hidden"), what="inline error")
+        assert "Invalid comparator" in text_of(error)
+        # the previous filter and its results stay
+        assert screen.filter_text == "metrics.rmse < 70 and params.alpha = '0.01'"
+        assert set(row_ids(screen)) == want
+        assert "previous results kept" in screen.query_one("#status").text
+        # escape closes the box; a refresh keeps the filter
+        await pilot.press("escape")
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        await until(pilot, lambda: not screen.is_busy("runs"), what="refresh")
+        assert set(row_ids(screen)) == want and error.has_class("hidden")
+
+
+async def test_paging_loads_more_as_the_cursor_moves(mlflow_sqlite):
+    ranked = [r["run_id"] for r in sorted(mlflow_sqlite.runs, key=lambda r: r["rmse"])]
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        screen.page_size = 3
+        app.run_command_line(":sort metrics.rmse")
+        await until(pilot, lambda: screen.sort == ("metrics.rmse", False) and len(screen.runs) >= 3,
+                    what="first page")
+        # the first page is 3 runs; prefetching near the end brings the rest, in store order
+        await until(pilot, lambda: len(screen.runs) == 7 and screen.next_token is None, what="all pages")
+        assert row_ids(screen) == ranked
+        assert "7 loaded" in text_of(screen.query_one("#runs-title", Label))
+
+        screen.page_size = 2
+        app.run_command_line(":sort -metrics.rmse")
+        await until(pilot, lambda: screen.sort == ("metrics.rmse", True), what="new query")
+        assert len(screen.runs) in (2, 4, 6, 7)
+        assert "more available" in text_of(screen.query_one("#runs-title", Label)) or len(screen.runs) == 7
+        await pilot.press("G")
+        for _ in range(5):
+            await pilot.press("G")
+            await pilot.pause(0.2)
+        await until(pilot, lambda: len(screen.runs) == 7, what="scrolled to the end")
+        assert row_ids(screen) == ranked[::-1]
+
+
+async def test_compare_marked_runs(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        app.run_command_line(":sort metrics.rmse")
+        await until(pilot, lambda: screen.sort == ("metrics.rmse", False), what="sorted")
+        await pilot.press("C")
+        assert "mark two or more" in screen.query_one("#status").text
+        await pilot.press("space", "space", "space")
+        assert len(screen.marked) == 3
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, CompareView), what="compare view")
+        view = app.screen
+        rows = {r.key: r for r in view.rows}
+        assert rows["rmse"].best == 0  # the lowest rmse, first in the sorted table
+        assert rows["r2"].best == 0    # and the highest r2 there
+        assert rows["alpha"].values == tuple(str(r.param("alpha")) for r in screen.marked.values())
+        table = view.query_one(DataTable)
+        all_rows = table.row_count
+        await pilot.press("d")
+        assert table.row_count == len([r for r in view.rows if r.differs]) < all_rows
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_run_detail(mlflow_sqlite):
+    best = min(mlflow_sqlite.runs, key=lambda r: r["rmse"])
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        app.run_command_line(":sort metrics.rmse")
+        await until(pilot, lambda: screen.sort == ("metrics.rmse", False), what="sorted")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TextView), what="detail view")
+        from rich.console import Console
+
+        console = Console(width=130, record=True, color_system=None)
+        console.print(app.screen.body)
+        text = console.export_text()
+        assert best["run_name"] in text and mlflow_sqlite.built["git_commit"] in text
+        assert "coefficients.json" in text and "sklearn" in text and "age" in text
+        assert "diabetes-train" in text and "training" in text
+
+
+async def test_chart_of_marked_runs(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        await focus_column(pilot, screen, "metrics.train_rmse")
+        await pilot.press("space", "space")
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MetricChartView), what="chart")
+        view = app.screen
+        await until(pilot, lambda: len(view.histories) == 2, what="histories")
+        assert view.key == "train_rmse"
+        chart = view.query_one("#chart")
+        assert [len(s.points) for s in chart.series] == [8, 8]
+        marked = list(screen.marked.values())
+        by_id = {r["run_id"]: r for r in mlflow_sqlite.runs}
+        assert [p[1] for p in chart.series[0].points] == pytest.approx(by_id[marked[0].run_id]["train_rmse"])
+        await pilot.press("p")
+        assert chart.chart_style == "points"
+        await pilot.press("up")  # another metric
+        await until(pilot, lambda: view.key == "rmse" and all(h.key == "rmse" for h in view.histories),
+                    what="rmse chosen")
+
+
+async def test_model_registry_opens_the_source_run(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app, 7)
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, RegistryView), what="registry")
+        view = app.screen
+        await until(pilot, lambda: len(view.versions) == 2, what="versions")
+        assert view.versions[0].aliases == ("champion",)
+        await pilot.press("tab")
+        await pilot.press("down", "enter")  # v1
+        await until(pilot, lambda: isinstance(app.screen, TextView), what="source run opened")
+        v1_run = mlflow_sqlite.built["versions"]["1"]
+        assert v1_run in app.screen.title_text or v1_run in str(app.screen.body.renderables[0])
+
+
+async def test_experiment_picker(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        await pilot.press("E")
+        await until(pilot, lambda: isinstance(app.screen, PickerView), what="picker")
+        picker = app.screen
+        await until(pilot, lambda: dict(picker.rows)[mlflow_sqlite.experiment_id][2] != "...", what="counts")
+        assert str(dict(picker.rows)[mlflow_sqlite.experiment_id][2]) == "7"
+        assert str(dict(picker.rows)["0"][2]) == "0"
+        table = picker.query_one(DataTable)
+        keys = [k for k, _ in picker.rows]
+        table.move_cursor(row=keys.index("0"))
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.experiment_ids == ("0",) and not screen.is_busy("runs"), what="Default")
+        assert screen.runs == [] and "Default" in text_of(screen.query_one("#runs-title", Label))
+
+
+async def test_state_survives_refresh_and_pane_switch(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        app.run_command_line(":sort -metrics.mae")
+        app.run_command_line(":filter params.l1_ratio = '1.0'")
+        await until(pilot, lambda: screen.filter_text and screen.sort == ("metrics.mae", True), what="state")
+        before = row_ids(screen)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, PickerView), what="column chooser")
+        picker = app.screen
+        picker.query_one(DataTable).move_cursor(row=[k for k, _ in picker.rows].index("params.alpha"))
+        await pilot.press("space", "enter")
+        await pilot.pause()
+        assert "params.alpha" in screen.hidden
+        await pilot.press("1")
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        await until(pilot, lambda: not screen.is_busy("runs"), what="refresh")
+        assert screen.filter_text == "params.l1_ratio = '1.0'" and screen.sort == ("metrics.mae", True)
+        assert row_ids(screen) == before
+        keys = [c.key.value for c in screen.query_one("#runs", DataTable).ordered_columns]
+        assert "params.alpha" not in keys and "metrics.mae" in keys
+
+
+async def test_not_configured_says_what_to_set(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    app = runs_app(None, repo=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = text_of(app.screen.query_one("#not-configured"))
+        assert "MLFLOW_TRACKING_URI" in text and "--mlflow-uri" in text
+
+
+async def test_server_down_keeps_stale_data_and_recovers(running_server):
+    server = running_server.server
+    app = runs_app(running_server.uri, timeout=5.0)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        screen.retry_max = 1.5
+        before = row_ids(screen)
+        await asyncio.to_thread(server.stop)
+        try:
+            await pilot.press("r")
+            await until(pilot, lambda: screen.stale, what="stale")
+            status = screen.query_one("#status").text
+            assert running_server.uri in status and "Connection refused" in status
+            assert "[stale]" in text_of(screen.query_one("#runs-title", Label))
+            assert row_ids(screen) == before
+        finally:
+            await asyncio.to_thread(server.start)
+        # no key pressed: the pane retries on its own
+        await until(pilot, lambda: not screen.stale and not screen.problem, timeout=20, what="recovered")
+        assert row_ids(screen) == before
+        assert "[stale]" not in text_of(screen.query_one("#runs-title", Label))
