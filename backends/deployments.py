@@ -212,8 +212,10 @@ class PredictionResponse:
         """The body pretty-printed when it is JSON, else as it came."""
         import json
 
+        from backends.inference import pretty_json
+
         try:
-            return json.dumps(json.loads(self.body), indent=2, ensure_ascii=False)
+            return pretty_json(json.loads(self.body))
         except (ValueError, TypeError):
             return self.body
 

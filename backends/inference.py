@@ -78,6 +78,27 @@ def prediction_url(protocol: str, base: str, model: str) -> str:
     return f"{base}/api/v1.0/predictions"
 
 
+def pretty_json(value: Any, indent: int = 2, _level: int = 0) -> str:
+    """Indented JSON that keeps lists of numbers (and lists of such lists) on one line."""
+    def flat(v: Any) -> bool:
+        return not isinstance(v, (dict, list)) or (isinstance(v, list) and all(flat(x) for x in v))
+
+    if isinstance(value, list) and flat(value):
+        return json.dumps(value, ensure_ascii=False)
+    pad = " " * (indent * (_level + 1))
+    end = " " * (indent * _level)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        parts = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {pretty_json(v, indent, _level + 1)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(parts) + "\n" + end + "}"
+    if isinstance(value, list):
+        parts = [pad + pretty_json(v, indent, _level + 1) for v in value]
+        return "[\n" + ",\n".join(parts) + "\n" + end + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _example_value(datatype: str) -> Any:
     dt = datatype.upper()
     if dt in ("BYTES", "STRING", "STR"):
@@ -113,16 +134,16 @@ def template_body(protocol: str, model: str, features: Sequence[str] = (), n_fea
                 inputs.append({"name": name, "shape": [1], "datatype": dt, "data": [_example_value(dt)]})
         else:
             inputs.append({"name": "input-0", "shape": [1, n], "datatype": "FP64", "data": [0.0] * n})
-        return json.dumps({"inputs": inputs}, indent=2)
+        return pretty_json({"inputs": inputs})
     if protocol == "mlflow":
         columns = list(features) or [f"f{i}" for i in range(n)]
         row = [_example_value(_v2_type(t)) for t in types] if types else [0.0] * len(columns)
-        return json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}, indent=2)
+        return pretty_json({"dataframe_split": {"columns": columns, "data": [row]}})
     data: dict[str, Any] = {}
     if features:
         data["names"] = list(features)
     data["ndarray"] = [[0.0] * n]
-    return json.dumps({"data": data}, indent=2)
+    return pretty_json({"data": data})
 
 
 def mlflow_signature(model_uri: str, tracking_uri: str = "") -> tuple[tuple[str, ...], tuple[str, ...]]:
