@@ -259,6 +259,24 @@ def _strip_credentials(url: str) -> str:
     return url
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443, "webdav": 80, "webdavs": 443, "ssh": 22, "sftp": 22}
+
+
+def _host_reachable(url: str, timeout: float) -> bool:
+    """False when a remote with a server of its own (http, webdav, ssh) does not accept connections."""
+    import socket
+
+    parts = urlsplit(url)
+    port = _DEFAULT_PORTS.get(parts.scheme)
+    if port is None or not parts.hostname:
+        return True  # object stores (s3, gs, azure...): leave it to DVC's client
+    try:
+        with socket.create_connection((parts.hostname, parts.port or port), timeout=min(timeout, 5.0)):
+            return True
+    except OSError:
+        return False
+
+
 def _git_blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id
 
@@ -524,10 +542,22 @@ class DvcDatasets:
         return self._remote_has_via_dvc(remote, entries)
 
     def _remote_has_via_dvc(self, remote: _Remote, entries: list[_Entry]) -> dict[str, bool] | None:
-        """A cloud remote: ask DVC's remote object database in one batch (None if it cannot be reached)."""
+        """A cloud remote: ask DVC's remote object database in one batch.
+
+        None when it cannot be reached within ``timeout`` (the answer is then simply not known).
+        """
         wanted = [e for e in entries if e.md5]
         if not wanted:
             return {}
+        answer: list[dict[str, bool] | None] = []
+        worker = threading.Thread(target=lambda: answer.append(self._ask_remote_odb(remote, wanted)), daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        return answer[0] if answer else None
+
+    def _ask_remote_odb(self, remote: _Remote, wanted: list[_Entry]) -> dict[str, bool] | None:
+        if not _host_reachable(remote.url, self.timeout):
+            return None  # DVC's clients answer "absent" for a server that is down; that would mislead
         try:
             from dvc.repo import Repo
 
@@ -545,7 +575,8 @@ class DvcDatasets:
                     ok = e.md5 in present
                     if ok and e.is_dir:
                         listing = cache.listing(e.md5)  # type: ignore[arg-type]
-                        ok = listing is not None and all(m in present for _, m in listing)
+                        # without the listing here, the listing object's presence is all that can be known
+                        ok = listing is None or all(m in present for _, m in listing)
                     result[e.md5] = ok  # type: ignore[index]
                 return result
         except Exception:  # an unreachable cloud remote must not break history
@@ -1031,6 +1062,9 @@ class DvcDatasets:
             elif remote is None:
                 problem = (f"the data of {located.output} at {commit[:7]} is not in the cache and no default "
                            "remote is set")
+            elif remote_has is None:
+                problem = (f"the data of {located.output} at {commit[:7]} is not in the cache and the remote "
+                           f"{remote.name!r} ({remote.url}) could not be reached")
             else:
                 problem = (f"the data of {located.output} at {commit[:7]} is neither in the cache nor in the "
                            f"remote {remote.name!r}")

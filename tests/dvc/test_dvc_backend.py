@@ -432,3 +432,81 @@ def test_read_only_refuses_every_change(seed_repo, read_only_backend):
     assert seed_repo.snapshot() == before
     assert read_only_backend.read_only
     assert len(read_only_backend.history("data/demo.txt")) == 2  # reading still works
+
+
+# -- more: state db, pipeline lock history, a remote reached through DVC's own client ----------------------
+
+
+def test_workspace_hashes_are_kept_in_dvcs_state_db(seed_repo):
+    """outputs() hashes through DVC's state db, so unchanged data is not re-read on the next refresh."""
+    from dvc.repo import Repo
+    from dvc_objects.fs.local import LocalFileSystem
+
+    seed_repo.write("data/demo.txt", "a new edit\n")
+    outs = outputs_by_path(seed_repo.backend())
+    assert outs["data/demo.txt"].status is OutputStatus.MODIFIED
+    with Repo(str(seed_repo.ws)) as repo:
+        _meta, hash_info = repo.state.get(str(seed_repo.ws / "data" / "demo.txt"), LocalFileSystem())
+    assert hash_info is not None and hash_info.value == md5(b"a new edit\n")
+
+
+def test_lock_history_lists_only_commits_that_changed_the_out(seed_repo):
+    lock = seed_repo.read("dvc.lock").decode()
+    deps_md5 = md5(seed_repo.read("data/labels.csv"))
+    out_md5 = md5(seed_repo.read("model/model.txt"))
+    seed_repo.write("dvc.lock", lock.replace(deps_md5, "0" * 31 + "a"))  # only a dependency changes
+    seed_repo.git("commit", "-q", "-am", "touch a dependency hash")
+    seed_repo.write("dvc.lock", lock.replace(out_md5, md5(b"retrained\n")))
+    seed_repo.git("commit", "-q", "-am", "retrain")
+    versions = seed_repo.backend().history("model/model.txt")
+    assert [v.message for v in versions] == ["retrain", "train the model"]
+    assert versions[0].md5 == md5(b"retrained\n") and versions[0].is_current
+    assert versions[0].in_cache is False and versions[1].in_cache is True
+
+
+def test_http_remote_is_asked_through_dvc(no_cache_repo, tmp_path):
+    """A remote that is not a local folder: DVC's remote client answers in_remote and serves the checkout."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", str(no_cache_repo.remote)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        no_cache_repo.dvc("remote", "add", "-d", "-f", "web", f"http://127.0.0.1:{port}")
+        backend = no_cache_repo.backend()
+        info = backend.workspace()
+        assert (info.default_remote, info.remote_url) == ("web", f"http://127.0.0.1:{port}")
+        assert [v.in_remote for v in backend.history("data/demo.txt")] == [True, True]
+        (cache_file(no_cache_repo.remote, md5(V1))).unlink()
+        assert [v.in_remote for v in backend.history("data/demo.txt")] == [True, False]
+        plan = backend.plan_checkout("data/demo.txt", "HEAD")
+        assert plan.source == "remote"
+        backend.checkout("data/demo.txt", "HEAD")
+        assert no_cache_repo.read("data/demo.txt") == V2
+    finally:
+        server.kill()
+        server.wait()
+    # the server is gone: unknown, not an error; a checkout that needs it says why it cannot go ahead
+    assert backend.history("data/demo.txt")[0].in_remote is None
+    plan = backend.plan_checkout("data/demo.txt", "HEAD~8")
+    assert plan.source is None and "could not be reached" in plan.problem
+
+
+def test_remote_url_never_shows_credentials(seed_repo):
+    seed_repo.dvc("remote", "add", "-d", "-f", "secret", "https://ada:hunter2@example.invalid/store")
+    info = seed_repo.backend().workspace()
+    assert info.remote_url == "https://example.invalid/store" and "hunter2" not in repr(info)
