@@ -1,0 +1,416 @@
+"""Deployments pane: SeldonDeployments (or plain endpoints) kept live by a watch; YAML, pods and events,
+and test prediction requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, Static
+from textual.worker import get_current_worker
+
+from backends.deployments import (
+    ADDED, AVAILABLE, CREATING, DELETED, FAILED, MODIFIED, PROBLEM, RELISTED, Deployment, Exchange, WatchEvent,
+)
+from console.commands import Command
+from console.format import age
+from console.panes.base import PaneScreen, describe_error
+from console.panes.deployments_views import PodsEventsView, RequestView
+from widgets.views import TextView
+
+COLUMNS = (("namespace", "namespace"), ("name", "name"), ("state", "state"), ("replicas", "ready/desired"),
+           ("protocol", "protocol"), ("impl", "implementation"), ("model", "model / image"),
+           ("traffic", "traffic"), ("age", "age"), ("reason", "reason"))
+STATE_STYLE = {AVAILABLE: "", CREATING: "italic", FAILED: "bold reverse"}
+
+
+class DeploymentsChanged(Message):
+    """A watch event (posted from the watch thread); ``generation`` drops events of an older watch."""
+
+    def __init__(self, generation: int, event: WatchEvent) -> None:
+        super().__init__()
+        self.generation, self.event = generation, event
+
+
+def state_cell(d: Deployment) -> Text:
+    if d.flagged:
+        return Text(f"{d.state} !", style="bold reverse")
+    return Text(d.state, style=STATE_STYLE.get(d.state, "dim"))
+
+
+def reason_text(d: Deployment) -> str:
+    if d.flagged:
+        c = d.false_conditions[0]
+        return f"{c.type}=False: {c.reason or c.message}".strip()
+    return d.reason
+
+
+class DeploymentsScreen(PaneScreen):
+    PANE = "deployments"
+    DEFAULT_CSS = """
+    DeploymentsScreen #detail { height: auto; max-height: 4; padding: 0 1; background: $boost; }
+    """
+    BINDINGS = [
+        Binding("t", "test_request", "Test request", id="deployments.test"),
+        Binding("y", "yaml", "YAML", id="deployments.yaml"),
+        Binding("v", "pods", "Pods/events", id="deployments.pods"),
+        Binding("enter", "pods", "Open", id="deployments.open", show=False),
+        Binding("slash", "filter", "Filter", id="deployments.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="deployments.clear_filter", show=False),
+        Binding("j", "cursor('down')", "Down", id="nav.down", show=False),
+        Binding("k", "cursor('up')", "Up", id="nav.up", show=False),
+        Binding("g", "cursor('top')", "Top", id="nav.top", show=False),
+        Binding("G", "cursor('bottom')", "Bottom", id="nav.bottom", show=False),
+    ]
+    COMMANDS = (
+        Command("ns", "Show one namespace, or all of them (:ns all)", "command_ns", takes_arg=True,
+                complete="complete_ns", arg_hint="NAME|all", aliases=("namespace",)),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deployments: dict[tuple[str, str], Deployment] = {}
+        self.scope: tuple[str, ...] | None = None  # None: the context's namespaces; (): all
+        self.filter_text = ""
+        self.stale = False
+        self.loaded = False
+        self.histories: dict[tuple[str, str], list[Exchange]] = {}
+        self.last_bodies: dict[tuple[str, str], str] = {}
+        self.known_namespaces: set[str] = set()
+        self._generation = 0
+        self._stream: Any = None
+        self._rows: list[tuple[str, str]] = []
+        self._rebuild_pending = False
+        self._problem: BaseException | None = None
+
+    # -- layout ------------------------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        yield Label("Deployments", id="deployments-title", classes="pane-title")
+        yield Input(placeholder="filter by namespace, name, state, model (escape clears)", id="filter",
+                    classes="hidden")
+        table = DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Static("", id="detail", classes="deployment-detail", markup=False)
+
+    def on_mount(self) -> None:
+        if self.backend is not None:
+            self.query_one("#deployments", DataTable).focus()
+            self.set_interval(30, self._refresh_ages)
+
+    def on_unmount(self) -> None:
+        self._stop_watch()
+
+    # -- scope -------------------------------------------------------------------------------------------
+    def effective_scope(self) -> tuple[str, ...]:
+        if self.scope is not None:
+            return self.scope
+        return tuple(getattr(self.backend, "namespaces", ()) or ())
+
+    def scope_text(self) -> str:
+        scope = self.effective_scope()
+        return ", ".join(scope) if scope else "all namespaces"
+
+    # -- loading: a watch, not polling -------------------------------------------------------------------
+    def reload(self) -> None:
+        """Start (or restart) the watch: it lists, then follows changes."""
+        if self.backend is None:
+            return
+        self._start_watch()
+        backend = self.backend
+        self.call_backend("namespaces", backend.list_namespaces, on_result=self._namespaces_loaded,
+                          on_error=lambda _e: None)
+
+    def _namespaces_loaded(self, names: tuple[str, ...]) -> None:
+        self.known_namespaces.update(names)
+
+    def _stop_watch(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
+
+    def _start_watch(self) -> None:
+        self._stop_watch()
+        self._generation += 1
+        generation = self._generation
+        backend = self.backend
+        scope = self.effective_scope()
+        self.set_status(f"listing deployments in {self.scope_text()}", "busy")
+
+        def follow() -> None:
+            worker = get_current_worker()
+            stream = backend.watch(scope)
+            self._stream = stream
+            try:
+                if worker.is_cancelled or generation != self._generation:
+                    return
+                for event in stream:
+                    if worker.is_cancelled or generation != self._generation:
+                        break
+                    self.post_message(DeploymentsChanged(generation, event))
+            except Exception as exc:  # noqa: BLE001 - the watch itself broke: say so
+                if not worker.is_cancelled:
+                    self.post_message(DeploymentsChanged(generation, WatchEvent(PROBLEM, error=exc)))
+            finally:
+                stream.stop()
+
+        self.run_worker(follow, name="deployments.watch", group="deployments.watch", thread=True,
+                        exclusive=True, exit_on_error=False)
+
+    def on_deployments_changed(self, message: DeploymentsChanged) -> None:
+        if message.generation != self._generation:
+            return  # an older watch (namespace or context changed since)
+        event = message.event
+        if event.kind == PROBLEM:
+            self._problem = event.error
+            self.stale = self.loaded
+            retry = f"; retrying in {event.retry_in:g} s" if event.retry_in else ""
+            kept = " (showing the last data read)" if self.loaded else ""
+            self.set_status(f"watch: {describe_error(event.error)}{retry}{kept}", "error")
+            self._set_title()
+            return
+        recovered = self._problem is not None
+        self._problem = None
+        if self.stale:
+            self.stale = False
+        if event.kind == RELISTED:
+            scope = set(event.scope)
+            self.deployments = {k: d for k, d in self.deployments.items() if scope and k[0] not in scope}
+            for d in event.deployments:
+                self.deployments[d.key] = d
+            self.loaded = True
+            self._schedule_rebuild()
+            self.set_status(f"{len(self.deployments)} deployment(s) in {self.scope_text()}"
+                            + (", watch reconnected" if recovered else ", watching for changes"), "info")
+        elif event.kind in (ADDED, MODIFIED) and event.deployment is not None:
+            d = event.deployment
+            is_new = d.key not in self.deployments
+            self.deployments[d.key] = d
+            self.known_namespaces.add(d.namespace)
+            if is_new or not self._update_row(d):
+                self._schedule_rebuild()
+            if recovered:
+                self.set_status("watch reconnected", "info")
+        elif event.kind == DELETED and event.deployment is not None:
+            if self.deployments.pop(event.deployment.key, None) is not None:
+                self._schedule_rebuild()
+            self.set_status(f"{event.deployment.namespace}/{event.deployment.name} deleted", "info")
+        self._set_title()
+
+    # -- the table ------------------------------------------------------------------------------------------
+    def _set_title(self) -> None:
+        text = Text("Deployments", style="bold")
+        endpoint = getattr(self.backend, "endpoint", "")
+        if endpoint:
+            text.append(f"  {endpoint}")
+        text.append(f"  ns: {self.scope_text()}")
+        shown = len(self._rows)
+        total = len(self.deployments)
+        text.append(f"  {shown}/{total}" if shown != total else f"  {total}")
+        if self.filter_text:
+            text.append(f"  filter: {self.filter_text}")
+        if self.stale:
+            text.append("  [stale]", style="bold reverse")
+        self.query_one("#deployments-title", Label).update(text)
+
+    def visible(self) -> list[Deployment]:
+        needle = self.filter_text.lower()
+        items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
+        if not needle:
+            return items
+        return [d for d in items if needle in " ".join((d.namespace, d.name, d.state, d.model_text, d.protocol,
+                                                       d.implementation, reason_text(d))).lower()]
+
+    def _cells(self, d: Deployment) -> list[Any]:
+        return [d.namespace, d.name, state_cell(d), d.replicas_text, d.protocol, d.implementation,
+                d.model_text, d.traffic_text, age(d.created, self.app.now()), reason_text(d)]
+
+    def _schedule_rebuild(self) -> None:
+        if not self._rebuild_pending:
+            self._rebuild_pending = True
+            self.call_after_refresh(self._rebuild)
+
+    def _rebuild(self) -> None:
+        self._rebuild_pending = False
+        table = self.query_one("#deployments", DataTable)
+        selected = self.selected()
+        table.clear()
+        rows = self.visible()
+        self._rows = [d.key for d in rows]
+        for d in rows:
+            table.add_row(*self._cells(d), key=f"{d.namespace}/{d.name}")
+        if selected is not None and selected.key in self._rows:
+            table.move_cursor(row=self._rows.index(selected.key))
+        self._set_title()
+        self._show_detail()
+
+    def _update_row(self, d: Deployment) -> bool:
+        """Change one row in place; False when the table must be rebuilt instead."""
+        if self._rebuild_pending or d.key not in self._rows or d not in self.visible():
+            return False
+        table = self.query_one("#deployments", DataTable)
+        row_key = f"{d.namespace}/{d.name}"
+        for (col, _), value in zip(COLUMNS, self._cells(d)):
+            table.update_cell(row_key, col, value)
+        if self.selected() is not None and self.selected().key == d.key:
+            self._show_detail()
+        return True
+
+    def _refresh_ages(self) -> None:
+        if self.deployments and not self._rebuild_pending:
+            table = self.query_one("#deployments", DataTable)
+            now = self.app.now()
+            for key in self._rows:
+                d = self.deployments.get(key)
+                if d is not None:
+                    table.update_cell(f"{d.namespace}/{d.name}", "age", age(d.created, now))
+
+    def selected(self) -> Deployment | None:
+        table = self.query_one("#deployments", DataTable)
+        if not self._rows or table.row_count == 0:
+            return None
+        row = table.cursor_row
+        if 0 <= row < len(self._rows):
+            return self.deployments.get(self._rows[row])
+        return None
+
+    @on(DataTable.RowSelected, "#deployments")
+    def _selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_pods()
+
+    @on(DataTable.RowHighlighted, "#deployments")
+    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        d = self.selected()
+        detail = self.query_one("#detail", Static)
+        if d is None:
+            detail.update("" if self.deployments or not self.loaded else
+                          f"no deployments in {self.scope_text()}")
+            return
+        text = Text()
+        text.append(f"{d.namespace}/{d.name}", style="bold")
+        text.append(f"  {d.state}")
+        if d.reason:
+            text.append(f": {d.reason}")
+        url = getattr(self.backend, "prediction_url", None)
+        target = url(d) if url else d.address_url
+        text.append(f"\nsend to: {target or '(no address yet)'}")
+        if d.conditions:
+            text.append("\nconditions: ")
+            for c in d.conditions:
+                text.append(f"{c.type}={c.status} ", style="bold reverse" if c.status == "False" else "")
+        detail.update(text)
+
+    def action_cursor(self, where: str) -> None:
+        table = self.query_one("#deployments", DataTable)
+        {"down": table.action_cursor_down, "up": table.action_cursor_up,
+         "top": table.action_scroll_top, "bottom": table.action_scroll_bottom}[where]()
+
+    # -- filter --------------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.value = self.filter_text
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self._schedule_rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event: Input.Submitted) -> None:
+        self.query_one("#deployments", DataTable).focus()
+        if not self.filter_text:
+            self.query_one("#filter", Input).add_class("hidden")
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if self.filter_text or not box.has_class("hidden"):
+            box.value = ""
+            box.add_class("hidden")
+            self.filter_text = ""
+            self._schedule_rebuild()
+            self.query_one("#deployments", DataTable).focus()
+
+    # -- :ns -------------------------------------------------------------------------------------------------
+    def complete_ns(self) -> list[str]:
+        names = set(self.known_namespaces) | {k[0] for k in self.deployments}
+        names.update(getattr(self.backend, "namespaces", ()) or ())
+        return ["all", *sorted(names)]
+
+    def command_ns(self, arg: str) -> None:
+        if self.backend is None:
+            self.set_status(describe_error(self.backend_problem) if self.backend_problem else "no backend", "error")
+            return
+        name = arg.strip()
+        self.scope = () if name in ("all", "*", "-A") else (name,)
+        self.deployments = {}
+        self.loaded = False
+        self._schedule_rebuild()
+        self._start_watch()
+
+    # -- actions on the selected deployment ----------------------------------------------------------------
+    def _need_selected(self, doing: str) -> Deployment | None:
+        d = self.selected()
+        if d is None:
+            self.set_status(f"{doing}: no deployment selected", "warning")
+        return d
+
+    def action_yaml(self) -> None:
+        d = self._need_selected("YAML")
+        if d is None:
+            return
+        self.call_backend("yaml", self.backend.get_yaml, d.namespace, d.name, busy=f"reading {d.name}",
+                          on_result=lambda text: self._show_yaml(d, text),
+                          on_error=lambda e: self.show_error(e, f"YAML of {d.name}"))
+
+    def _show_yaml(self, d: Deployment, text: str) -> None:
+        self.set_status(f"{d.namespace}/{d.name}: YAML (secrets redacted)")
+        body = Syntax(text, "yaml", theme="ansi_dark", background_color="default", word_wrap=True)
+        self.app.push_screen(TextView(f"{d.namespace}/{d.name} (secrets redacted)", body))
+
+    def action_pods(self) -> None:
+        d = self._need_selected("pods and events")
+        if d is None:
+            return
+        backend = self.backend
+
+        def load() -> tuple[Any, Any]:
+            return backend.pods(d.namespace, d.name), backend.events(d.namespace, d.name)
+
+        self.call_backend("pods", load, busy=f"reading pods and events of {d.name}",
+                          on_result=lambda result: self._show_pods(d, *result),
+                          on_error=lambda e: self.show_error(e, f"pods of {d.name}"))
+
+    def _show_pods(self, d: Deployment, pods: Any, events: Any) -> None:
+        backend = self.backend
+        warnings = sum(1 for e in events if e.warning)
+        self.set_status(f"{d.namespace}/{d.name}: {len(pods)} pod(s), {len(events)} event(s), "
+                        f"{warnings} warning(s)", "warning" if warnings else "info")
+        self.app.push_screen(PodsEventsView(d, pods, events, lambda pod: backend.pod_log(d.namespace, pod, 200),
+                                            self.app.now()))
+
+    def action_test_request(self) -> None:
+        d = self._need_selected("test request")
+        if d is None:
+            return
+        self.call_backend("template", self.backend.request_template, d, busy=f"preparing a request for {d.name}",
+                          on_result=lambda template: self._open_request(d, template),
+                          on_error=lambda e: self.show_error(e, f"request template for {d.name}"))
+
+    def _open_request(self, d: Deployment, template: Any) -> None:
+        backend = self.backend
+        history = self.histories.setdefault(d.key, [])
+        body = history[-1].request.body if history else None
+        self.set_status(f"{d.namespace}/{d.name}: ctrl+s sends to {template.url or '(no address)'}")
+        self.app.push_screen(RequestView(d, template, history, lambda text: backend.send(d, text, template.url or None),
+                                         self.app.now, body=body))

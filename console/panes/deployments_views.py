@@ -1,0 +1,297 @@
+"""Dialogs of the Deployments pane: pods and events (with a pod's log tail), and the test request editor."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Static
+from textual.worker import get_current_worker
+
+from backends.deployments import Deployment, Event, Exchange, Pod, PredictionRequest, PredictionResponse, RequestTemplate
+from console.format import age, short_time
+from console.panes.base import describe_error
+from widgets.request_editor import JsonProblem, RequestEditor
+
+
+class LogLoaded(Message):
+    def __init__(self, kind: str, key: Any, result: Any, error: BaseException | None) -> None:
+        super().__init__()
+        self.kind, self.key, self.result, self.error = kind, key, result, error
+
+
+class PodsEventsView(ModalScreen[None]):
+    """Pods (phase, ready, restarts, age), events (newest first, warnings marked) and a pod's log tail."""
+
+    DEFAULT_CSS = """
+    PodsEventsView { align: center middle; }
+    PodsEventsView > Vertical { width: 98%; height: 95%; border: thick $primary; background: $surface; }
+    PodsEventsView .title { text-style: bold; padding: 0 1; background: $boost; width: 100%; }
+    PodsEventsView #pods { height: auto; max-height: 8; }
+    PodsEventsView #events { height: auto; max-height: 10; }
+    PodsEventsView #log-scroll { height: 1fr; min-height: 3; }
+    PodsEventsView #foot { color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", id="dialog.close"),
+        Binding("l", "log", "Log tail", id="deployments.log"),
+    ]
+
+    def __init__(self, deployment: Deployment, pods: tuple[Pod, ...], events: tuple[Event, ...],
+                 load_log: Callable[[str], str], now: datetime) -> None:
+        super().__init__()
+        self.deployment, self.pods, self.events = deployment, pods, events
+        self.load_log, self.now = load_log, now
+
+    def compose(self) -> ComposeResult:
+        d = self.deployment
+        with Vertical():
+            yield Label(f"{d.namespace}/{d.name}: {len(self.pods)} pod(s)", classes="title", markup=False)
+            yield DataTable(id="pods", cursor_type="row", zebra_stripes=True)
+            warnings = sum(1 for e in self.events if e.warning)
+            yield Label(f"Events, newest first ({len(self.events)}, {warnings} warning(s))", classes="title",
+                        markup=False)
+            yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+            yield Label("Log tail (enter or l on a pod)", id="log-title", classes="title", markup=False)
+            with VerticalScroll(id="log-scroll"):
+                yield Static("", id="log", markup=False)
+            yield Label("enter/l: log tail of the pod   tab: next table   escape: close", id="foot", markup=False)
+
+    def on_mount(self) -> None:
+        pods = self.query_one("#pods", DataTable)
+        pods.add_columns("pod", "phase", "ready", "restarts", "age", "reason")
+        for p in self.pods:
+            phase = Text(p.phase, style="" if p.phase in ("Running", "Succeeded") else "bold")
+            restarts = Text(str(p.restarts), style="bold" if p.restarts else "")
+            pods.add_row(p.name, phase, p.ready, restarts, age(p.created, self.now), p.reason, key=p.name)
+        events = self.query_one("#events", DataTable)
+        events.add_columns("age", "type", "reason", "object", "count", "message")
+        for e in self.events:
+            kind = Text("! Warning", style="bold reverse") if e.warning else Text("Normal")
+            events.add_row(age(e.last_seen, self.now), kind, e.reason, f"{e.object_kind}/{e.object_name}",
+                           str(e.count), e.message)
+        if not self.pods:
+            self.query_one("#log", Static).update("no pods")
+        pods.focus()
+
+    @on(DataTable.RowSelected, "#pods")
+    def _pod_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_log()
+
+    def action_log(self) -> None:
+        table = self.query_one("#pods", DataTable)
+        if not self.pods or table.row_count == 0:
+            return
+        pod = self.pods[min(table.cursor_row, len(self.pods) - 1)]
+        self.query_one("#log-title", Label).update(f"Log tail of {pod.name} (loading)")
+        self._fetch_log(pod.name)
+
+    @work(thread=True, group="deployments.log", exclusive=True, exit_on_error=False)
+    def _fetch_log(self, pod: str) -> None:
+        try:
+            result, error = self.load_log(pod), None
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog
+            result, error = None, exc
+        if not get_current_worker().is_cancelled:
+            self.post_message(LogLoaded("log", pod, result, error))
+
+    def on_log_loaded(self, message: LogLoaded) -> None:
+        title = self.query_one("#log-title", Label)
+        if message.error is not None:
+            title.update(f"Log tail of {message.key}: failed")
+            self.query_one("#log", Static).update(Text(describe_error(message.error), style="bold"))
+            return
+        text = message.result or "(empty log)"
+        title.update(f"Log tail of {message.key} ({len(text.splitlines())} lines)")
+        self.query_one("#log", Static).update(Text(text))
+        self.query_one("#log-scroll", VerticalScroll).scroll_end(animate=False)
+
+
+def describe_response(response: PredictionResponse) -> Text:
+    """Status, latency and the pretty-printed body, as the server sent it."""
+    text = Text()
+    if response.status is None:
+        text.append("NO RESPONSE", style="bold reverse")
+        text.append(f"  after {response.latency_s * 1000:.0f} ms\n\n")
+        text.append(response.error)
+        return text
+    style = "bold" if response.ok else "bold reverse"
+    text.append(f"HTTP {response.status}", style=style)
+    text.append(f"  {response.latency_s * 1000:.0f} ms")
+    if response.content_type:
+        text.append(f"  {response.content_type}", style="dim")
+    text.append("\n\n")
+    text.append(response.pretty_body or "(empty body)")
+    return text
+
+
+class RequestSent(Message):
+    def __init__(self, body: str, result: tuple[PredictionRequest, PredictionResponse] | None,
+                 error: BaseException | None, elapsed: float) -> None:
+        super().__init__()
+        self.body, self.result, self.error, self.elapsed = body, result, error, elapsed
+
+
+class RequestView(ModalScreen[None]):
+    """The test request editor: JSON payload, the response, and this deployment's history."""
+
+    DEFAULT_CSS = """
+    RequestView { align: center middle; }
+    RequestView > Vertical { width: 98%; height: 96%; border: thick $primary; background: $surface; }
+    RequestView .title { text-style: bold; padding: 0 1; background: $boost; width: 100%; }
+    RequestView #url { padding: 0 1; width: 100%; }
+    RequestView #panes { height: 1fr; }
+    RequestView #left, RequestView #right { width: 1fr; height: 100%; }
+    RequestView #json-error { padding: 0 1; height: auto; }
+    RequestView #response-scroll { height: 1fr; border: round $panel; }
+    RequestView #history { height: auto; max-height: 7; }
+    RequestView #foot { color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="dialog.close"),
+        Binding("ctrl+r", "replay", "Replay", id="request.replay"),
+        Binding("ctrl+o", "save", "Save history", id="request.save"),
+    ]
+
+    def __init__(self, deployment: Deployment, template: RequestTemplate, history: list[Exchange],
+                 send: Callable[[str], tuple[PredictionRequest, PredictionResponse]], now: Callable[[], datetime],
+                 body: str | None = None, save_dir: Path | None = None) -> None:
+        super().__init__()
+        self.deployment, self.template, self.history = deployment, template, history
+        self.send_fn, self.now = send, now
+        self.initial_body = body if body is not None else template.body
+        self.save_dir = save_dir or Path.cwd()
+        self.sending = False
+
+    def compose(self) -> ComposeResult:
+        d, t = self.deployment, self.template
+        with Vertical():
+            src = f"  template: {t.source}" if t.source else ""
+            yield Label(f"Test request: {d.namespace}/{d.name}  protocol {t.protocol}{src}", classes="title",
+                        markup=False)
+            yield Label(f"{t.method} {t.url or '(no address: set ingress_url, or wait for status.address.url)'}",
+                        id="url", markup=False)
+            with Horizontal(id="panes"):
+                with Vertical(id="left"):
+                    yield RequestEditor(self.initial_body, id="editor")
+                    yield Static("", id="json-error", markup=False)
+                with Vertical(id="right"):
+                    yield Label("Response", id="response-title", classes="title", markup=False)
+                    with VerticalScroll(id="response-scroll"):
+                        yield Static("ctrl+s sends the request", id="response", markup=False)
+            yield Label("History", id="history-title", classes="title", markup=False)
+            yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            yield Label("ctrl+s send  ctrl+f format  ctrl+r replay selected  ctrl+o save history  tab: history  "
+                        "escape: close", id="foot", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#history", DataTable)
+        table.add_columns("#", "sent", "status", "latency", "payload")
+        self._fill_history()
+        if self.history:
+            self._show_response(self.history[-1].response)
+        self.query_one("#editor", RequestEditor).focus()
+
+    def _fill_history(self) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for i, ex in enumerate(self.history, 1):
+            r = ex.response
+            status = Text("-" if r.status is None else str(r.status), style="" if r.ok else "bold reverse")
+            payload = " ".join(ex.request.body.split())[:60]
+            table.add_row(str(i), short_time(ex.sent_at), status, f"{r.latency_s * 1000:.0f} ms", payload)
+        if self.history:
+            table.move_cursor(row=len(self.history) - 1)
+        self.query_one("#history-title", Label).update(f"History ({len(self.history)})")
+
+    def _show_response(self, response: PredictionResponse) -> None:
+        self.query_one("#response", Static).update(describe_response(response))
+
+    # -- sending --------------------------------------------------------------------------------------
+    @on(RequestEditor.Invalid)
+    def _invalid(self, event: RequestEditor.Invalid) -> None:
+        self._show_problem(event.problem)
+
+    def _show_problem(self, problem: JsonProblem) -> None:
+        self.query_one("#json-error", Static).update(Text(f"{problem} - nothing was sent", style="bold reverse"))
+
+    @on(RequestEditor.Send)
+    def _send(self, event: RequestEditor.Send) -> None:
+        self.send_body(event.text)
+
+    def send_body(self, body: str) -> None:
+        self.query_one("#json-error", Static).update("")
+        self.query_one("#response-title", Label).update("Response (sending...)")
+        self.sending = True
+        self._send_worker(body)
+
+    @work(thread=True, group="request.send", exclusive=True, exit_on_error=False)
+    def _send_worker(self, body: str) -> None:
+        import time
+
+        start = time.perf_counter()
+        try:
+            result, error = self.send_fn(body), None
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog
+            result, error = None, exc
+        if not get_current_worker().is_cancelled:
+            self.post_message(RequestSent(body, result, error, time.perf_counter() - start))
+
+    def on_request_sent(self, message: RequestSent) -> None:
+        self.sending = False
+        self.query_one("#response-title", Label).update("Response")
+        error = message.error
+        if error is not None and getattr(error, "line", None) is not None:
+            problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
+            self.query_one("#editor", RequestEditor).point_at(problem)
+            self._show_problem(problem)
+            return
+        if error is not None:
+            request = PredictionRequest(self.template.url, message.body, protocol=self.template.protocol)
+            response = PredictionResponse(None, message.elapsed, error=describe_error(error))
+        else:
+            request, response = message.result
+        self.history.append(Exchange(self.deployment.key, request, response, self.now()))
+        self._show_response(response)
+        self._fill_history()
+
+    def action_replay(self) -> None:
+        if not self.history:
+            return
+        table = self.query_one("#history", DataTable)
+        ex = self.history[min(max(table.cursor_row, 0), len(self.history) - 1)]
+        editor = self.query_one("#editor", RequestEditor)
+        editor.load_text(ex.request.body)
+        self.send_body(ex.request.body)
+
+    def action_save(self) -> None:
+        d = self.deployment
+        path = self.save_dir / f"requests-{d.namespace}-{d.name}.jsonl"
+        lines = []
+        for ex in self.history:
+            try:
+                payload: Any = json.loads(ex.request.body)
+            except ValueError:
+                payload = ex.request.body
+            r = ex.response
+            lines.append(json.dumps({
+                "sent_at": ex.sent_at.isoformat() if ex.sent_at else None, "url": ex.request.url,
+                "protocol": ex.request.protocol, "request": payload, "status": r.status,
+                "latency_ms": round(r.latency_s * 1000, 1), "response": r.body, "error": r.error or None}))
+        try:
+            path.write_text("\n".join(lines) + ("\n" if lines else ""))
+        except OSError as exc:
+            self.query_one("#json-error", Static).update(Text(f"cannot save: {exc}", style="bold reverse"))
+            return
+        self.query_one("#json-error", Static).update(f"saved {len(lines)} request(s) to {path}")
+        self.notify(f"saved {len(lines)} request(s) to {path}", title="history saved")
