@@ -247,9 +247,6 @@ class LineChart(Widget):
 
         if self.title or self.stale or self.note:
             parts = [(self.title, title_style)]
-            if self.unit and self.unit not in ("ratio", "percent"):
-                parts.append((f" ({format_value(1, self.unit).lstrip('1').strip() or self.unit})",
-                              axis))
             if self.note:
                 parts.append((f"  {self.note}", axis))
             if self.stale:

@@ -62,7 +62,7 @@ _FAMILIES: dict[str, tuple[tuple[dict[str, str], ...], tuple[float, ...], str]] 
         "gauge"),
     "up": (({"job": "seldon-iris", "instance": "10.1.2.5:8000"},
             {"job": "seldon-wine", "instance": "10.1.2.6:8000"},
-            {"job": "mlserver-income", "instance": "10.1.2.7:8082"}), (1.0, 1.0, 0.0), "gauge"),
+            {"job": "mlserver-income", "instance": "10.1.2.7:8082"}), (1.0, 1.0, 0.0), "constant"),
 }
 
 _ALERTS = (
@@ -114,6 +114,8 @@ def _check_syntax(query: str) -> None:
 
 def _value(base: float, kind: str, t: float, phase: float, rate: bool) -> float:
     wave = 1 + 0.25 * math.sin(t / 900.0 + phase) + 0.08 * math.sin(t / 97.0 + 2 * phase)
+    if kind == "constant":
+        return base
     if kind == "counter" and not rate:
         return round(base * (t - 1.7e9) / 10.0, 0)
     return base * wave
@@ -145,6 +147,9 @@ class FakeMetrics:
         if quantile:
             q = float(quantile.group(1))
             return [({}, 0.012 + 0.25 * q ** 6, "gauge", True)]
+        if re.search(r"\)\s*/\s*\(?\s*sum", query):  # a share of a total: errors over requests
+            share = 0.012 + 0.02 * (len(query) % 3)
+            return [({}, share, "gauge", True)]
         by = re.search(r"\b(?:sum|avg|max|min|count)\s+by\s*\(([^)]*)\)", query)
         if by:
             keys = [k.strip() for k in by.group(1).split(",") if k.strip()]

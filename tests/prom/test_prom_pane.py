@@ -1,0 +1,203 @@
+"""Metrics pane Pilot tests on the fake backend: keys, views, dialogs, completion, history."""
+
+from __future__ import annotations
+
+from widgets.chart import LineChart
+from widgets.dashboard import DashboardGrid
+from widgets.promql import PromQLEditor
+from widgets.views import TableView
+
+from .pane_helpers import screen_text, table_rows, type_query, wait_until
+
+
+async def test_first_poll_fills_chart_and_instant_table(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() if app.current_pane()
+                                  and app.current_pane().last_range else None, what="first poll")
+        chart = screen.query_one("#chart", LineChart)
+        assert [s.name for s in chart.series] == [
+            "instance=10.1.2.5:8000, job=seldon-iris", "instance=10.1.2.6:8000, job=seldon-wine",
+            "instance=10.1.2.7:8082, job=mlserver-income"]
+        assert [s.points[-1][1] for s in chart.series] == [1.0, 1.0, 0.0]
+        rows = table_rows(screen.query_one("#instant"))
+        assert [r[:2] for r in rows] == [["instance=10.1.2.5:8000, job=seldon-iris", "1"],
+                                        ["instance=10.1.2.6:8000, job=seldon-wine", "1"],
+                                        ["instance=10.1.2.7:8082, job=mlserver-income", "0"]]
+        assert "range 1h step" in screen_text(app) and "live 5s" in screen_text(app)
+
+
+async def test_window_keys_step_through_ranges(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        seen = []
+        for _ in range(5):
+            await pilot.press("right_square_bracket")
+            await wait_until(pilot, lambda: not screen.is_busy("poll"), what="poll")
+            seen.append((screen.window[0], screen.last_range.end - screen.last_range.start))
+        assert [name for name, _ in seen] == ["6h", "24h", "7d", "7d", "7d"]
+        assert seen[2][1].total_seconds() == 7 * 86400
+        assert "already longest" in screen.query_one("#status").text
+        for _ in range(6):
+            await pilot.press("left_square_bracket")
+        assert screen.window[0] == "5m"
+        await wait_until(pilot, lambda: not screen.is_busy("poll") and
+                         (screen.last_range.end - screen.last_range.start).total_seconds() == 300, what="5m")
+
+
+async def test_editor_completes_from_the_backend_and_keeps_history(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        await type_query(pilot, "container_mem")
+        editor = screen.query_one("#editor", PromQLEditor)
+        await wait_until(pilot, lambda: "container_memory_working_set_bytes" in
+                         str(editor.query_one("#candidates").render()), what="metric candidates")
+        await pilot.press("tab")
+        assert editor.input.value == "container_memory_working_set_bytes"
+        await pilot.press("{", "p")
+        await wait_until(pilot, lambda: "pod" in str(editor.query_one("#candidates").render()), what="labels")
+        await pilot.press("tab", "=")
+        await wait_until(pilot, lambda: "iris-default-0-classifier-7d9f" in
+                         str(editor.query_one("#candidates").render()), what="label values")
+        await pilot.press("tab", "}")
+        assert editor.input.value == 'container_memory_working_set_bytes{pod="income-default-0-classifier-7d9f"}'
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.promql == editor.history[-1], what="query run")
+        assert editor.has_class("hidden")
+        assert screen.query_one("#chart", LineChart).unit == "bytes"
+        # history: up brings the last query back
+        await pilot.press("e", "ctrl+u", "up")
+        assert editor.input.value == 'container_memory_working_set_bytes{pod="income-default-0-classifier-7d9f"}'
+        await pilot.press("escape")
+        assert editor.has_class("hidden")
+
+
+async def test_invalid_query_shows_the_servers_message_and_keeps_the_last_chart(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        before = screen.query_one("#chart", LineChart).series
+        app.run_command_line("promql sum(rate(up[5m])")
+        await wait_until(pilot, lambda: screen.query_error, what="error")
+        error = screen.query_one("#query-error")
+        assert not error.has_class("hidden")
+        assert "unclosed left parenthesis" in str(error.render())
+        assert screen.promql == "up"
+        assert screen.query_one("#chart", LineChart).series == before
+        assert "still showing up" in screen.query_one("#status").text
+
+
+async def test_series_cap_says_how_many_were_left_out(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        app.run_command_line("promql model_queue_length")
+        await wait_until(pilot, lambda: screen.promql == "model_queue_length" and not screen.is_busy("poll"),
+                         what="poll")
+        assert len(screen.query_one("#chart", LineChart).series) == 20
+        assert "40 series: showing the first 20, 20 left out" in screen.query_one("#status").text
+        assert "20 of 40 series" in screen_text(app)
+
+
+async def test_pause_stops_polling_and_space_resumes(fake_app):
+    app = fake_app("metrics", contexts={"fast": {"refresh_interval": 0.2}}, context="fast")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().polls >= 3
+                                  and app.current_pane(), what="three polls at 0.2s")
+        await pilot.press("space")
+        assert "PAUSED" in screen_text(app)
+        paused_at = screen.polls
+        await pilot.pause(0.8)
+        assert screen.polls == paused_at
+        await pilot.press("space")
+        await wait_until(pilot, lambda: screen.polls >= paused_at + 2, what="polling again")
+
+
+async def test_no_polls_while_a_dialog_is_open_or_the_pane_is_hidden(fake_app):
+    app = fake_app("metrics", contexts={"fast": {"refresh_interval": 0.2}}, context="fast")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().polls >= 2
+                                  and app.current_pane(), what="polls")
+        await pilot.press("A")
+        await wait_until(pilot, lambda: isinstance(app.screen, TableView), what="alerts dialog")
+        count = screen.polls
+        await pilot.pause(0.8)
+        assert screen.polls == count
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen.polls > count, what="polling after the dialog")
+        await pilot.press("1")
+        await pilot.pause(0.1)
+        count = screen.polls
+        await pilot.pause(0.8)
+        assert screen.polls == count
+        await pilot.press("4")
+        await wait_until(pilot, lambda: screen.polls > count, what="polling when shown again")
+
+
+async def test_alerts_and_targets_dialogs(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range, what="first poll")
+        await pilot.press("A")
+        dialog = await wait_until(pilot, lambda: isinstance(app.screen, TableView) and app.screen,
+                                  what="alerts")
+        rows = table_rows(dialog.query_one("DataTable"))
+        assert [r[:3] for r in rows] == [["FIRING", "ModelLatencyHigh", "page"],
+                                        ["PENDING", "ErrorRateHigh", "warning"]]
+        assert rows[0][3] == "2026-01-15 11:42 (17m)"
+        assert "deployment_name=iris" in rows[0][4] and "p99 latency" in rows[0][5]
+        assert "1 firing, 1 pending" in dialog.title_text
+        await pilot.press("escape")
+        await pilot.press("T")
+        dialog = await wait_until(pilot, lambda: isinstance(app.screen, TableView) and app.screen,
+                                  what="targets")
+        rows = table_rows(dialog.query_one("DataTable"))
+        assert [(r[0], r[1]) for r in rows] == [("DOWN", "mlserver-income"), ("UP", "seldon-iris"),
+                                               ("UP", "seldon-wine")]
+        assert "connection refused" in rows[0][5] and rows[1][3] == "3s ago"
+
+
+async def test_dashboard_grid_variables_and_back(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        await pilot.press("D")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "DashboardPicker", what="picker")
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: screen.dashboard is not None and not screen.is_busy("poll"),
+                         what="dashboard")
+        grid = screen.query_one("#dashboard", DashboardGrid)
+        assert not grid.has_class("hidden") and screen.query_one("#query-view").has_class("hidden")
+        latency = grid.query_one("#panel-0", LineChart)
+        assert [s.name for s in latency.series] == ["p50", "p95", "p99"]
+        assert latency.unit == "seconds"
+        assert "$deployment=.*" in screen_text(app)
+        app.run_command_line("var deployment=iris")
+        assert screen.variables["deployment"] == "iris"
+        await wait_until(pilot, lambda: "$deployment=iris" in screen_text(app), what="variable shown")
+        app.run_command_line("var nosuch=1")
+        assert "no variable $nosuch" in screen.query_one("#status").text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen.dashboard is None, what="back to the query view")
+        assert not screen.query_one("#query-view").has_class("hidden")
+
+
+async def test_commands_are_in_the_table_and_help(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range, what="first poll")
+        names = [c.name for c in app.command_table()]
+        for name in ("promql", "range", "dashboard", "var", "alerts", "targets"):
+            assert name in names
+        assert "range 6h" in app.complete_line("range 6")
+        app.run_command_line("range 15m")
+        assert app.current_pane().window[0] == "15m"
+        app.run_command_line("range 2y")
+        assert "one of 5m, 15m, 1h, 6h, 24h, 7d" in app.current_pane().query_one("#status").text
