@@ -182,7 +182,7 @@ class MetricChartView(ModalScreen[None]):
     MetricChartView #title { text-style: bold; padding: 0 1; }
     MetricChartView #hint { color: $text-muted; padding: 0 1; }
     MetricChartView OptionList { width: 24; height: 1fr; }
-    MetricChartView LineChart { height: 1fr; }
+    MetricChartView LineChart { height: 1fr; width: 1fr; }
     """
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="chart.close"),
