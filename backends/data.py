@@ -90,6 +90,7 @@ class CheckoutPlan:
     dvc_file_dirty: bool  # the .dvc file differs from HEAD (its md5 is reported before it is replaced)
     workspace_md5: str | None  # hash of what is in the workspace now, when known
     problem: str | None = None  # why the checkout cannot go ahead
+    recorded_md5: str | None = None  # the md5 the workspace .dvc file (or dvc.lock) records now, before it is replaced
 
 
 @dataclass(frozen=True)

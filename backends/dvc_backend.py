@@ -1043,9 +1043,13 @@ class DvcDatasets:
         else:
             unsaved = not cache.has_object(ws_md5, hash_name)
         dirty = self._record_dirty(located)
+        try:
+            recorded = self._workspace_entry(located).md5
+        except ValueError:
+            recorded = None
         if new is None:
             diff = DataDiff(located.output, commit, False, (), problem)
-            return CheckoutPlan(located.output, commit, diff, None, unsaved, dirty, ws_md5, problem)
+            return CheckoutPlan(located.output, commit, diff, None, unsaved, dirty, ws_md5, problem, recorded)
         diff = self._diff(located, commit, new, ws_md5, ws_files, ws_size)
         source = None
         remote = self._remote(config)
@@ -1071,7 +1075,7 @@ class DvcDatasets:
         if problem is None and located.stage is not None:
             problem = (f"{located.output} is a stage output of {located.record[:-len('dvc.lock')]}dvc.yaml; "
                        "check out dvc.lock for the whole pipeline instead")
-        return CheckoutPlan(located.output, commit, diff, source, unsaved, dirty, ws_md5, problem)
+        return CheckoutPlan(located.output, commit, diff, source, unsaved, dirty, ws_md5, problem, recorded)
 
     def _record_dirty(self, located: _Located) -> bool:
         proc = self._git("status", "--porcelain", "--", self._git_path(located.record))

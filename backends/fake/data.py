@@ -306,7 +306,8 @@ class FakeDatasets:
             source = "remote"
         else:
             problem = f"the data of {output} at {new.rev[:7]} is neither in the cache nor in the remote {REMOTE!r}"
-        return CheckoutPlan(output, new.rev, diff, source, unsaved, dirty, ws_md5, problem)
+        return CheckoutPlan(output, new.rev, diff, source, unsaved, dirty, ws_md5, problem,
+                            self._version(output).md5)
 
 
 __all__ = ["FakeDatasets"]

@@ -262,6 +262,7 @@ def test_plan_dirty_workspace(dirty_repo):
     plan = dirty_repo.backend().plan_checkout("data/demo.txt", "HEAD~8")
     assert plan.unsaved_changes and plan.dvc_file_dirty
     assert plan.workspace_md5 == md5(b"my unsaved edit\n")
+    assert plan.recorded_md5 == md5(V2)  # what the .dvc file says now, reported before it is replaced
 
 
 def test_plan_remote_and_nowhere(no_cache_repo):
