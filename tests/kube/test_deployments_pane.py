@@ -1,0 +1,246 @@
+"""The Deployments pane driven by keys while the (fake) cluster changes underneath it: the official
+client through a real kubeconfig to the fake Kubernetes API server, real MLServers behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from backends.deployments import AVAILABLE
+from console.app import make_app
+from console.config import Config, Context, Endpoint
+from console.panes.deployments_views import PodsEventsView, RequestView
+from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
+from kube_helpers import GOOD_ROW
+from widgets.request_editor import RequestEditor
+from widgets.status import StatusBar
+from widgets.views import TextView
+
+V = "v1"
+P = "seldondeployments"
+
+
+def make(**ctx):
+    ctx.setdefault("timeout", 15)
+    context = Context(name="k", **ctx)
+    config = Config(default_context="k", contexts={"k": context})
+    return make_app(config, config.context(None, environ={}), initial_pane="deployments", cursor_blink=False)
+
+
+def pane(app):
+    return app.current_pane()
+
+
+def status(app) -> str:
+    return pane(app).query_one("#status", StatusBar).text
+
+
+async def wait_for(pilot, condition, timeout=20.0, what=""):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"{what or 'condition'} not met in time; status: {status(pilot.app)!r}")
+        await pilot.pause(0.05)
+
+
+def table_rows(app) -> list[list[str]]:
+    table = pane(app).query_one("#deployments")
+    rows = []
+    for i in range(table.row_count):
+        rows.append([str(c) for c in table.get_row_at(i)])
+    return rows
+
+
+def row_of(app, name):
+    return next((r for r in table_rows(app) if r[1] == name), None)
+
+
+def create(kube_client, ns, name, **kw):
+    annotations = kw.pop("annotations", {NO_SERVER: "true"})
+    kube_client.create_namespaced_custom_object(GROUP, V, ns, P, seldon_deployment(name, ns, annotations=annotations,
+                                                                                   **kw))
+
+
+async def test_table_follows_create_change_and_delete(kubeconfig, namespace, kube_client, screen_text):
+    create(kube_client, namespace, "existing")
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: (row_of(app, "existing") or [""] * 3)[2] == AVAILABLE, what="first list")
+        assert "watching for changes" in status(app)
+        create(kube_client, namespace, "newcomer", protocol="seldon")
+        await wait_for(pilot, lambda: row_of(app, "newcomer"), what="ADDED")
+        await wait_for(pilot, lambda: row_of(app, "newcomer")[2] == AVAILABLE, what="Creating -> Available")
+        assert row_of(app, "newcomer")[3] == "1/1" and row_of(app, "newcomer")[4] == "seldon"
+        kube_client.patch_namespaced_custom_object_status(GROUP, V, namespace, P, "newcomer", {"status": {
+            "state": "Failed", "description": "ImagePullBackOff: registry unreachable"}})
+        await wait_for(pilot, lambda: row_of(app, "newcomer")[2] == "Failed", what="MODIFIED")
+        assert "ImagePullBackOff: registry unreachable" in row_of(app, "newcomer")[9]
+        kube_client.patch_namespaced_custom_object_status(GROUP, V, namespace, P, "existing", {"status": {
+            "conditions": [{"type": "Ready", "status": "True"},
+                           {"type": "ServicesReady", "status": "False", "reason": "ServiceMissing"}]}})
+        await wait_for(pilot, lambda: row_of(app, "existing")[2] == "Available !", what="flag")
+        assert "ServicesReady=False: ServiceMissing" in row_of(app, "existing")[9]
+        kube_client.delete_namespaced_custom_object(GROUP, V, namespace, P, "newcomer")
+        await wait_for(pilot, lambda: row_of(app, "newcomer") is None, what="DELETED")
+        assert f"{namespace}/newcomer deleted" in status(app)
+        assert "existing" in screen_text(app)
+
+
+async def test_ns_switches_namespace_and_all(kubeconfig, kube_client, kube_api, namespace):
+    other = namespace + "-b"
+    create(kube_client, namespace, "in-a")
+    create(kube_client, other, "in-b")
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: row_of(app, "in-a"))
+        assert row_of(app, "in-b") is None
+        app.run_command_line(f"ns {other}")
+        await wait_for(pilot, lambda: row_of(app, "in-b") and not row_of(app, "in-a"), what=":ns other")
+        assert f"ns: {other}" in str(pane(app).query_one("#deployments-title").render())
+        app.run_command_line("ns all")
+        await wait_for(pilot, lambda: row_of(app, "in-a") and row_of(app, "in-b"), what=":ns all")
+        assert "all" in pane(app).complete_ns() and other in pane(app).complete_ns()
+
+
+async def test_forbidden_says_verb_resource_namespace(kubeconfig, namespace, kube_api):
+    kube_api.deny("list", "seldondeployments", namespace)
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: "not allowed" in status(app), what="403 shown")
+        text = status(app)
+        assert f"list seldondeployments in namespace '{namespace}'" in text and "retrying" in text
+
+
+async def test_watch_relists_after_410_while_open(kubeconfig, namespace, kube_client, kube_api):
+    create(kube_client, namespace, "before")
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: (row_of(app, "before") or [""] * 3)[2] == AVAILABLE)
+        kube_api.store.compact()
+        create(kube_client, namespace, "in-the-gap")
+        kube_api.store.compact()
+        kube_api.store.break_watches()
+        await wait_for(pilot, lambda: row_of(app, "in-the-gap"), what="relist after 410")
+        assert row_of(app, "before") is not None
+
+
+async def test_api_server_outage_marks_stale_and_recovers(kubeconfig, namespace, kube_client, kube_api):
+    create(kube_client, namespace, "steady")
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: row_of(app, "steady"))
+        kube_api.fail_next.extend([503])
+        kube_api.store.break_watches()
+        await wait_for(pilot, lambda: "503" in status(app), what="outage shown")
+        assert "[stale]" in str(pane(app).query_one("#deployments-title").render())
+        assert row_of(app, "steady") is not None, "the last good data stays"
+        create(kube_client, namespace, "after-outage")
+        await wait_for(pilot, lambda: row_of(app, "after-outage"), what="recovery")
+        assert "[stale]" not in str(pane(app).query_one("#deployments-title").render())
+
+
+async def test_filter_narrows_the_table(kubeconfig, namespace, kube_client):
+    create(kube_client, namespace, "alpha")
+    create(kube_client, namespace, "beta")
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: len(table_rows(app)) == 2)
+        await pilot.press("slash", "b", "e", "t")
+        await wait_for(pilot, lambda: [r[1] for r in table_rows(app)] == ["beta"], what="filter")
+        await pilot.press("enter", "escape")
+        await wait_for(pilot, lambda: len(table_rows(app)) == 2, what="filter cleared")
+
+
+async def test_not_configured_says_how(monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    app = make()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.2)
+        text = str(pane(app).query_one("#not-configured").render())
+        assert "KUBECONFIG" in text and "--kubeconfig" in text
+
+
+async def test_real_model_yaml_pods_log_and_test_requests(kubeconfig, namespace, kube_client, seldon_controller,
+                                                          iris_model_dir, tmp_path, monkeypatch, screen_text):
+    monkeypatch.chdir(tmp_path)
+    create(kube_client, namespace, "iris", protocol="v2", model_uri=str(iris_model_dir), model_name="iris",
+           annotations={}, env=[{"name": "API_TOKEN", "value": "s3cr3t-value"}])
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: (row_of(app, "iris") or [""] * 3)[2] == AVAILABLE, 60, "real MLServer ready")
+        # y: YAML, secrets redacted
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextView), what="YAML view")
+        text = screen_text(app)
+        assert "API_TOKEN" in text and "<redacted>" in text and "s3cr3t-value" not in text
+        await pilot.press("escape")
+        # v: pods and events, enter: the pod's log tail (the real MLServer's log)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodsEventsView), what="pods view")
+        text = screen_text(app)
+        assert "Running" in text and "1/1" in text and "CreateResourceSuccess" in text
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "lines)" in screen_text(app), what="log tail")
+        assert "iris" in str(app.screen.query_one("#log").render())
+        await pilot.press("escape")
+        # t: the editor, prefilled from the v2 metadata, sent with ctrl+s to status.address.url
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, RequestView), what="request editor")
+        view = app.screen
+        editor = view.query_one("#editor", RequestEditor)
+        body = json.loads(editor.text)
+        assert body["inputs"][0]["shape"] == [1, 4] and "v2 metadata" in screen_text(app)
+        body["inputs"][0]["data"] = GOOD_ROW
+        editor.load_text(json.dumps(body, indent=2))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(view.history) == 1, what="response")
+        assert view.history[0].response.status == 200
+        assert "HTTP 200" in screen_text(app) and '"model_name": "iris"' in screen_text(app)
+        # a bad payload: the server's 500 as it is
+        body["inputs"][0].update(shape=[1, 2], data=[1.0, 2.0])
+        editor.load_text(json.dumps(body))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(view.history) == 2, what="error response")
+        assert view.history[1].response.status == 500 and "HTTP 500" in screen_text(app)
+        # invalid JSON: pointed at, never sent
+        editor.load_text('{\n  "inputs": [1, 2,,]\n}')
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        assert len(view.history) == 2
+        assert "line 2, column 19" in screen_text(app) and "nothing was sent" in screen_text(app)
+        assert editor.cursor_location == (1, 18)
+        # replay the first request, then save the history
+        view.query_one("#history").move_cursor(row=0)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(view.history) == 3, what="replay")
+        assert view.history[2].response.status == 200
+        await pilot.press("ctrl+o")
+        saved = (tmp_path / f"requests-{namespace}-iris.jsonl").read_text().splitlines()
+        assert [json.loads(line)["status"] for line in saved] == [200, 500, 200]
+        await pilot.press("escape")
+        # the history is kept per deployment: reopening shows it
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, RequestView), what="editor again")
+        assert len(app.screen.history) == 3 and "History (3)" in screen_text(app)
+
+
+async def test_endpoints_backend_in_the_pane(mlserver_url, screen_text):
+    app = make(deployments_backend="endpoints",
+               endpoints=(Endpoint(name="iris-local", url=mlserver_url, protocol="v2", model="iris"),))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: (row_of(app, "iris-local") or [""] * 3)[2] == AVAILABLE)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, RequestView))
+        view = app.screen
+        editor = view.query_one("#editor", RequestEditor)
+        body = json.loads(editor.text)
+        body["inputs"][0]["data"] = GOOD_ROW
+        editor.load_text(json.dumps(body))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: view.history, what="response")
+        assert view.history[0].response.status == 200
+        assert f"{mlserver_url}/v2/models/iris/infer" in screen_text(app)
