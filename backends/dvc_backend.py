@@ -281,21 +281,50 @@ def _git_blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id
 
 
-def _tree_size(path: Path) -> int:
-    """Bytes under ``path`` (a file or a directory), for progress reports."""
+def _files_under(target: Path) -> Iterable[os.DirEntry[str]]:
+    """The file ``target`` and its temporary siblings, or every file under the directory ``target``."""
     try:
-        if path.is_file():
-            return path.stat().st_size
-        total = 0
-        for dirpath, _dirs, files in os.walk(path):
-            for name in files:
-                try:
-                    total += os.stat(os.path.join(dirpath, name)).st_size
-                except OSError:
-                    pass
-        return total
+        if target.is_dir():
+            stack = [str(target)]
+            while stack:
+                with os.scandir(stack.pop()) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            yield entry
+        else:
+            with os.scandir(target.parent) as entries:
+                for entry in entries:
+                    if entry.name.startswith(target.name) and entry.is_file(follow_symlinks=False):
+                        yield entry
     except OSError:
-        return 0
+        return
+
+
+class _WrittenBytes:
+    """Bytes written under a target since this object was made: files whose inode or mtime changed."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.before = set()
+        for entry in _files_under(target):
+            try:
+                st = entry.stat(follow_symlinks=False)
+                self.before.add((entry.path, st.st_ino, st.st_mtime_ns))
+            except OSError:
+                pass
+
+    def __call__(self) -> int:
+        total = 0
+        for entry in _files_under(self.target):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (entry.path, st.st_ino, st.st_mtime_ns) not in self.before:
+                total += st.st_size
+        return total
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1150,6 +1179,9 @@ class DvcDatasets:
                 self._git("update-index", "--index-info", input=info.encode())
 
             total = new.size
+            if plan.diff.is_dir and plan.diff.entries and all(
+                    e.new_size is not None for e in plan.diff.entries if e.change != "deleted"):
+                total = sum(e.new_size or 0 for e in plan.diff.entries if e.change != "deleted")
             try:
                 self._git("checkout", plan.rev, "--", git_record)
                 if plan.source == "remote":
@@ -1164,7 +1196,7 @@ class DvcDatasets:
                 if progress is not None:
                     progress(Progress(0, total, "bytes", f"checking out {located.output}"))
                 done = self._dvc("checkout", located.record, progress=progress, total=total,
-                                 measure=lambda: _tree_size(target), message=f"checking out {located.output}")
+                                 measure=_WrittenBytes(target), message=f"checking out {located.output}")
                 if done.returncode != 0:
                     raise BackendError(f"`dvc checkout` of {located.output} failed", endpoint=str(root),
                                        detail=_one_line(done.stderr or done.stdout),
