@@ -1276,7 +1276,10 @@ class DvcDatasets:
         dest = store if action == "push" else cache
         needed = self._needed_objects(store, cache, entry)
         missing_before = {m for _, m in needed if dest is not None and not dest.has_object(m, entry.hash_name)}
-        target = located.record if located.stage is None else located.output
+        # a stage is named through its dvc.yaml: naming the output path makes DVC read every .dvc file,
+        # and one malformed file elsewhere would then stop the transfer
+        target = located.record if located.stage is None else \
+            f"{located.record[:-len('dvc.lock')]}dvc.yaml:{located.stage}"
         if action == "pull":
             measure: Callable[[], int] = lambda: self._cached_bytes(cache, entry)  # noqa: E731
         elif store is not None:

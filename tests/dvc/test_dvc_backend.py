@@ -511,3 +511,15 @@ def test_remote_url_never_shows_credentials(seed_repo):
     seed_repo.dvc("remote", "add", "-d", "-f", "secret", "https://ada:hunter2@example.invalid/store")
     info = seed_repo.backend().workspace()
     assert info.remote_url == "https://example.invalid/store" and "hunter2" not in repr(info)
+
+
+def test_pull_and_push_work_beside_a_malformed_dvc_file(no_cache_repo):
+    no_cache_repo.write("data/labels.csv.dvc", "outs: [not closed\n")
+    (no_cache_repo.ws / "model" / "model.txt").unlink()
+    backend = no_cache_repo.backend()
+    assert "pulled 1 file" in backend.pull("data/demo.txt").message
+    assert no_cache_repo.read("data/demo.txt") == V2
+    result = backend.pull("model/model.txt")  # a stage output
+    assert result.ok and result.details == ("model/model.txt",)
+    assert no_cache_repo.read("model/model.txt").strip().endswith(b"data/labels.csv")
+    assert "up to date" in backend.push("model/model.txt").message
