@@ -315,8 +315,9 @@ class MetricsScreen(PaneScreen):
         query = self._pending_query or self.promql
         end = self.app.now()
         seconds = self.window[1]
-        start = end - timedelta(seconds=seconds)
         step = step_for(seconds, self._chart_width())
+        # whole steps back from now, so the newest point is evaluated at "now"
+        start = end - timedelta(seconds=math.ceil(seconds / step) * step)
         jobs = self._jobs(query)
         self.polls += 1
         self.call_backend("poll", run_poll, self.backend, jobs, start, end, step,
@@ -357,8 +358,9 @@ class MetricsScreen(PaneScreen):
             self._show_query(query, start, end, results)
         else:
             self._show_dashboard(start, end, results)
-        if recovered and self._last_status and self._last_status[1] == "error":
-            self._status("Prometheus answers again", "ok")
+        if recovered:
+            shown = self._last_status[0] if self._last_status else ""
+            self._status(f"{self.backend.endpoint} answers again; {shown}", "ok")
         self._update_title()
         self._after_poll(self.interval)
 

@@ -1,0 +1,208 @@
+"""The Metrics pane on a real Prometheus: the numbers, legends and completions it shows come from
+the exporter the tests control; down, slow and restarted servers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from backends.prometheus_backend import PrometheusMetrics
+from console.app import default_backend_factory, make_app
+from console.config import Config, Context
+from widgets.chart import LineChart
+from widgets.promql import PromQLEditor
+from widgets.views import TableView
+
+from .conftest import MEMORY_BYTES, TEMPERATURES, start_prometheus
+from .pane_helpers import screen_text, table_rows, type_query, wait_until
+
+
+class CountingPrometheus(PrometheusMetrics):
+    """The real backend, counting how many queries run at the same time."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._guard = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+        self.calls = 0
+
+    def range_query(self, *args, **kwargs):
+        with self._guard:
+            self.running += 1
+            self.calls += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            return super().range_query(*args, **kwargs)
+        finally:
+            with self._guard:
+                self.running -= 1
+
+
+def live_app(url: str, **values):
+    context = Context(name="live", prometheus_url=url, refresh_interval=values.pop("refresh_interval", 0.5),
+                      timeout=values.pop("timeout", 3.0), data_backend="fake", runs_backend="fake",
+                      deployments_backend="fake", **values)
+    config = Config(path=None, default_context="live", contexts={"live": context})
+    made = {}
+
+    def factory(kind, ctx):
+        if kind == "metrics":
+            made["metrics"] = CountingPrometheus.from_settings(ctx.as_settings())
+            return made["metrics"]
+        return default_backend_factory(kind, ctx)
+
+    app = make_app(config, context, backend_factory=factory, initial_pane="metrics", cursor_blink=False)
+    return app, made
+
+
+async def ready(pilot, app):
+    return await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                            and app.current_pane(), what="first poll")
+
+
+async def run(pilot, screen, query: str):
+    screen.app.run_command_line(f"promql {query}")
+    await wait_until(pilot, lambda: screen.promql == query and screen.last_range.query == query
+                     and not screen.is_busy("poll"), what=f"{query} charted")
+
+
+async def test_numbers_and_legend_match_the_exporter(prometheus):
+    app, _ = live_app(prometheus.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        await run(pilot, screen, "mlc_room_temperature_celsius")
+        chart = screen.query_one("#chart", LineChart)
+        assert {s.name: s.points[-1][1] for s in chart.series} == {
+            f"room={room}": value for room, value in TEMPERATURES.items()}
+        rows = table_rows(screen.query_one("#instant"))
+        assert {r[0]: r[1] for r in rows} == {"room=attic": "30", "room=garage": "7.25", "room=kitchen": "21.5"}
+        text = screen_text(app)
+        assert "room=kitchen" in text and "last 21.5" in text and "min 7.25" not in text.split("room=kitchen")[1][:80]
+        await run(pilot, screen, "mlc_model_memory_bytes")
+        assert chart.unit == "bytes"
+        rows = table_rows(screen.query_one("#instant"))
+        assert {r[0]: r[1] for r in rows} == {"model=iris": "1MiB", "model=wine": "3MiB"}
+        assert {s.name: s.points[-1][1] for s in chart.series} == {
+            f"model={m}": v for m, v in MEMORY_BYTES.items()}
+
+
+async def test_completion_lists_the_exporters_names(prometheus):
+    app, _ = live_app(prometheus.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        editor = screen.query_one("#editor", PromQLEditor)
+        candidates = lambda: str(editor.query_one("#candidates").render())  # noqa: E731
+        await type_query(pilot, "mlc_mo")
+        await wait_until(pilot, lambda: "mlc_model_memory_bytes" in candidates(), what="metric names")
+        await pilot.press("tab", "{")
+        await wait_until(pilot, lambda: "model" in candidates() and "instance" in candidates(), what="labels")
+        assert "room" not in candidates()
+        await pilot.press(*"model=")
+        await wait_until(pilot, lambda: candidates().split() == ["iris", "wine"], what="label values")
+        await pilot.press("tab", "}", "enter")
+        await wait_until(pilot, lambda: screen.promql == 'mlc_model_memory_bytes{model="iris"}'
+                         and screen.last_range.query == screen.promql, what="completed query charted")
+        assert [s.points[-1][1] for s in screen.query_one("#chart", LineChart).series] == [MEMORY_BYTES["iris"]]
+
+
+async def test_invalid_query_and_series_cap(prometheus):
+    app, _ = live_app(prometheus.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        await run(pilot, screen, "mlc_room_temperature_celsius")
+        app.run_command_line("promql sum(rate(mlc_requests_total[1m])")
+        await wait_until(pilot, lambda: screen.query_error, what="the server's error")
+        assert "parse error" in str(screen.query_one("#query-error").render())
+        assert screen.promql == "mlc_room_temperature_celsius"
+        assert len(screen.query_one("#chart", LineChart).series) == 3
+        await run(pilot, screen, "mlc_many_series")
+        assert screen.query_one("#query-error").has_class("hidden")
+        assert len(screen.query_one("#chart", LineChart).series) == 20
+        assert "60 series: showing the first 20, 40 left out" in screen.query_one("#status").text
+
+
+async def test_alert_pending_then_firing_and_targets(prometheus, exporter):
+    app, _ = live_app(prometheus.url)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ready(pilot, app)
+
+        async def alert_rows():
+            await pilot.press("A")
+            dialog = await wait_until(pilot, lambda: isinstance(app.screen, TableView) and app.screen,
+                                      what="alerts dialog")
+            rows = table_rows(dialog.query_one("DataTable"))
+            await pilot.press("escape")
+            return {r[1]: r for r in rows}
+
+        rows = await alert_rows()
+        assert rows["MlcAlwaysFiring"][0] == "FIRING" and rows["MlcAlwaysFiring"][5] == "always on"
+        exporter.metrics["trigger"].set(1)
+        try:
+            for _ in range(60):
+                rows = await alert_rows()
+                if "MlcTriggerHigh" in rows:
+                    break
+                await pilot.pause(0.2)
+            assert rows["MlcTriggerHigh"][0] == "PENDING"
+            assert rows["MlcTriggerHigh"][2] == "page" and rows["MlcTriggerHigh"][5] == "trigger is 1"
+            for _ in range(60):
+                rows = await alert_rows()
+                if rows["MlcTriggerHigh"][0] == "FIRING":
+                    break
+                await pilot.pause(0.2)
+            assert rows["MlcTriggerHigh"][0] == "FIRING"
+        finally:
+            exporter.metrics["trigger"].set(0)
+        await pilot.press("T")
+        dialog = await wait_until(pilot, lambda: isinstance(app.screen, TableView) and app.screen, what="targets")
+        targets = {r[1]: r for r in table_rows(dialog.query_one("DataTable"))}
+        assert targets["exporter"][0] == "UP" and targets["exporter"][2] == exporter.address
+        for _ in range(50):  # leave no pending alert behind for other tests
+            if not [a for a in app.current_pane().backend.alerts() if a.name == "MlcTriggerHigh"]:
+                break
+            await pilot.pause(0.2)
+
+
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory, exporter):
+    server = start_prometheus(tmp_path_factory.mktemp("prom-restart"), {"exporter": exporter.address})
+    yield server
+    server.stop()
+
+
+async def test_prometheus_stopped_and_started_again(restartable):
+    app, made = live_app(restartable.url, refresh_interval=0.3, timeout=2.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        await wait_until(pilot, lambda: screen.query_one("#chart", LineChart).series, what="data")
+        restartable.stop()
+        await wait_until(pilot, lambda: screen.stale, what="stale after the server stopped")
+        status = screen.query_one("#status").text
+        assert "cannot connect to Prometheus" in status and restartable.url in status
+        assert "showing the last data (stale)" in status and "retrying in" in status
+        chart = screen.query_one("#chart", LineChart)
+        assert chart.stale and chart.series
+        assert "STALE (last good data" in screen_text(app)
+        restartable.start()
+        await wait_until(pilot, lambda: not screen.stale, timeout=25, what="recovery")
+        assert not chart.stale
+        assert "answers again" in screen.query_one("#status").text
+        assert "STALE" not in screen_text(app)
+    assert made["metrics"].most_at_once == 1
+
+
+async def test_a_slow_prometheus_is_reported_and_polls_never_overlap():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(32)
+        app, made = live_app(f"http://127.0.0.1:{silent.getsockname()[1]}", refresh_interval=0.2, timeout=0.4)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().failures >= 2
+                                      and app.current_pane(), timeout=15, what="two failed polls")
+            assert "did not answer within 0.4s" in screen.query_one("#status").text
+            assert not screen.stale  # nothing good was ever shown
+            assert made["metrics"].most_at_once == 1
+            assert made["metrics"].calls == screen.failures or made["metrics"].calls == screen.failures + 1
