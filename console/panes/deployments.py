@@ -54,6 +54,7 @@ class DeploymentsScreen(PaneScreen):
     PANE = "deployments"
     DEFAULT_CSS = """
     DeploymentsScreen #detail { height: auto; max-height: 4; padding: 0 1; background: $boost; }
+    DeploymentsScreen #deployments-title { width: 100%; }
     """
     BINDINGS = [
         Binding("t", "test_request", "Test request", id="deployments.test"),
