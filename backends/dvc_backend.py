@@ -8,20 +8,16 @@ re-read on every refresh. Mutations run ``git`` and ``dvc`` as subprocesses, the
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from backends.data import (
     CheckoutPlan,
@@ -35,6 +31,27 @@ from backends.data import (
     TrackedOutput,
     WorkspaceInfo,
 )
+from backends.dvc_files import (
+    drop_unchanged,
+    dvc_summary,
+    Entry,
+    git_blob_sha,
+    host_reachable,
+    LEGACY_HASHES,
+    Located,
+    norm,
+    NULL_SHA,
+    ObjectStore,
+    one_line,
+    parse_dvc_file,
+    parse_lock,
+    read_dvc_config,
+    Remote,
+    stage_outs,
+    strip_credentials,
+    WrittenBytes,
+    yaml_load,
+)
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -46,355 +63,6 @@ from backends.errors import (
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_OPERATION_TIMEOUT = 3600.0
-_NULL_SHA = "0" * 40
-_LEGACY_HASHES = ("md5-dos2unix", "")
-
-
-# ----------------------------------------------------------------------------------------------------------
-# small parsing helpers (no heavy imports)
-
-
-def _yaml_load(data: bytes | str) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One output as recorded in a .dvc file or dvc.lock."""
-
-    md5: str | None
-    size: int | None
-    nfiles: int | None
-    hash_name: str  # "md5", or "" / "md5-dos2unix" for files written by DVC 2
-    use_cache: bool = True
-
-    @property
-    def is_dir(self) -> bool:
-        return bool(self.md5 and self.md5.endswith(".dir"))
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _entry_from(out: Mapping[str, Any]) -> _Entry:
-    md5 = out.get("md5")
-    if md5 is not None and not isinstance(md5, str):
-        raise ValueError(f"md5 is not a string: {md5!r}")
-    hash_name = out.get("hash", "")
-    return _Entry(
-        md5=md5,
-        size=_int_or_none(out.get("size")),
-        nfiles=_int_or_none(out.get("nfiles")),
-        hash_name=hash_name if isinstance(hash_name, str) else "",
-        use_cache=out.get("cache", True) is not False,
-    )
-
-
-_BOOL_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})
-_BOOL_WORDS_B = frozenset(w.encode() for w in _BOOL_WORDS)
-_NOT_SIMPLE = object()
-_SIMPLE_LINE = re.compile(r"(- |  )([A-Za-z_][A-Za-z0-9_]*): ([A-Za-z0-9_./-]+)\n")
-_MD5 = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
-
-
-def _plain_scalar(value: str) -> Any:
-    """The value YAML would give a plain scalar, for the few shapes .dvc files use; _NOT_SIMPLE otherwise."""
-    if value.isdigit():
-        return int(value) if value == "0" or value[0] != "0" else _NOT_SIMPLE
-    if _MD5.fullmatch(value) or (_WORD.fullmatch(value) and value.lower() not in _BOOL_WORDS):
-        return value  # an md5 with a letter in it, or a word: never a number or a bool in YAML
-    return _NOT_SIMPLE
-
-
-def _fast_dvc_outs(text: str) -> list[dict[str, Any]] | None:
-    """The ``outs`` of a .dvc file written by DVC in its usual shape, without a YAML parser; None otherwise."""
-    if not text.startswith("outs:\n"):
-        return None
-    outs: list[dict[str, Any]] = []
-    pos = 6
-    for match in _SIMPLE_LINE.finditer(text, 6):
-        if match.start() != pos:
-            return None
-        pos = match.end()
-        lead, key, value = match.groups()
-        if lead == "- ":
-            outs.append({})
-        elif not outs or key in outs[-1]:
-            return None
-        scalar = _plain_scalar(value)
-        if scalar is _NOT_SIMPLE:
-            return None
-        outs[-1][key] = scalar
-    if pos != len(text) or not outs:
-        return None
-    return outs
-
-
-# the exact shape `dvc add` writes for one output: parsed with one regex (same result as YAML for these values)
-_DVC_ADD_SHAPE = re.compile(
-    rb"outs:\n- md5: ((?=[0-9a-f]*[a-f])[0-9a-f]{32}(?:\.dir)?)\n  size: (0|[1-9][0-9]*)\n"
-    rb"(?:  nfiles: (0|[1-9][0-9]*)\n)?  hash: md5\n  path: ([A-Za-z][A-Za-z0-9_./-]*)\n")
-
-
-def _parse_dvc_file(data: bytes | str) -> list[tuple[str, _Entry]]:
-    """The outs of a .dvc file as (path relative to the .dvc file's folder, entry); ValueError when malformed."""
-    if isinstance(data, bytes):
-        m = _DVC_ADD_SHAPE.fullmatch(data)
-        if m is not None and m.group(4).lower() not in _BOOL_WORDS_B:
-            nfiles = m.group(3)
-            return [(m.group(4).decode(), _Entry(m.group(1).decode(), int(m.group(2)),
-                                                 int(nfiles) if nfiles is not None else None, "md5"))]
-    try:
-        fast = _fast_dvc_outs(data.decode("utf-8") if isinstance(data, bytes) else data)
-    except UnicodeDecodeError:
-        fast = None
-    if fast is not None and all(isinstance(out.get("path"), str) for out in fast):
-        return [(out["path"], _entry_from(out)) for out in fast]
-    return _parse_dvc_file_yaml(data)
-
-
-def _parse_dvc_file_yaml(data: bytes | str) -> list[tuple[str, _Entry]]:
-    try:
-        doc = _yaml_load(data)
-    except Exception as exc:  # yaml.YAMLError and decoding errors
-        raise ValueError(f"not valid YAML: {_one_line(str(exc))}") from exc
-    if not isinstance(doc, dict):
-        raise ValueError("not a mapping with an 'outs' list")
-    outs = doc.get("outs")
-    if not isinstance(outs, list) or not outs:
-        raise ValueError("no 'outs' list")
-    result = []
-    for out in outs:
-        if not isinstance(out, dict) or not isinstance(out.get("path"), str):
-            raise ValueError("an entry of 'outs' has no 'path'")
-        result.append((out["path"], _entry_from(out)))
-    return result
-
-
-def _parse_lock(data: bytes | str) -> dict[tuple[str, str], _Entry]:
-    """{(stage, out path relative to the lock's folder): entry} of a dvc.lock; ValueError when malformed."""
-    try:
-        doc = _yaml_load(data)
-    except Exception as exc:
-        raise ValueError(f"not valid YAML: {_one_line(str(exc))}") from exc
-    if not isinstance(doc, dict):
-        raise ValueError("not a mapping")
-    stages = doc.get("stages", {})
-    if not isinstance(stages, dict):
-        raise ValueError("'stages' is not a mapping")
-    found: dict[tuple[str, str], _Entry] = {}
-    for name, stage in stages.items():
-        if not isinstance(stage, dict):
-            continue
-        for out in stage.get("outs") or ():
-            if isinstance(out, dict) and isinstance(out.get("path"), str):
-                found[(str(name), out["path"])] = _entry_from(out)
-    return found
-
-
-def _stage_outs(doc: Any) -> list[tuple[str, str, bool]]:
-    """(stage name, out path, use_cache) of the stages of a dvc.yaml document."""
-    result = []
-    if not isinstance(doc, dict) or not isinstance(doc.get("stages"), dict):
-        raise ValueError("no 'stages' mapping")
-    for name, stage in doc["stages"].items():
-        if not isinstance(stage, dict) or "foreach" in stage or "matrix" in stage:
-            continue
-        for out in stage.get("outs") or ():
-            if isinstance(out, str):
-                path, use_cache = out, True
-            elif isinstance(out, dict) and len(out) == 1:
-                path, opts = next(iter(out.items()))
-                use_cache = not (isinstance(opts, dict) and opts.get("cache") is False)
-            else:
-                continue
-            if isinstance(path, str) and "${" not in path:
-                result.append((str(name), path, use_cache))
-    return result
-
-
-def _read_dvc_config(path: Path) -> dict[str, dict[str, str]]:
-    """A DVC config file (configobj syntax) as {section: {key: value}}; section names unquoted."""
-    sections: dict[str, dict[str, str]] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return sections
-    current: dict[str, str] | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            name = line[1:-1].strip()
-            if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
-                name = name[1:-1]
-            current = sections.setdefault(name, {})
-        elif "=" in line and current is not None:
-            key, _, value = line.partition("=")
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            current[key.strip()] = value
-    return sections
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _strip_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme and (parts.username or parts.password):
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443, "webdav": 80, "webdavs": 443, "ssh": 22, "sftp": 22}
-
-
-def _host_reachable(url: str, timeout: float) -> bool:
-    """False when a remote with a server of its own (http, webdav, ssh) does not accept connections."""
-    import socket
-
-    parts = urlsplit(url)
-    port = _DEFAULT_PORTS.get(parts.scheme)
-    if port is None or not parts.hostname:
-        return True  # object stores (s3, gs, azure...): leave it to DVC's client
-    try:
-        with socket.create_connection((parts.hostname, parts.port or port), timeout=min(timeout, 5.0)):
-            return True
-    except OSError:
-        return False
-
-
-def _git_blob_sha(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id
-
-
-def _files_under(target: Path) -> Iterable[os.DirEntry[str]]:
-    """The file ``target`` and its temporary siblings, or every file under the directory ``target``."""
-    try:
-        if target.is_dir():
-            stack = [str(target)]
-            while stack:
-                with os.scandir(stack.pop()) as entries:
-                    for entry in entries:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-                        elif entry.is_file(follow_symlinks=False):
-                            yield entry
-        else:
-            with os.scandir(target.parent) as entries:
-                for entry in entries:
-                    if entry.name.startswith(target.name) and entry.is_file(follow_symlinks=False):
-                        yield entry
-    except OSError:
-        return
-
-
-class _WrittenBytes:
-    """Bytes written under a target since this object was made: files whose inode or mtime changed."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.before = set()
-        for entry in _files_under(target):
-            try:
-                st = entry.stat(follow_symlinks=False)
-                self.before.add((entry.path, st.st_ino, st.st_mtime_ns))
-            except OSError:
-                pass
-
-    def __call__(self) -> int:
-        total = 0
-        for entry in _files_under(self.target):
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if (entry.path, st.st_ino, st.st_mtime_ns) not in self.before:
-                total += st.st_size
-        return total
-
-
-# ----------------------------------------------------------------------------------------------------------
-# object stores: the local cache and a local-directory remote share the DVC 3 layout
-
-
-class _ObjectStore:
-    """Presence checks against a DVC object directory (``files/md5/xx/rest``, legacy ``xx/rest``)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._base = str(root / "files" / "md5")
-        self._legacy_base = str(root)
-        self._known: dict[tuple[str, str], bool] = {}
-
-    def object_path(self, md5: str, hash_name: str = "md5") -> Path:
-        base = self.root if hash_name in _LEGACY_HASHES else self.root / "files" / "md5"
-        return base / md5[:2] / md5[2:]
-
-    def has_object(self, md5: str, hash_name: str = "md5") -> bool:
-        base = self._legacy_base if hash_name in _LEGACY_HASHES else self._base
-        return os.path.isfile(f"{base}/{md5[:2]}/{md5[2:]}")
-
-    def listing(self, md5: str, hash_name: str = "md5") -> list[tuple[str, str]] | None:
-        """[(relpath, md5)] of a ``.dir`` object, None when it is not here or unreadable."""
-        try:
-            doc = json.loads(self.object_path(md5, hash_name).read_bytes())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(doc, list):
-            return None
-        return [(e["relpath"], e["md5"]) for e in doc if isinstance(e, dict) and "relpath" in e and "md5" in e]
-
-    def has_all(self, entry: _Entry) -> bool:
-        """The object and, for a directory, its listing and every file in it."""
-        if not entry.md5:
-            return False
-        key = (entry.md5, entry.hash_name)
-        known = self._known.get(key)
-        if known is None:
-            if not entry.is_dir:
-                known = self.has_object(entry.md5, entry.hash_name)
-            else:
-                files = self.listing(entry.md5, entry.hash_name)
-                known = files is not None and all(self.has_object(m, entry.hash_name) for _, m in files)
-            self._known[key] = known
-        return known
-
-    def size_of(self, md5: str, hash_name: str = "md5") -> int | None:
-        try:
-            return self.object_path(md5, hash_name).stat().st_size
-        except OSError:
-            return None
-
-
-@dataclass(frozen=True)
-class _Remote:
-    name: str
-    url: str  # as configured, resolved when local
-    local_path: Path | None  # a local-directory remote
-
-
-@dataclass(frozen=True)
-class _Located:
-    """Where an output is recorded."""
-
-    output: str  # path relative to the DVC root, "/"-separated
-    record: str  # the .dvc file or dvc.lock, relative to the DVC root
-    stage: str | None  # the dvc.yaml stage
-    key: str  # the out's path as written in the record (relative to the record's folder)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -421,7 +89,7 @@ class DvcDatasets:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> DvcDatasets:
         """Workspace from ``repo`` (default: the current directory); raises NotConfigured if it has no git/DVC."""
-        repo = settings.get("repo") or os.environ.get("DVC_REPO") or os.getcwd()
+        repo = settings.get("repo") or os.getcwd()
         timeout = float(settings.get("timeout") or DEFAULT_TIMEOUT)
         op_timeout = float(settings.get("operation_timeout") or DEFAULT_OPERATION_TIMEOUT)
         backend = cls(repo, read_only=bool(settings.get("read_only", False)), timeout=timeout,
@@ -530,20 +198,25 @@ class DvcDatasets:
     # -- configuration -------------------------------------------------------------------------------------
 
     def _config(self) -> dict[str, dict[str, str]]:
+        """DVC's configuration as DVC merges it: the user's global file, then the repo's, then its local one."""
         dvc_dir = self.root / ".dvc"
+        user_dir = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "dvc"
         merged: dict[str, dict[str, str]] = {}
-        for name in ("config", "config.local"):
-            for section, values in _read_dvc_config(dvc_dir / name).items():
+        for path in (user_dir / "config", dvc_dir / "config", dvc_dir / "config.local"):
+            for section, values in read_dvc_config(path).items():
+                if path.parent == user_dir and "url" in values and "://" not in values["url"] \
+                        and not Path(values["url"]).expanduser().is_absolute():
+                    values = {**values, "url": str(user_dir / values["url"])}
                 merged.setdefault(section, {}).update(values)
         return merged
 
-    def _cache(self, config: Mapping[str, Mapping[str, str]] | None = None) -> _ObjectStore:
+    def _cache(self, config: Mapping[str, Mapping[str, str]] | None = None) -> ObjectStore:
         config = self._config() if config is None else config
         cache_dir = config.get("cache", {}).get("dir")
         dvc_dir = self.root / ".dvc"
-        return _ObjectStore((dvc_dir / cache_dir).resolve() if cache_dir else dvc_dir / "cache")
+        return ObjectStore((dvc_dir / cache_dir).resolve() if cache_dir else dvc_dir / "cache")
 
-    def _remote(self, config: Mapping[str, Mapping[str, str]] | None = None) -> _Remote | None:
+    def _remote(self, config: Mapping[str, Mapping[str, str]] | None = None) -> Remote | None:
         config = self._config() if config is None else config
         name = config.get("core", {}).get("remote")
         if not name:
@@ -556,12 +229,12 @@ class DvcDatasets:
             url = str(local)
         elif url.startswith("file://"):
             local = Path(urlsplit(url).path)
-        return _Remote(name=name, url=_strip_credentials(url), local_path=local)
+        return Remote(name=name, url=strip_credentials(url), local_path=local)
 
-    def _remote_store(self, remote: _Remote | None) -> _ObjectStore | None:
-        return _ObjectStore(remote.local_path) if remote and remote.local_path else None
+    def _remote_store(self, remote: Remote | None) -> ObjectStore | None:
+        return ObjectStore(remote.local_path) if remote and remote.local_path else None
 
-    def _remote_has(self, remote: _Remote | None, entries: list[_Entry]) -> dict[str, bool] | None:
+    def _remote_has(self, remote: Remote | None, entries: list[Entry]) -> dict[str, bool] | None:
         """{md5: present} in the default remote for the given entries; None when there is no default remote."""
         if remote is None:
             return None
@@ -570,7 +243,7 @@ class DvcDatasets:
             return {e.md5: store.has_all(e) for e in entries if e.md5}
         return self._remote_has_via_dvc(remote, entries)
 
-    def _remote_has_via_dvc(self, remote: _Remote, entries: list[_Entry]) -> dict[str, bool] | None:
+    def _remote_has_via_dvc(self, remote: Remote, entries: list[Entry]) -> dict[str, bool] | None:
         """A cloud remote: ask DVC's remote object database in one batch.
 
         None when it cannot be reached within ``timeout`` (the answer is then simply not known).
@@ -584,8 +257,8 @@ class DvcDatasets:
         worker.join(self.timeout)
         return answer[0] if answer else None
 
-    def _ask_remote_odb(self, remote: _Remote, wanted: list[_Entry]) -> dict[str, bool] | None:
-        if not _host_reachable(remote.url, self.timeout):
+    def _ask_remote_odb(self, remote: Remote, wanted: list[Entry]) -> dict[str, bool] | None:
+        if not host_reachable(remote.url, self.timeout):
             return None  # DVC's clients answer "absent" for a server that is down; that would mislead
         try:
             from dvc.repo import Repo
@@ -634,25 +307,25 @@ class DvcDatasets:
                     seen.setdefault(path, None)
         return sorted(seen)
 
-    def _locate(self, output: str) -> _Located:
+    def _locate(self, output: str) -> Located:
         root = self.root
         output = output.strip().strip("/")
         if output.endswith(".dvc"):
             output = output[: -len(".dvc")]
         dvc_file = f"{output}.dvc"
         if (root / dvc_file).is_file() or self._in_git_history(dvc_file):
-            return _Located(output=output, record=dvc_file, stage=None, key=output.rsplit("/", 1)[-1])
+            return Located(output=output, record=dvc_file, stage=None, key=output.rsplit("/", 1)[-1])
         for path in self._tracked_files():
             if not path.endswith("dvc.yaml"):
                 continue
             folder = path[: -len("dvc.yaml")]
             try:
-                outs = _stage_outs(_yaml_load((root / path).read_bytes()))
+                outs = stage_outs(yaml_load((root / path).read_bytes()))
             except Exception:
                 continue
             for stage, out_path, _use_cache in outs:
-                if _norm(folder + out_path) == output:
-                    return _Located(output=output, record=folder + "dvc.lock", stage=stage, key=out_path)
+                if norm(folder + out_path) == output:
+                    return Located(output=output, record=folder + "dvc.lock", stage=stage, key=out_path)
         raise NotFound(f"no DVC-tracked output {output!r} in this workspace", endpoint=str(root),
                        hint="pick one from the list of outputs (refresh with r)")
 
@@ -660,26 +333,26 @@ class DvcDatasets:
         proc = self._git("log", "-1", "--format=%H", "--", self._git_path(rel), ok_codes=(0, 128))
         return proc.returncode == 0 and bool(proc.stdout.strip())
 
-    def _entry_of(self, located: _Located, data: bytes) -> _Entry:
+    def _entry_of(self, located: Located, data: bytes) -> Entry:
         """The located output's entry in a .dvc / dvc.lock blob; ValueError when malformed or absent."""
         if located.stage is None:
-            outs = _parse_dvc_file(data)
+            outs = parse_dvc_file(data)
             if len(outs) == 1:
                 return outs[0][1]
             for path, entry in outs:
-                if _norm(path) == located.key:
+                if norm(path) == located.key:
                     return entry
             raise ValueError(f"no out with path {located.key!r}")
-        lock = _parse_lock(data)
+        lock = parse_lock(data)
         entry = lock.get((located.stage, located.key))
         if entry is None:
             for (stage, path), e in lock.items():
-                if stage == located.stage and _norm(path) == _norm(located.key):
+                if stage == located.stage and norm(path) == norm(located.key):
                     return e
             raise ValueError(f"stage {located.stage!r} has no locked out {located.key!r}")
         return entry
 
-    def _workspace_entry(self, located: _Located) -> _Entry:
+    def _workspace_entry(self, located: Located) -> Entry:
         path = self.root / located.record
         try:
             data = path.read_bytes()
@@ -687,7 +360,7 @@ class DvcDatasets:
             raise ValueError(f"{located.record} cannot be read: {exc.strerror}") from exc
         return self._entry_of(located, data)
 
-    def _entry_at(self, located: _Located, rev: str) -> tuple[str, _Entry | None, str | None]:
+    def _entry_at(self, located: Located, rev: str) -> tuple[str, Entry | None, str | None]:
         """(full commit, entry or None, problem) of the output at ``rev``."""
         commit = self._resolve_rev(rev)
         proc = self._git("cat-file", "blob", f"{commit}:{self._git_path(located.record)}", ok_codes=(0, 128))
@@ -710,13 +383,16 @@ class DvcDatasets:
     # -- hashing the workspace -----------------------------------------------------------------------------
 
     def _open_repo(self) -> Any:
-        from dvc.repo import Repo
-
+        try:
+            from dvc.repo import Repo
+        except ImportError as exc:
+            raise NotConfigured("DVC is not installed in this Python environment", endpoint=str(self.root),
+                                hint="pip install 'mlops-console[dvc]' (or pip install dvc)") from exc
         try:
             return Repo(str(self.root))
         except Exception as exc:
             raise NotConfigured("DVC could not open the workspace", endpoint=str(self.root),
-                                detail=_one_line(str(exc))) from exc
+                                detail=one_line(str(exc))) from exc
 
     def _workspace_tree(self, repo: Any, abs_path: Path, hash_name: str
                         ) -> tuple[str | None, dict[str, tuple[str, int | None]] | None, int | None]:
@@ -726,7 +402,7 @@ class DvcDatasets:
 
         if not abs_path.exists():
             return None, None, None
-        odb = repo.cache.legacy if hash_name in _LEGACY_HASHES else repo.cache.local
+        odb = repo.cache.legacy if hash_name in LEGACY_HASHES else repo.cache.local
         _staging, meta, obj = build(odb, str(abs_path), repo.fs, hash_name or "md5-dos2unix",
                                     ignore=repo.dvcignore, dry_run=True)
         md5 = obj.hash_info.value if obj.hash_info else None
@@ -758,34 +434,34 @@ class DvcDatasets:
         cache = self._cache(config)
         remote = self._remote(config)
         remote_store = self._remote_store(remote)
-        rows: list[tuple[_Located, _Entry | None, str | None]] = []
+        rows: list[tuple[Located, Entry | None, str | None]] = []
         for path in self._tracked_files():
             folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
             if path.endswith(".dvc"):
                 try:
-                    outs = _parse_dvc_file((root / path).read_bytes())
+                    outs = parse_dvc_file((root / path).read_bytes())
                 except (ValueError, OSError) as exc:
-                    rows.append((_Located(path[:-4], path, None, path[:-4].rsplit("/", 1)[-1]), None, str(exc)))
+                    rows.append((Located(path[:-4], path, None, path[:-4].rsplit("/", 1)[-1]), None, str(exc)))
                     continue
                 for out_path, entry in outs:
-                    rows.append((_Located(_norm(folder + out_path), path, None, _norm(out_path)), entry, None))
+                    rows.append((Located(norm(folder + out_path), path, None, norm(out_path)), entry, None))
             else:
                 lock_rel = folder + "dvc.lock"
                 try:
-                    stage_outs = _stage_outs(_yaml_load((root / path).read_bytes()))
+                    outs_of_stages = stage_outs(yaml_load((root / path).read_bytes()))
                 except Exception as exc:
-                    rows.append((_Located(path, path, None, path), None, f"not a valid dvc.yaml: {_one_line(str(exc))}"))
+                    rows.append((Located(path, path, None, path), None, f"not a valid dvc.yaml: {one_line(str(exc))}"))
                     continue
                 try:
-                    lock = _parse_lock((root / lock_rel).read_bytes()) if (root / lock_rel).is_file() else {}
+                    lock = parse_lock((root / lock_rel).read_bytes()) if (root / lock_rel).is_file() else {}
                     lock_error = None
                 except ValueError as exc:
                     lock, lock_error = {}, f"dvc.lock is malformed: {exc}"
-                for stage, out_path, use_cache in stage_outs:
-                    located = _Located(_norm(folder + out_path), lock_rel, stage, out_path)
-                    entry = lock.get((stage, out_path)) or _Entry(None, None, None, "md5", use_cache)
+                for stage, out_path, use_cache in outs_of_stages:
+                    located = Located(norm(folder + out_path), lock_rel, stage, out_path)
+                    entry = lock.get((stage, out_path)) or Entry(None, None, None, "md5", use_cache)
                     if not use_cache:
-                        entry = _Entry(entry.md5, entry.size, entry.nfiles, entry.hash_name, False)
+                        entry = Entry(entry.md5, entry.size, entry.nfiles, entry.hash_name, False)
                     rows.append((located, entry, lock_error))
 
         needs_hash = [(loc, e) for loc, e, err in rows if e is not None and err is None and e.md5
@@ -819,8 +495,8 @@ class DvcDatasets:
             ))
         return tuple(result)
 
-    def _status(self, loc: _Located, entry: _Entry, hashes: Mapping[str, str | None], cache: _ObjectStore,
-                remote: _Remote | None, remote_store: _ObjectStore | None) -> OutputStatus:
+    def _status(self, loc: Located, entry: Entry, hashes: Mapping[str, str | None], cache: ObjectStore,
+                remote: Remote | None, remote_store: ObjectStore | None) -> OutputStatus:
         exists = (self.root / loc.output).exists()
         if not entry.md5:
             return OutputStatus.MODIFIED if exists else OutputStatus.UNKNOWN
@@ -847,7 +523,7 @@ class DvcDatasets:
         located = self._locate(output)
         git_record = self._git_path(located.record)
         commits, contents = self._log_with_blobs(git_record)
-        parsed: dict[str, _Entry | str] = {}
+        parsed: dict[str, Entry | str] = {}
         for sha, data in contents.items():
             try:
                 parsed[sha] = self._entry_of(located, data)
@@ -859,15 +535,15 @@ class DvcDatasets:
         current_md5 = None
         try:
             current_data = (self.root / located.record).read_bytes()
-            current_blob = _git_blob_sha(current_data)
+            current_blob = git_blob_sha(current_data)
             current_md5 = self._entry_of(located, current_data).md5
         except (OSError, ValueError):
             pass
 
-        rows: list[tuple[tuple[str, str, str, str, str, str | None], _Entry | None, str | None, bool]] = []
+        rows: list[tuple[tuple[str, str, str, str, str, str | None], Entry | None, str | None, bool]] = []
         for c in commits:
             blob = c[5]
-            if blob == _NULL_SHA:
+            if blob == NULL_SHA:
                 rows.append((c, None, None, True))
                 continue
             value = parsed.get(blob)  # type: ignore[arg-type]
@@ -878,7 +554,7 @@ class DvcDatasets:
             else:
                 rows.append((c, value, None, False))
         if located.stage is not None:
-            rows = _drop_unchanged(rows)
+            rows = drop_unchanged(rows)
 
         config = self._config()
         cache = self._cache(config)
@@ -955,7 +631,7 @@ class DvcDatasets:
                         blob = meta[3]
                         commits.append((header[0], header[0][:7], header[1], header[2], header[3], blob.decode()))
                         header = None
-                        if blob not in sent and blob != _NULL_SHA.encode():
+                        if blob not in sent and blob != NULL_SHA.encode():
                             sent.add(blob)
                             cat.stdin.write(blob + b"\n")
             cat.stdin.close()
@@ -1009,7 +685,7 @@ class DvcDatasets:
             repo.close()
         return self._diff(located, commit, new, ws_md5, ws_files, ws_size)
 
-    def _diff(self, located: _Located, commit: str, new: _Entry, ws_md5: str | None,
+    def _diff(self, located: Located, commit: str, new: Entry, ws_md5: str | None,
               ws_files: dict[str, tuple[str, int | None]] | None, ws_size: int | None) -> DataDiff:
         out = located.output
         if not new.is_dir:
@@ -1106,7 +782,7 @@ class DvcDatasets:
                        "check out dvc.lock for the whole pipeline instead")
         return CheckoutPlan(located.output, commit, diff, source, unsaved, dirty, ws_md5, problem, recorded)
 
-    def _record_dirty(self, located: _Located) -> bool:
+    def _record_dirty(self, located: Located) -> bool:
         proc = self._git("status", "--porcelain", "--", self._git_path(located.record))
         return bool(proc.stdout.strip())
 
@@ -1127,7 +803,7 @@ class DvcDatasets:
         repo = self._open_repo()
         try:
             with repo.lock:
-                odb = repo.cache.legacy if hash_name in _LEGACY_HASHES else repo.cache.local
+                odb = repo.cache.legacy if hash_name in LEGACY_HASHES else repo.cache.local
                 staging, _meta, obj = build(odb, str(abs_path), repo.fs, hash_name, ignore=repo.dvcignore)
                 transfer(staging, odb, {obj.hash_info}, shallow=False, hardlink=False)
                 md5 = obj.hash_info.value
@@ -1135,7 +811,7 @@ class DvcDatasets:
             raise
         except Exception as exc:
             raise BackendError(f"could not save {located.output} into the cache", endpoint=str(self.root),
-                               detail=_one_line(str(exc))) from exc
+                               detail=one_line(str(exc))) from exc
         finally:
             repo.close()
         return OperationResult(
@@ -1175,7 +851,7 @@ class DvcDatasets:
                     mode, sha, _stage_tab = index_line.decode().split(" ", 2)
                     info = f"{mode} {sha}\t{git_record}\n"
                 else:
-                    info = f"0 {_NULL_SHA}\t{git_record}\n"
+                    info = f"0 {NULL_SHA}\t{git_record}\n"
                 self._git("update-index", "--index-info", input=info.encode())
 
             total = new.size
@@ -1191,15 +867,15 @@ class DvcDatasets:
                                         message=f"fetching {located.output} from the remote")
                     if fetched.returncode != 0 or not cache.has_all(new):
                         raise Refused(f"could not fetch {located.output} at {plan.rev[:7]} from the remote",
-                                      endpoint=str(root), detail=_one_line(fetched.stderr or fetched.stdout),
+                                      endpoint=str(root), detail=one_line(fetched.stderr or fetched.stdout),
                                       hint="nothing was changed")
                 if progress is not None:
                     progress(Progress(0, total, "bytes", f"checking out {located.output}"))
                 done = self._dvc("checkout", located.record, progress=progress, total=total,
-                                 measure=_WrittenBytes(target), message=f"checking out {located.output}")
+                                 measure=WrittenBytes(target), message=f"checking out {located.output}")
                 if done.returncode != 0:
                     raise BackendError(f"`dvc checkout` of {located.output} failed", endpoint=str(root),
-                                       detail=_one_line(done.stderr or done.stdout),
+                                       detail=one_line(done.stderr or done.stdout),
                                        hint="the workspace was put back as it was")
             except BaseException:
                 restore()
@@ -1214,7 +890,7 @@ class DvcDatasets:
                                f"{located.output} is now the version of {short} (md5 {new.md5})",
                                md5=new.md5, details=changes)
 
-    def _put_back(self, located: _Located, md5: str) -> None:
+    def _put_back(self, located: Located, md5: str) -> None:
         """After a failed checkout: bring the workspace copy back to ``md5`` if it changed (best effort)."""
         try:
             repo = self._open_repo()
@@ -1227,7 +903,7 @@ class DvcDatasets:
         except Exception:
             pass
 
-    def _cached_bytes(self, cache: _ObjectStore, entry: _Entry) -> int:
+    def _cached_bytes(self, cache: ObjectStore, entry: Entry) -> int:
         if not entry.md5:
             return 0
         if not entry.is_dir:
@@ -1240,7 +916,7 @@ class DvcDatasets:
             raise ReadOnly(f"read-only mode: will not {what} {output}", endpoint=str(self.repo_path),
                            hint="switch to a context without read_only to change data")
 
-    def _needed_objects(self, store: _ObjectStore | None, cache: _ObjectStore, entry: _Entry
+    def _needed_objects(self, store: ObjectStore | None, cache: ObjectStore, entry: Entry
                         ) -> list[tuple[str, str]]:
         """(label, md5) of the objects an entry needs, its files when the listing is known."""
         if not entry.md5:
@@ -1293,11 +969,11 @@ class DvcDatasets:
         text = (proc.stdout + "\n" + proc.stderr).strip()
         if proc.returncode != 0:
             raise BackendError(f"`dvc {action}` of {located.output} failed", endpoint=remote.url,
-                               detail=_one_line(proc.stderr or proc.stdout),
+                               detail=one_line(proc.stderr or proc.stdout),
                                hint="check the remote and try again")
         if progress is not None:
             progress(Progress(entry.size or 0, entry.size, "bytes", f"{action} {located.output} done"))
-        summary = _dvc_summary(text)
+        summary = dvc_summary(text)
         if dest is not None and needed:
             moved = [(label, m) for label, m in needed if m in missing_before and dest.has_object(m, entry.hash_name)]
             details = tuple(f"{located.output}/{label}" if label and label != ".dir" else
@@ -1317,31 +993,6 @@ class DvcDatasets:
 
     def push(self, output: str, progress: ProgressCallback | None = None) -> OperationResult:
         return self._transfer("push", output, progress)
-
-
-def _norm(path: str) -> str:
-    return os.path.normpath(path).replace(os.sep, "/")
-
-
-def _drop_unchanged(rows: list[Any]) -> list[Any]:
-    """For dvc.lock: keep only the commits where this out's entry changed (rows are newest first)."""
-    kept = []
-    for i, row in enumerate(rows):
-        older = rows[i + 1] if i + 1 < len(rows) else None
-        if older is not None and row[1] is not None and older[1] is not None and row[1] == older[1]:
-            continue
-        if older is not None and row[1] is None and older[1] is None and row[2] == older[2] and not row[3]:
-            continue
-        kept.append(row)
-    return kept
-
-
-def _dvc_summary(text: str) -> str:
-    for line in reversed(text.splitlines()):
-        line = line.strip()
-        if line and not line.startswith(("!", "\r")):
-            return _one_line(line, 120)
-    return ""
 
 
 __all__ = ["DvcDatasets"]
