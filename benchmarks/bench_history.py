@@ -73,13 +73,15 @@ def build(repo: Path, commits: int) -> None:
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=repo, check=True, env=ENV)
 
 
-def timed(fn, repeat: int) -> list[float]:
-    times = []
+def timed_pair(first, second, repeat: int) -> tuple[list[float], list[float]]:
+    """Run the two alternately, so that both meet the same load on the machine."""
+    a, b = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return times
+        for fn, into in ((first, a), (second, b)):
+            t = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - t)
+    return a, b
 
 
 def main() -> None:
@@ -103,9 +105,9 @@ def main() -> None:
     lines = subprocess.run(baseline_cmd, cwd=repo, capture_output=True, check=True, env=ENV).stdout.count(b"\n")
     assert len(versions) == lines, (len(versions), lines)
 
-    base = timed(lambda: subprocess.run(baseline_cmd, cwd=repo, capture_output=True, check=True, env=ENV),
-                 args.repeat)
-    hist = timed(lambda: backend.history(target), args.repeat)
+    base, hist = timed_pair(
+        lambda: subprocess.run(baseline_cmd, cwd=repo, capture_output=True, check=True, env=ENV),
+        lambda: backend.history(target), args.repeat)
     b, h = statistics.median(base), statistics.median(hist)
     print(f"repository: {repo} ({args.commits} commits, {len(versions)} versions of {target})")
     print(f"git log alone         median {b * 1000:8.1f} ms  (min {min(base) * 1000:.1f})")
