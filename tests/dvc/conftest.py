@@ -189,3 +189,11 @@ def nowhere_repo(no_cache_repo: Workspace) -> Workspace:
 @pytest.fixture
 def read_only_backend(seed_repo: Workspace):
     return seed_repo.backend(read_only=True)
+
+
+@pytest.fixture
+def repo_tools():
+    """The helpers above, for tests that build a workspace of their own."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(git=git, dvc=dvc, commit=commit, run=run)

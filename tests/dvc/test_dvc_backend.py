@@ -522,3 +522,31 @@ def test_pull_and_push_work_beside_a_malformed_dvc_file(no_cache_repo):
     assert result.ok and result.details == ("model/model.txt",)
     assert no_cache_repo.read("model/model.txt").strip().endswith(b"data/labels.csv")
     assert "up to date" in backend.push("model/model.txt").message
+
+
+def test_dvc_project_in_a_subfolder_of_the_git_repo(tmp_path, repo_tools):
+    """`dvc init --subdir`: paths are relative to the DVC root, git runs from the repository top."""
+    git, dvc, commit = repo_tools.git, repo_tools.dvc, repo_tools.commit
+
+    top = tmp_path / "mono"
+    sub = top / "ml project"
+    sub.mkdir(parents=True)
+    git(top, "init", "-q", "-b", "main")
+    git(top, "config", "user.name", "Ada Lovelace")
+    git(top, "config", "user.email", "ada@example.com")
+    dvc(sub, "init", "-q", "--subdir")
+    (sub / "data.txt").write_text("one\n")
+    dvc(sub, "add", "-q", "data.txt")
+    commit(top, "first")
+    (sub / "data.txt").write_text("two\n")
+    dvc(sub, "add", "-q", "data.txt")
+    commit(top, "second")
+    backend = DvcDatasets.from_settings({"repo": str(sub)})
+    assert backend.workspace().root == str(sub)
+    (out,) = backend.outputs()
+    assert (out.path, out.status) == ("data.txt", OutputStatus.IN_SYNC)
+    versions = backend.history("data.txt")
+    assert [v.message for v in versions] == ["second", "first"]
+    backend.checkout("data.txt", versions[1].rev)
+    assert (sub / "data.txt").read_text() == "one\n"
+    assert backend.history("data.txt")[1].is_current
