@@ -176,21 +176,24 @@ class DvcDatasets:
             t.start()
         deadline = time.monotonic() + self.operation_timeout
         last = -1
-        while True:
-            try:
-                proc.wait(timeout=0.1)
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    proc.wait()
-                    raise BackendTimeout(f"`dvc {args[0]}` did not finish in {self.operation_timeout:g} s",
-                                         endpoint=str(root), hint="raise `operation_timeout` in the context")
-                if progress is not None and measure is not None:
-                    done = measure()
-                    if done != last:
-                        last = done
-                        progress(Progress(done, total, unit, message))
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() > deadline:
+                        raise BackendTimeout(f"`dvc {args[0]}` did not finish in {self.operation_timeout:g} s",
+                                             endpoint=str(root), hint="raise `operation_timeout` in the context")
+                    if progress is not None and measure is not None:
+                        done = measure()
+                        if done != last:
+                            last = done
+                            _report(progress, Progress(done, total, unit, message))
+        finally:
+            if proc.poll() is None:  # timed out, or interrupted: never leave DVC running behind our back
+                proc.kill()
+                proc.wait()
         for t in readers:
             t.join(timeout=5)
         return subprocess.CompletedProcess(cmd, proc.returncode, "".join(out_chunks), "".join(err_chunks))
@@ -870,7 +873,7 @@ class DvcDatasets:
                                       endpoint=str(root), detail=one_line(fetched.stderr or fetched.stdout),
                                       hint="nothing was changed")
                 if progress is not None:
-                    progress(Progress(0, total, "bytes", f"checking out {located.output}"))
+                    _report(progress, Progress(0, total, "bytes", f"checking out {located.output}"))
                 done = self._dvc("checkout", located.record, progress=progress, total=total,
                                  measure=WrittenBytes(target), message=f"checking out {located.output}")
                 if done.returncode != 0:
@@ -883,7 +886,7 @@ class DvcDatasets:
                     self._put_back(located, plan.workspace_md5)
                 raise
         if progress is not None:
-            progress(Progress(total or 0, total, "bytes", f"checked out {located.output}"))
+            _report(progress, Progress(total or 0, total, "bytes", f"checked out {located.output}"))
         short = plan.rev[:7]
         changes = tuple(f"{e.change} {e.path}" for e in plan.diff.entries)
         return OperationResult(located.output, "checkout", True,
@@ -963,7 +966,7 @@ class DvcDatasets:
         else:
             measure = None  # type: ignore[assignment]
         if progress is not None:
-            progress(Progress(0, entry.size, "bytes", f"{action} {located.output}"))
+            _report(progress, Progress(0, entry.size, "bytes", f"{action} {located.output}"))
         proc = self._dvc(action, target, progress=progress, measure=measure, total=entry.size,
                          message=f"{action} {located.output}")
         text = (proc.stdout + "\n" + proc.stderr).strip()
@@ -972,7 +975,7 @@ class DvcDatasets:
                                detail=one_line(proc.stderr or proc.stdout),
                                hint="check the remote and try again")
         if progress is not None:
-            progress(Progress(entry.size or 0, entry.size, "bytes", f"{action} {located.output} done"))
+            _report(progress, Progress(entry.size or 0, entry.size, "bytes", f"{action} {located.output} done"))
         summary = dvc_summary(text)
         if dest is not None and needed:
             moved = [(label, m) for label, m in needed if m in missing_before and dest.has_object(m, entry.hash_name)]
@@ -993,6 +996,16 @@ class DvcDatasets:
 
     def push(self, output: str, progress: ProgressCallback | None = None) -> OperationResult:
         return self._transfer("push", output, progress)
+
+
+def _report(progress: ProgressCallback | None, value: Progress) -> None:
+    """Tell the caller how far an operation got; a failing callback never stops the operation half way."""
+    if progress is None:
+        return
+    try:
+        progress(value)
+    except Exception:  # noqa: S110 - progress is advisory
+        pass
 
 
 __all__ = ["DvcDatasets"]

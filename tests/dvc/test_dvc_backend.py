@@ -12,7 +12,7 @@ import pytest
 
 from backends.data import DatasetVersions, OutputStatus, Progress
 from backends.dvc_backend import DvcDatasets
-from backends.errors import NotConfigured, NotFound, ReadOnly, Refused
+from backends.errors import BackendTimeout, NotConfigured, NotFound, ReadOnly, Refused
 
 V1 = b"version1\n"
 V2 = b"version2 is longer\n"
@@ -342,9 +342,17 @@ def test_failed_checkout_restores_dvc_file_and_index(seed_repo):
     seed_repo.write("data/demo.txt.dvc", seed_repo.read("data/demo.txt.dvc") + b"# my note\n")
     before = seed_repo.snapshot()
     backend = DvcDatasets.from_settings({"repo": str(seed_repo.ws), "operation_timeout": 0.05})
-    with pytest.raises(Exception, match="did not finish"):
+    with pytest.raises(BackendTimeout, match="did not finish"):
         backend.checkout("data/demo.txt", "HEAD~8")
     assert seed_repo.snapshot() == before
+
+
+def test_a_failing_progress_callback_does_not_break_a_checkout(seed_repo):
+    def broken(_progress):
+        raise RuntimeError("the screen went away")
+
+    result = seed_repo.backend().checkout("data/demo.txt", "HEAD~8", broken)
+    assert result.ok and seed_repo.read("data/demo.txt") == V1
 
 
 def test_save_workspace_then_checkout(dirty_repo):
