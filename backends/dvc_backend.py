@@ -978,7 +978,11 @@ class DvcDatasets:
             _report(progress, Progress(entry.size or 0, entry.size, "bytes", f"{action} {located.output} done"))
         summary = dvc_summary(text)
         if dest is not None and needed:
-            moved = [(label, m) for label, m in needed if m in missing_before and dest.has_object(m, entry.hash_name)]
+            known_before = {m for _, m in needed}
+            if entry.is_dir:  # the file list may only have arrived with this pull
+                needed = self._needed_objects(store, cache, entry)
+            moved = [(label, m) for label, m in needed
+                     if (m in missing_before or m not in known_before) and dest.has_object(m, entry.hash_name)]
             details = tuple(f"{located.output}/{label}" if label and label != ".dir" else
                             (f"{located.output} (file list)" if label else located.output) for label, m in moved)
             files = sum(1 for label, _ in moved if label != ".dir")

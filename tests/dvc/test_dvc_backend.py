@@ -474,6 +474,7 @@ def test_lock_history_lists_only_commits_that_changed_the_out(seed_repo):
 
 def test_http_remote_is_asked_through_dvc(no_cache_repo, tmp_path):
     """A remote that is not a local folder: DVC's remote client answers in_remote and serves the checkout."""
+    import shutil
     import socket
     import time
     import urllib.request
@@ -505,6 +506,11 @@ def test_http_remote_is_asked_through_dvc(no_cache_repo, tmp_path):
         assert plan.source == "remote"
         backend.checkout("data/demo.txt", "HEAD")
         assert no_cache_repo.read("data/demo.txt") == V2
+        # a directory whose file list is not here yet: what arrived is counted once it is
+        shutil.rmtree(no_cache_repo.ws / "data" / "images")
+        pulled = backend.pull("data/images")
+        assert "pulled 3 files" in pulled.message and "data/images/sub/eel.png" in pulled.details
+        assert (no_cache_repo.ws / "data" / "images" / "cat.png").read_text() == "cat v2, bigger"
     finally:
         server.kill()
         server.wait()
