@@ -88,8 +88,9 @@ def completion_context(text: str) -> CompletionContext:
                                  metric_match.group(1) if metric_match else "")
     match = _IDENT.search(text)
     word = match.group(0) if match else ""
-    if word and match.start() > 0 and text[match.start() - 1] in "0123456789.":
-        return CompletionContext("", "", len(text))
+    before = text[:len(text) - len(word)]
+    if before and before[-1] in "0123456789.)}]\"'":
+        return CompletionContext("", "", len(text))  # a number, or right after a closed expression
     return CompletionContext("metric", word, len(text) - len(word))
 
 
@@ -107,6 +108,8 @@ class _Suggester(Suggester):
 
     async def get_suggestion(self, value: str) -> str | None:
         context, words = self.editor.candidates(value)
+        if not context.prefix and context.kind != "value":
+            return None  # nothing typed yet: list the candidates, but do not guess one
         for word in words:
             full = apply_completion(value, context, word)
             if full.startswith(value) and full != value:
