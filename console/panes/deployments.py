@@ -86,6 +86,7 @@ class DeploymentsScreen(PaneScreen):
         self._generation = 0
         self._stream: Any = None
         self._rows: list[tuple[str, str]] = []
+        self._row_index: dict[tuple[str, str], int] = {}
         self._rebuild_pending = False
         self._problem: BaseException | None = None
 
@@ -186,7 +187,7 @@ class DeploymentsScreen(PaneScreen):
             for d in event.deployments:
                 self.deployments[d.key] = d
             self.loaded = True
-            self._schedule_rebuild()
+            self._rebuild()
             self.set_status(f"{len(self.deployments)} deployment(s) in {self.scope_text()}"
                             + (", watch reconnected" if recovered else ", watching for changes"), "info")
         elif event.kind in (ADDED, MODIFIED) and event.deployment is not None:
@@ -220,17 +221,18 @@ class DeploymentsScreen(PaneScreen):
             text.append("  [stale]", style="bold reverse")
         self.query_one("#deployments-title", Label).update(text)
 
-    def visible(self) -> list[Deployment]:
+    def matches(self, d: Deployment) -> bool:
         needle = self.filter_text.lower()
-        items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
-        if not needle:
-            return items
-        return [d for d in items if needle in " ".join((d.namespace, d.name, d.state, d.model_text, d.protocol,
-                                                       d.implementation, reason_text(d))).lower()]
+        return not needle or needle in " ".join((d.namespace, d.name, d.state, d.model_text, d.protocol,
+                                                 d.implementation, reason_text(d))).lower()
 
-    def _cells(self, d: Deployment) -> list[Any]:
+    def visible(self) -> list[Deployment]:
+        items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
+        return [d for d in items if self.matches(d)] if self.filter_text else items
+
+    def _cells(self, d: Deployment, now: Any = None) -> list[Any]:
         return [d.namespace, d.name, state_cell(d), d.replicas_text, d.protocol, d.implementation,
-                d.model_text, d.traffic_text, age(d.created, self.app.now()), reason_text(d)]
+                d.model_text, d.traffic_text, age(d.created, now or self.app.now()), reason_text(d)]
 
     def _schedule_rebuild(self) -> None:
         if not self._rebuild_pending:
@@ -244,22 +246,25 @@ class DeploymentsScreen(PaneScreen):
         table.clear()
         rows = self.visible()
         self._rows = [d.key for d in rows]
+        self._row_index = {key: i for i, key in enumerate(self._rows)}
+        now = self.app.now()
         for d in rows:
-            table.add_row(*self._cells(d), key=f"{d.namespace}/{d.name}")
-        if selected is not None and selected.key in self._rows:
-            table.move_cursor(row=self._rows.index(selected.key))
+            table.add_row(*self._cells(d, now), key=f"{d.namespace}/{d.name}")
+        if selected is not None and selected.key in self._row_index:
+            table.move_cursor(row=self._row_index[selected.key])
         self._set_title()
         self._show_detail()
 
     def _update_row(self, d: Deployment) -> bool:
         """Change one row in place; False when the table must be rebuilt instead."""
-        if self._rebuild_pending or d.key not in self._rows or d not in self.visible():
+        if self._rebuild_pending or not self.matches(d) or d.key not in self._row_index:
             return False
         table = self.query_one("#deployments", DataTable)
         row_key = f"{d.namespace}/{d.name}"
         for (col, _), value in zip(COLUMNS, self._cells(d)):
             table.update_cell(row_key, col, value)
-        if self.selected() is not None and self.selected().key == d.key:
+        selected = self.selected()
+        if selected is not None and selected.key == d.key:
             self._show_detail()
         return True
 

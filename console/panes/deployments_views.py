@@ -203,13 +203,14 @@ class RequestView(ModalScreen[None]):
         self.query_one("#editor", RequestEditor).focus()
 
     def _fill_history(self) -> None:
+        """Add the rows the table does not have yet (the history only grows)."""
         table = self.query_one("#history", DataTable)
-        table.clear()
-        for i, ex in enumerate(self.history, 1):
+        for i in range(table.row_count, len(self.history)):
+            ex = self.history[i]
             r = ex.response
             status = Text("-" if r.status is None else str(r.status), style="" if r.ok else "bold reverse")
             payload = " ".join(ex.request.body.split())[:60]
-            table.add_row(str(i), short_time(ex.sent_at), status, f"{r.latency_s * 1000:.0f} ms", payload)
+            table.add_row(str(i + 1), short_time(ex.sent_at), status, f"{r.latency_s * 1000:.0f} ms", payload)
         if self.history:
             table.move_cursor(row=len(self.history) - 1)
         self.query_one("#history-title", Label).update(f"History ({len(self.history)})")

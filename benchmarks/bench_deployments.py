@@ -1,0 +1,237 @@
+"""Deployments pane benchmarks; prints ratios against baselines measured in the same run.
+
+1. 500 SeldonDeployments in 20 namespaces (fake Kubernetes API server, official client): the pane's first
+   full table vs a bare ``list_cluster_custom_object`` call (goal <= 1.5x).
+2. Time from a status change in the API to the screen (goal < 1 s).
+3. A test request round trip through the console (ctrl+s in the editor until the answer is shown) vs the
+   same request with bare httpx (goal <= 1.2x), against a real MLServer.
+
+Run: .venv/bin/python benchmarks/bench_deployments.py [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "kube"))
+
+from fake_kube_api import GROUP, FakeKubeAPI, SimulatedSeldonController, seldon_deployment  # noqa: E402
+
+N_DEPLOYMENTS = 500
+N_NAMESPACES = 20
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def seed(api: FakeKubeAPI) -> None:
+    for i in range(N_DEPLOYMENTS):
+        ns = f"team-{i % N_NAMESPACES:02d}"
+        obj = seldon_deployment(f"model-{i:03d}", ns, protocol="seldon" if i % 2 else "v2",
+                                model_uri=f"gs://models/m{i}/v{i % 7}", annotations={})
+        api.store.create("seldondeployments", ns, obj)
+
+
+def bare_list(kubeconfig: Path, runs: int) -> list[float]:
+    from kubernetes import client, config
+
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg, persist_config=False)
+    api = client.CustomObjectsApi(client.ApiClient(cfg))
+    api.list_cluster_custom_object(GROUP, "v1", "seldondeployments")  # warm the connection
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        data = api.list_cluster_custom_object(GROUP, "v1", "seldondeployments")
+        samples.append(time.perf_counter() - start)
+        assert len(data["items"]) == N_DEPLOYMENTS
+    return samples
+
+
+def make_app(**ctx):
+    from console.app import make_app as factory
+    from console.config import Config, Context
+
+    context = Context(name="bench", **ctx)
+    config = Config(default_context="bench", contexts={"bench": context})
+    return factory(config, config.context(None, environ={}), initial_pane="deployments", cursor_blink=False)
+
+
+async def wait(pilot, cond, timeout=30.0):
+    """Poll ``cond`` on the app's own event loop (no Pilot settling, which would add its own delay)."""
+    deadline = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > deadline:
+            raise RuntimeError("timed out")
+        await asyncio.sleep(0.0005)
+
+
+async def console_table(kubeconfig: Path, api: FakeKubeAPI, runs: int, changes: int) -> tuple[list[float], list[float]]:
+    from kubernetes import client, config
+
+    app = make_app(kubeconfig=str(kubeconfig))
+    firsts: list[float] = []
+    to_screen: list[float] = []
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.current_pane()
+        table = pane.query_one("#deployments")
+
+        def full() -> bool:
+            return pane.loaded and not pane._rebuild_pending and table.row_count == N_DEPLOYMENTS
+
+        await wait(pilot, full)
+        for _ in range(runs):
+            pane.deployments = {}
+            pane.loaded = False
+            table.clear()
+            start = time.perf_counter()
+            pane.reload()
+            await wait(pilot, full)
+            firsts.append(time.perf_counter() - start)
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg, persist_config=False)
+        kube = client.CustomObjectsApi(client.ApiClient(cfg))
+        for i in range(changes):
+            name, ns = f"model-{i:03d}", f"team-{i % N_NAMESPACES:02d}"
+            state = "Failed" if i % 2 == 0 else "Creating"
+            row = f"{ns}/{name}"
+
+            def shown() -> bool:
+                return str(table.get_cell(row, "state")).startswith(state)
+
+            start = time.perf_counter()
+            kube.patch_namespaced_custom_object_status(GROUP, "v1", ns, "seldondeployments", name, {
+                "status": {"state": state, "description": "bench"}})
+            await wait(pilot, shown)
+            to_screen.append(time.perf_counter() - start)
+    return firsts, to_screen
+
+
+def start_mlserver(workdir: Path) -> tuple[subprocess.Popen, str]:
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from kube_helpers import free_port
+
+    X, y = load_iris(return_X_y=True)
+    (workdir / "iris").mkdir(parents=True)
+    joblib.dump(LogisticRegression(max_iter=300).fit(X, y), workdir / "iris" / "model.joblib")
+    (workdir / "iris" / "model-settings.json").write_text(json.dumps({
+        "name": "iris", "implementation": "mlserver_sklearn.SKLearnModel", "parameters": {"uri": "./model.joblib"},
+        "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, 4]}]}))
+    port = free_port()
+    (workdir / "settings.json").write_text(json.dumps({"host": "127.0.0.1", "http_port": port,
+                                                       "grpc_port": free_port(), "metrics_port": free_port(),
+                                                       "parallel_workers": 0}))
+    log = open(workdir / "server.log", "wb")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "mlserver"), "start", str(workdir)], stdout=log,
+                            stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/v2/models/iris/ready", timeout=1) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("MLServer did not start")
+
+
+def bare_requests(url: str, body: str, runs: int) -> list[float]:
+    import httpx
+
+    samples = []
+    with httpx.Client(timeout=10) as c:
+        c.post(f"{url}/v2/models/iris/infer", content=body, headers={"Content-Type": "application/json"})
+        for _ in range(runs):
+            start = time.perf_counter()
+            r = c.post(f"{url}/v2/models/iris/infer", content=body, headers={"Content-Type": "application/json"})
+            samples.append(time.perf_counter() - start)
+            assert r.status_code == 200
+    return samples
+
+
+async def console_requests(url: str, body: str, runs: int) -> list[float]:
+    from console.config import Endpoint
+    from console.panes.deployments_views import RequestView
+    from widgets.request_editor import RequestEditor
+
+    app = make_app(deployments_backend="endpoints", endpoints=(Endpoint("iris", url, "v2", "iris"),))
+    samples = []
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = app.current_pane()
+        await wait(pilot, lambda: pane.loaded and pane._rows)
+        await pilot.press("t")
+        await wait(pilot, lambda: isinstance(app.screen, RequestView))
+        view = app.screen
+        editor = view.query_one("#editor", RequestEditor)
+        editor.load_text(body)
+        await pilot.press("ctrl+s")  # warm
+        await wait(pilot, lambda: len(view.history) == 1)
+        await pilot.pause()
+        for i in range(runs):
+            start = time.perf_counter()
+            editor.action_send()  # what ctrl+s runs: validate, post, send in a worker, show the answer
+            await wait(pilot, lambda: len(view.history) == i + 2)
+            samples.append(time.perf_counter() - start)
+            assert view.history[-1].response.status == 200
+    return samples
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    runs = 3 if quick else 7
+    tmp = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
+    api = FakeKubeAPI().start()
+    controller = SimulatedSeldonController(api, start_servers=False, workdir=tmp / "ctl")
+    kubeconfig = api.write_kubeconfig(tmp / "kubeconfig")
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    try:
+        seed(api)
+        time.sleep(1.0)  # let the simulated controller settle every status
+        bare = bare_list(kubeconfig, runs)
+        firsts, to_screen = asyncio.run(console_table(kubeconfig, api, runs, 10 if quick else 30))
+        print(f"{N_DEPLOYMENTS} SeldonDeployments in {N_NAMESPACES} namespaces")
+        print(f"  bare list_cluster_custom_object: {median_ms(bare):8.1f} ms (median of {runs})")
+        print(f"  console first full table:        {median_ms(firsts):8.1f} ms (median of {runs})")
+        print(f"  ratio: {statistics.median(firsts) / statistics.median(bare):.2f}x (goal <= 1.5x); "
+              f"the console adds {median_ms(firsts) - median_ms(bare):.1f} ms (parse + table of {N_DEPLOYMENTS} rows)")
+        print(f"status change in the API -> screen: median {median_ms(to_screen):.1f} ms, "
+              f"max {max(to_screen) * 1000:.1f} ms over {len(to_screen)} changes (goal < 1000 ms)")
+    finally:
+        controller.stop()
+        api.stop()
+    proc, url = start_mlserver(tmp / "mlserver")
+    try:
+        body = json.dumps({"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP64",
+                                       "data": [5.1, 3.5, 1.4, 0.2]}]})
+        n = 20 if quick else 60
+        bare_rt = bare_requests(url, body, n)
+        console_rt = asyncio.run(console_requests(url, body, n))
+        print("test request round trip (real MLServer, v2)")
+        print(f"  bare httpx:         {median_ms(bare_rt):6.2f} ms (median of {n})")
+        print(f"  through the console: {median_ms(console_rt):6.2f} ms (median of {n}; ctrl+s to answer shown)")
+        print(f"  ratio: {statistics.median(console_rt) / statistics.median(bare_rt):.2f}x (goal <= 1.2x); "
+              f"the console adds {median_ms(console_rt) - median_ms(bare_rt):.1f} ms per request")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
