@@ -292,9 +292,10 @@ class DvcDatasets:
     def _tracked_files(self) -> list[str]:
         """DVC-root-relative paths of .dvc and dvc.yaml files (tracked or untracked-but-not-ignored)."""
         root, top = self._layout()
-        proc = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--full-name",
-                         "--", str(root.relative_to(top)) if root != top else ".")
         prefix = root.relative_to(top).as_posix()
+        base = "" if prefix == "." else f"{prefix}/"
+        proc = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--full-name", "--",
+                         f":(glob){base}**/*.dvc", f":(glob){base}**/dvc.yaml")
         seen: dict[str, None] = {}
         for raw in proc.stdout.split(b"\0"):
             if not raw:
