@@ -564,3 +564,20 @@ def test_dvc_project_in_a_subfolder_of_the_git_repo(tmp_path, repo_tools):
     backend.checkout("data.txt", versions[1].rev)
     assert (sub / "data.txt").read_text() == "one\n"
     assert backend.history("data.txt")[1].is_current
+
+
+def test_fresh_workspace_before_the_first_commit(tmp_path, repo_tools):
+    ws = tmp_path / "fresh"
+    ws.mkdir()
+    repo_tools.git(ws, "init", "-q", "-b", "main")
+    repo_tools.dvc(ws, "init", "-q")
+    (ws / "notes.txt").write_text("draft\n")
+    repo_tools.dvc(ws, "add", "-q", "notes.txt")
+    backend = DvcDatasets.from_settings({"repo": str(ws)})
+    info = backend.workspace()
+    assert info.git_head is None and info.default_remote is None
+    (out,) = backend.outputs()  # an untracked .dvc file is listed
+    assert (out.path, out.status, out.md5) == ("notes.txt", OutputStatus.IN_SYNC, md5(b"draft\n"))
+    assert backend.history("notes.txt") == ()
+    with pytest.raises(NotConfigured, match="no default DVC remote"):
+        backend.push("notes.txt")
