@@ -9,6 +9,7 @@ re-read on every refresh. Mutations run ``git`` and ``dvc`` as subprocesses, the
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -846,7 +847,11 @@ class DvcDatasets:
             index_line = self._git("ls-files", "-s", "--", git_record).stdout
             target = root / located.output
 
+            hash_name = new.hash_name or "md5"
+            saved = self._snapshot(located, hash_name)
+
             def restore() -> None:
+                """Put the .dvc file, its git index entry and the data back as they were."""
                 if backup is None:
                     record_path.unlink(missing_ok=True)
                 else:
@@ -856,7 +861,14 @@ class DvcDatasets:
                     info = f"{mode} {sha}\t{git_record}\n"
                 else:
                     info = f"0 {NULL_SHA}\t{git_record}\n"
-                self._git("update-index", "--index-info", input=info.encode())
+                try:
+                    self._git("update-index", "--index-info", input=info.encode())
+                    self._put_back(located, saved, hash_name)
+                except Exception as exc:
+                    raise BackendError(
+                        f"checking out {located.output} failed, and putting it back failed too",
+                        endpoint=str(root), detail=one_line(str(exc)),
+                        hint=f"{located.record} is restored; its data is in the cache as md5 {saved[0]}") from exc
 
             total = new.size
             if plan.diff.is_dir and plan.diff.entries and all(
@@ -883,8 +895,6 @@ class DvcDatasets:
                                        hint="the workspace was put back as it was")
             except BaseException:
                 restore()
-                if plan.workspace_md5 is not None and target.exists():
-                    self._put_back(located, plan.workspace_md5)
                 raise
         if progress is not None:
             _report(progress, Progress(total or 0, total, "bytes", f"checked out {located.output}"))
@@ -894,18 +904,45 @@ class DvcDatasets:
                                f"{located.output} is now the version of {short} (md5 {new.md5})",
                                md5=new.md5, details=changes)
 
-    def _put_back(self, located: Located, md5: str) -> None:
-        """After a failed checkout: bring the workspace copy back to ``md5`` if it changed (best effort)."""
+    def _snapshot(self, located: Located, hash_name: str) -> tuple[str | None, dict[str, str] | None]:
+        """(md5, {relpath: md5} for a directory) of the workspace copy, to put it back after a failure."""
+        repo = self._open_repo()
         try:
-            repo = self._open_repo()
-            try:
-                now = self._workspace_tree(repo, self.root / located.output, "md5")[0]
-            finally:
-                repo.close()
-            if now != md5:
-                self._dvc("checkout", located.record)
-        except Exception:
-            pass
+            md5, files, _size = self._workspace_tree(repo, self.root / located.output, hash_name)
+        finally:
+            repo.close()
+        return md5, ({rel: m for rel, (m, _s) in files.items()} if files is not None else None)
+
+    def _put_back(self, located: Located, saved: tuple[str | None, dict[str, str] | None], hash_name: str) -> None:
+        """After a failed checkout: bring the workspace copy back, from the cache, to what it was.
+
+        Every file of it is in the cache (a checkout with unsaved changes is refused before it starts).
+        """
+        md5, files = saved
+        target = self.root / located.output
+        if md5 is None or self._snapshot(located, hash_name)[0] == md5:
+            return
+        cache = self._cache()
+
+        def put(dest: Path, oid: str) -> None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.restore.tmp")
+            shutil.copyfile(cache.object_path(oid, hash_name), tmp)
+            os.replace(tmp, dest)
+
+        if files is None:
+            if target.is_dir():
+                shutil.rmtree(target)
+            put(target, md5)
+            return
+        if target.exists() and not target.is_dir():
+            target.unlink()
+        now = self._snapshot(located, hash_name)[1] or {}
+        for rel in set(now) - set(files):
+            (target / rel).unlink(missing_ok=True)
+        for rel, oid in files.items():
+            if now.get(rel) != oid:
+                put(target / rel, oid)
 
     def _cached_bytes(self, cache: ObjectStore, entry: Entry) -> int:
         if not entry.md5:

@@ -581,3 +581,25 @@ def test_fresh_workspace_before_the_first_commit(tmp_path, repo_tools):
     assert backend.history("notes.txt") == ()
     with pytest.raises(NotConfigured, match="no default DVC remote"):
         backend.push("notes.txt")
+
+
+def test_rollback_puts_saved_workspace_copies_back_from_the_cache(dirty_repo):
+    """What a failed checkout does after the data was already touched: the data comes back from the cache,
+    also when the workspace copy was a saved edit that no .dvc file records."""
+    backend = dirty_repo.backend()
+    backend.save_workspace("data/demo.txt")
+    demo = backend._locate("data/demo.txt")
+    saved = backend._snapshot(demo, "md5")
+    dirty_repo.write("data/demo.txt", V1)  # as if the checkout had got this far
+    backend._put_back(demo, saved, "md5")
+    assert dirty_repo.read("data/demo.txt") == b"my unsaved edit\n"
+
+    images = backend._locate("data/images")
+    saved = backend._snapshot(images, "md5")
+    (dirty_repo.ws / "data" / "images" / "cat.png").unlink()
+    dirty_repo.write("data/images/dog.png", "half written")
+    dirty_repo.write("data/images/owl.png", "from the other version")
+    backend._put_back(images, saved, "md5")
+    files = {p.relative_to(dirty_repo.ws / "data" / "images").as_posix(): p.read_text()
+             for p in (dirty_repo.ws / "data" / "images").rglob("*") if p.is_file()}
+    assert files == {"cat.png": "cat v2, bigger", "dog.png": "dog v1", "sub/eel.png": "eel v1"}
