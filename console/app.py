@@ -271,7 +271,13 @@ class MlopsConsole(App):
         keys.add_column("action")
         keys.add_column("id", style="dim")
         seen = set()
-        for key, active in self.screen.active_bindings.items():
+        pane_node = self.screen
+
+        def rank(item) -> int:  # the pane's own keys first, then the app's, then the focused widget's
+            node = item[1].node
+            return 0 if node is pane_node else 1 if node is self else 2
+
+        for key, active in sorted(self.screen.active_bindings.items(), key=rank):
             binding = active.binding
             if (binding.action, binding.id) in seen or binding.action.startswith("app.focus"):
                 continue

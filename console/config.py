@@ -66,6 +66,7 @@ class Context:
     endpoints: tuple[Endpoint, ...] = ()
     read_only: bool = False
     timeout: float = 10.0
+    operation_timeout: float = 3600.0
     refresh_interval: float = 5.0
     data_backend: str = DEFAULT_BACKENDS["data"]
     runs_backend: str = DEFAULT_BACKENDS["runs"]
@@ -153,7 +154,7 @@ def _coerce(name: str, value: Any, err) -> Any:
         if not isinstance(value, bool):
             raise err("must be true or false")
         return value
-    if name in {"timeout", "refresh_interval"}:
+    if name in {"timeout", "operation_timeout", "refresh_interval"}:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise err("must be a positive number of seconds")
         return float(value)

@@ -39,3 +39,9 @@ def age(when: datetime | None, now: datetime) -> str:
 
 def yes_no(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "NO")
+
+
+def clip(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "\u2026"

@@ -22,7 +22,7 @@ from backends.data import (
     TrackedOutput,
     WorkspaceInfo,
 )
-from console.format import human_size, short_time, yes_no
+from console.format import clip, human_size, short_time, yes_no
 from console.panes.base import PaneScreen, describe_error
 from widgets.confirm import Choice
 from widgets.views import TableView
@@ -35,7 +35,6 @@ STATUS_STYLE = {
     OutputStatus.MISSING: "bold reverse",
     OutputStatus.UNKNOWN: "dim",
 }
-LONG_OPERATION = 3600.0  # checkout / pull / push report progress; they are not cut off like a read
 
 
 class DataProgress(Message):
@@ -78,7 +77,7 @@ class DataScreen(PaneScreen):
         yield outputs
         yield Label("History", id="history-title", classes="pane-title")
         history = DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        history.add_columns(" ", "commit", "date", "author", "message", "md5", "size", "files", "cache", "remote")
+        history.add_columns(" ", "commit", "date", "message", "size", "files", "cache", "remote", "md5", "author")
         yield history
         yield ProgressBar(id="progress", show_eta=False, classes="hidden")
 
@@ -178,19 +177,17 @@ class DataScreen(PaneScreen):
         table.clear()
         for version in versions:
             mark = Text("*", style="bold") if version.is_current else ""
+            head = [mark, version.short, short_time(version.date), clip(version.message, 30)]
             if version.error:
-                row = [mark, version.short, short_time(version.date), version.author, version.message,
-                       Text(f"malformed: {version.error}", style="bold reverse"), "-", "-", "-", "-"]
+                row = [*head, Text(f"malformed: {clip(version.error, 40)}", style="bold reverse"), "", "", "", "-"]
             elif version.deleted:
-                row = [mark, version.short, short_time(version.date), version.author, version.message,
-                       Text("(.dvc deleted)", style="dim"), "-", "-", "-", "-"]
+                row = [*head, Text("(.dvc deleted)", style="dim"), "", "", "", "-"]
             else:
-                row = [mark, version.short, short_time(version.date), version.author, version.message,
-                       (version.md5 or "-")[:12], human_size(version.size),
-                       "-" if version.nfiles is None else str(version.nfiles),
+                row = [*head, human_size(version.size), "-" if version.nfiles is None else str(version.nfiles),
                        Text(yes_no(version.in_cache), style="" if version.in_cache is not False else "bold"),
-                       Text(yes_no(version.in_remote), style="" if version.in_remote is not False else "bold")]
-            table.add_row(*row, key=version.rev)
+                       Text(yes_no(version.in_remote), style="" if version.in_remote is not False else "bold"),
+                       (version.md5 or "-")[:12]]
+            table.add_row(*row, version.author, key=version.rev)
         revs = [v.rev for v in versions]
         if previous is not None and previous.rev in revs:
             table.move_cursor(row=revs.index(previous.rev))
@@ -304,9 +301,8 @@ class DataScreen(PaneScreen):
 
     def _plan_text(self, plan: CheckoutPlan, version: DataVersion) -> Text:
         text = Text()
-        text.append(f"{plan.output}", style="bold")
-        text.append(f" will become the version of commit {version.short} ({short_time(version.date)}, "
-                    f"{version.author}: {version.message}).\n\n")
+        text.append(f"{plan.output} will become the version of commit {version.short} "
+                    f"({short_time(version.date)}, {version.author}: {version.message}).\n\n")
         text.append(f"git checkout {version.short} -- {self.selected_output_obj().dvc_file}\n"
                     f"dvc checkout {self.selected_output_obj().dvc_file}\n\n", style="dim")
         if plan.source == "remote":
@@ -322,7 +318,7 @@ class DataScreen(PaneScreen):
             text.append("The workspace already holds this data (only the .dvc file changes).\n")
         if plan.dvc_file_dirty:
             text.append("\nThe .dvc file has changes not committed to git; they will be replaced "
-                        f"(its data stays in the cache as md5 {plan.workspace_md5 or '?'}).\n", style="bold")
+                        f"(its data stays in the cache as md5 {plan.recorded_md5 or '?'}).\n", style="bold")
         if plan.unsaved_changes:
             text.append("\nThe workspace copy has changes that are NOT in the DVC cache. Checking out would "
                         "lose them. Save them into the cache first (you get the hash that recovers them), "
@@ -361,12 +357,12 @@ class DataScreen(PaneScreen):
         try:
             if answer == "save":
                 saved: OperationResult = await self._in_thread(backend.save_workspace, output.path,
-                                                               timeout=LONG_OPERATION)
+                                                               timeout=self.settings.operation_timeout)
                 self.notify(f"workspace copy of {output.path} saved in the cache as md5 {saved.md5}",
                             title="saved", timeout=30)
             self.set_status(f"checking out {output.path} at {version.short}", "busy")
             result: OperationResult = await self._in_thread(backend.checkout, output.path, version.rev,
-                                                            self._progress, timeout=LONG_OPERATION)
+                                                            self._progress, timeout=self.settings.operation_timeout)
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, "checkout")
@@ -403,7 +399,7 @@ class DataScreen(PaneScreen):
         self.set_status(f"dvc {action} {output.path}", "busy")
         try:
             result = await self._in_thread(getattr(backend, action), output.path, self._progress,
-                                           timeout=LONG_OPERATION)
+                                           timeout=self.settings.operation_timeout)
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, action)

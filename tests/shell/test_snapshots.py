@@ -1,0 +1,82 @@
+"""Snapshot tests of the shell and the Data pane on the fake backends (SVGs in snapshots/)."""
+
+from __future__ import annotations
+
+import pytest
+
+SIZES = [(80, 24), (120, 34)]
+
+
+async def _settle(pilot):
+    """Let thread workers answer (the fakes answer at once) without waiting on a worker that waits
+    on a dialog."""
+    for _ in range(3):
+        await pilot.pause(0.15)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_data_pane(snap_compare, fake_app, size):
+    assert snap_compare(fake_app("data"), terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_data_pane_checkout_dialog(snap_compare, fake_app, size):
+    async def run(pilot):
+        await _settle(pilot)
+        await pilot.press("tab", "j", "c")
+        await _settle(pilot)
+
+    assert snap_compare(fake_app("data"), terminal_size=size, run_before=run)
+
+
+def test_data_pane_diff_of_a_directory(snap_compare, fake_app):
+    async def run(pilot):
+        await _settle(pilot)
+        await pilot.press("j")
+        await _settle(pilot)
+        await pilot.press("tab", "j", "d")
+        await _settle(pilot)
+
+    assert snap_compare(fake_app("data"), terminal_size=(120, 34), run_before=run)
+
+
+def test_data_pane_read_only_refusal(snap_compare, fake_app):
+    async def run(pilot):
+        await _settle(pilot)
+        await pilot.press("tab", "j", "c")
+        await _settle(pilot)
+
+    assert snap_compare(fake_app("data", read_only=True), terminal_size=(80, 24), run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare, fake_app, size):
+    async def run(pilot):
+        await _settle(pilot)
+        await pilot.press("question_mark")
+        await _settle(pilot)
+
+    assert snap_compare(fake_app("data"), terminal_size=size, run_before=run)
+
+
+def test_command_line_completion(snap_compare, fake_app):
+    async def run(pilot):
+        await _settle(pilot)
+        await pilot.press("colon", "c")
+        await _settle(pilot)
+
+    assert snap_compare(fake_app("data", contexts={"prod": {"read_only": True}}), terminal_size=(80, 24),
+                        run_before=run)
+
+
+def test_pane_not_configured(snap_compare, fake_app):
+    """A context whose Runs pane has no tracking URI says how to configure it."""
+    async def run(pilot):
+        await _settle(pilot)
+        await pilot.press("colon", *"ctx bare", "enter")
+        await _settle(pilot)
+        await pilot.press("2")
+        await _settle(pilot)
+
+    app = fake_app("data", contexts={"bare": {"runs_backend": "mlflow"}})
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)
