@@ -108,9 +108,10 @@ class PaneScreen(Screen):
 
     def on_mount(self) -> None:
         # Textual runs every class's on_mount, subclass first: a pane sets its widgets up in its own
-        # on_mount (without calling super()) and the first load starts here, after it.
+        # on_mount (without calling super()) and the first load starts here, after it - once the
+        # first frame is on screen, so that a worker importing a heavy library never delays it.
         if self.backend is not None:
-            self.reload()
+            self.call_after_refresh(self.reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a pane with no backend offers only what needs none
