@@ -43,17 +43,20 @@ def test_first_frame_is_drawn_before_any_heavy_import_and_those_happen_off_the_u
     thread imported each heavy library and whether the first frame came first."""
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    subprocess.run([sys.executable, "-m", "dvc", "add", "-q", "data.csv"], cwd=tmp_path, check=True)
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n3,4\n")  # modified: the pane must hash it (with dvc)
     code = textwrap.dedent("""
-        import asyncio, json, sys, threading, builtins
+        import asyncio, json, sys, threading
         HEAVY = %r
         seen = {}
-        real_import = builtins.__import__
-        def spy(name, *a, **k):
-            top = name.split(".")[0]
-            if top in HEAVY and top not in sys.modules and top not in seen:
-                seen[top] = threading.current_thread().name
-            return real_import(name, *a, **k)
-        builtins.__import__ = spy
+        class Spy:  # sees every import, however it is made, and finds nothing itself
+            @staticmethod
+            def find_spec(name, path=None, target=None):
+                if name in HEAVY and name not in seen:
+                    seen[name] = threading.current_thread().name
+                return None
+        sys.meta_path.insert(0, Spy)
         from console.app import make_app
         from console.config import Config, Context
         ctx = Context(name="t", repo=".", mlflow_uri="sqlite:///m.db", prometheus_url="http://127.0.0.1:9",
