@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from backends.deployments import (
@@ -21,6 +21,7 @@ from console.commands import Command
 from console.format import age
 from console.panes.base import PaneScreen, describe_error
 from console.panes.deployments_views import PodsEventsView, RequestView
+from widgets.fast_table import FastTable
 from widgets.views import TextView
 
 COLUMNS = (("namespace", "namespace"), ("name", "name"), ("state", "state"), ("replicas", "ready/desired"),
@@ -95,7 +96,7 @@ class DeploymentsScreen(PaneScreen):
         yield Label("Deployments", id="deployments-title", classes="pane-title")
         yield Input(placeholder="filter by namespace, name, state, model (escape clears)", id="filter",
                     classes="hidden")
-        table = DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
+        table = FastTable(id="deployments")
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
@@ -103,7 +104,7 @@ class DeploymentsScreen(PaneScreen):
 
     def on_mount(self) -> None:
         if self.backend is not None:
-            self.query_one("#deployments", DataTable).focus()
+            self.query_one("#deployments", FastTable).focus()
             self.set_interval(30, self._refresh_ages)
 
     def on_unmount(self) -> None:
@@ -241,17 +242,17 @@ class DeploymentsScreen(PaneScreen):
 
     def _rebuild(self) -> None:
         self._rebuild_pending = False
-        table = self.query_one("#deployments", DataTable)
+        table = self.query_one("#deployments", FastTable)
         selected = self.selected()
-        table.clear()
         rows = self.visible()
         self._rows = [d.key for d in rows]
         self._row_index = {key: i for i, key in enumerate(self._rows)}
         now = self.app.now()
-        for d in rows:
-            table.add_row(*self._cells(d, now), key=f"{d.namespace}/{d.name}")
+        table.set_rows([(f"{d.namespace}/{d.name}", self._cells(d, now)) for d in rows])
         if selected is not None and selected.key in self._row_index:
             table.move_cursor(row=self._row_index[selected.key])
+        elif rows:
+            table.move_cursor(row=min(table.cursor_row, len(rows) - 1))
         self._set_title()
         self._show_detail()
 
@@ -259,7 +260,7 @@ class DeploymentsScreen(PaneScreen):
         """Change one row in place; False when the table must be rebuilt instead."""
         if self._rebuild_pending or not self.matches(d) or d.key not in self._row_index:
             return False
-        table = self.query_one("#deployments", DataTable)
+        table = self.query_one("#deployments", FastTable)
         row_key = f"{d.namespace}/{d.name}"
         for (col, _), value in zip(COLUMNS, self._cells(d)):
             table.update_cell(row_key, col, value)
@@ -270,7 +271,7 @@ class DeploymentsScreen(PaneScreen):
 
     def _refresh_ages(self) -> None:
         if self.deployments and not self._rebuild_pending:
-            table = self.query_one("#deployments", DataTable)
+            table = self.query_one("#deployments", FastTable)
             now = self.app.now()
             for key in self._rows:
                 d = self.deployments.get(key)
@@ -278,7 +279,7 @@ class DeploymentsScreen(PaneScreen):
                     table.update_cell(f"{d.namespace}/{d.name}", "age", age(d.created, now))
 
     def selected(self) -> Deployment | None:
-        table = self.query_one("#deployments", DataTable)
+        table = self.query_one("#deployments", FastTable)
         if not self._rows or table.row_count == 0:
             return None
         row = table.cursor_row
@@ -286,12 +287,12 @@ class DeploymentsScreen(PaneScreen):
             return self.deployments.get(self._rows[row])
         return None
 
-    @on(DataTable.RowSelected, "#deployments")
-    def _selected(self, _event: DataTable.RowSelected) -> None:
+    @on(FastTable.RowSelected, "#deployments")
+    def _selected(self, _event: FastTable.RowSelected) -> None:
         self.action_pods()
 
-    @on(DataTable.RowHighlighted, "#deployments")
-    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    @on(FastTable.RowHighlighted, "#deployments")
+    def _highlighted(self, _event: FastTable.RowHighlighted) -> None:
         self._show_detail()
 
     def _show_detail(self) -> None:
@@ -316,7 +317,7 @@ class DeploymentsScreen(PaneScreen):
         detail.update(text)
 
     def action_cursor(self, where: str) -> None:
-        table = self.query_one("#deployments", DataTable)
+        table = self.query_one("#deployments", FastTable)
         {"down": table.action_cursor_down, "up": table.action_cursor_up,
          "top": table.action_scroll_top, "bottom": table.action_scroll_bottom}[where]()
 
@@ -334,7 +335,7 @@ class DeploymentsScreen(PaneScreen):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, _event: Input.Submitted) -> None:
-        self.query_one("#deployments", DataTable).focus()
+        self.query_one("#deployments", FastTable).focus()
         if not self.filter_text:
             self.query_one("#filter", Input).add_class("hidden")
 
@@ -345,7 +346,7 @@ class DeploymentsScreen(PaneScreen):
             box.add_class("hidden")
             self.filter_text = ""
             self._schedule_rebuild()
-            self.query_one("#deployments", DataTable).focus()
+            self.query_one("#deployments", FastTable).focus()
 
     # -- :ns -------------------------------------------------------------------------------------------------
     def complete_ns(self) -> list[str]:

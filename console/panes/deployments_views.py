@@ -195,6 +195,10 @@ class RequestView(ModalScreen[None]):
                         "escape: close", id="foot", markup=False)
 
     def on_mount(self) -> None:
+        import queue
+
+        self._outbox: queue.Queue[str] = queue.Queue()
+        self._sender()
         table = self.query_one("#history", DataTable)
         table.add_columns("#", "sent", "status", "latency", "payload")
         self._fill_history()
@@ -231,26 +235,39 @@ class RequestView(ModalScreen[None]):
         self.send_body(event.text)
 
     def send_body(self, body: str) -> None:
-        self.query_one("#json-error", Static).update("")
-        self.query_one("#response-title", Label).update("Response (sending...)")
         self.sending = True
-        self._send_worker(body)
+        self._outbox.put(body)
+        # the screen is repainted only if the request is slow: a repaint holds the GIL the sender needs
+        self.set_timer(0.05, self._show_sending)
 
-    @work(thread=True, group="request.send", exclusive=True, exit_on_error=False)
-    def _send_worker(self, body: str) -> None:
+    def _show_sending(self) -> None:
+        if self.sending:
+            self.query_one("#response-title", Label).update("Response (sending...)")
+
+    @work(thread=True, group="request.sender", exclusive=True, exit_on_error=False)
+    def _sender(self) -> None:
+        """One long-lived thread worker sends what ``send_body`` queues (no thread start per request)."""
+        import queue
         import time
 
-        start = time.perf_counter()
-        try:
-            result, error = self.send_fn(body), None
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog
-            result, error = None, exc
-        if not get_current_worker().is_cancelled:
-            self.post_message(RequestSent(body, result, error, time.perf_counter() - start))
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                body = self._outbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            start = time.perf_counter()
+            try:
+                result, error = self.send_fn(body), None
+            except Exception as exc:  # noqa: BLE001 - shown in the dialog
+                result, error = None, exc
+            if not worker.is_cancelled:
+                self.post_message(RequestSent(body, result, error, time.perf_counter() - start))
 
     def on_request_sent(self, message: RequestSent) -> None:
         self.sending = False
         self.query_one("#response-title", Label).update("Response")
+        self.query_one("#json-error", Static).update("")
         error = message.error
         if error is not None and getattr(error, "line", None) is not None:
             problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
