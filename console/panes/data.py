@@ -71,7 +71,7 @@ class DataScreen(PaneScreen):
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         yield Label("Outputs", id="outputs-title", classes="pane-title")
-        yield Input(placeholder="filter outputs by path (escape clears)", id="filter", classes="hidden")
+        yield Input(placeholder="filter outputs by path (escape clears)", id="filter", classes="filter hidden")
         outputs = DataTable(id="outputs", cursor_type="row", zebra_stripes=True)
         outputs.add_columns("path", "kind", "size", "files", "status")
         yield outputs
@@ -374,9 +374,7 @@ class DataScreen(PaneScreen):
         if result is not None:
             self._last_result = (result.message, "ok" if result.ok else "error")
             self.set_status(*self._last_result)
-            self.reload()
-            if self.selected_output:
-                self._load_history(self.selected_output)
+            self.reload()  # the outputs, then the selected output's history
 
     # -- pull / push ----------------------------------------------------------------------------------------
     @work(group="data.action", exclusive=True, exit_on_error=False)
