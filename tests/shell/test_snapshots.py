@@ -8,10 +8,14 @@ SIZES = [(80, 24), (120, 34)]
 
 
 async def _settle(pilot):
-    """Let thread workers answer (the fakes answer at once) without waiting on a worker that waits
-    on a dialog."""
-    for _ in range(3):
-        await pilot.pause(0.15)
+    """Wait until the pane has no backend call in flight (the fakes answer at once), without waiting
+    on a worker that waits on a dialog, then let the screen catch up."""
+    for _ in range(100):
+        await pilot.pause(0.05)
+        pane = pilot.app.current_pane()
+        if pane is None or not pane._handlers:
+            break
+    await pilot.pause(0.2)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
