@@ -85,7 +85,7 @@ class DeploymentsScreen(PaneScreen):
         self.last_bodies: dict[tuple[str, str], str] = {}
         self.known_namespaces: set[str] = set()
         self._generation = 0
-        self._stream: Any = None
+        self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
         self._rows: list[tuple[str, str]] = []
         self._row_index: dict[tuple[str, str], int] = {}
         self._rebuild_pending = False
@@ -134,9 +134,10 @@ class DeploymentsScreen(PaneScreen):
         self.known_namespaces.update(names)
 
     def _stop_watch(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.stop()
+        for generation in list(self._streams):
+            stream = self._streams.pop(generation, None)
+            if stream is not None:
+                stream.stop()
 
     def _start_watch(self) -> None:
         self._stop_watch()
@@ -149,7 +150,7 @@ class DeploymentsScreen(PaneScreen):
         def follow() -> None:
             worker = get_current_worker()
             stream = backend.watch(scope)
-            self._stream = stream
+            self._streams[generation] = stream  # so that _stop_watch can end it from the UI thread
             try:
                 if worker.is_cancelled or generation != self._generation:
                     return
@@ -161,6 +162,7 @@ class DeploymentsScreen(PaneScreen):
                 if not worker.is_cancelled:
                     self.post_message(DeploymentsChanged(generation, WatchEvent(PROBLEM, error=exc)))
             finally:
+                self._streams.pop(generation, None)
                 stream.stop()
 
         self.run_worker(follow, name="deployments.watch", group="deployments.watch", thread=True,

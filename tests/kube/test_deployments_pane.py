@@ -120,6 +120,8 @@ async def test_watch_relists_after_410_while_open(kubeconfig, namespace, kube_cl
     app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: (row_of(app, "before") or [""] * 3)[2] == AVAILABLE)
+        create(kube_client, namespace, "probe")  # shown through the watch: the stream is open
+        await wait_for(pilot, lambda: row_of(app, "probe"), what="watch open")
         kube_api.store.compact()
         create(kube_client, namespace, "in-the-gap")
         kube_api.store.compact()
@@ -244,3 +246,21 @@ async def test_endpoints_backend_in_the_pane(mlserver_url, screen_text):
         await wait_for(pilot, lambda: view.history, what="response")
         assert view.history[0].response.status == 200
         assert f"{mlserver_url}/v2/models/iris/infer" in screen_text(app)
+
+
+async def test_keys_move_the_cursor_and_enter_opens_pods(kubeconfig, namespace, kube_client):
+    for name in ("a-one", "b-two", "c-three"):
+        create(kube_client, namespace, name)
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: len(table_rows(app)) == 3)
+        await pilot.press("G")
+        assert pane(app).selected().name == "c-three"
+        await pilot.press("k")
+        assert pane(app).selected().name == "b-two"
+        assert f"{namespace}/b-two" in str(pane(app).query_one("#detail").render())
+        await pilot.press("g", "j")
+        assert pane(app).selected().name == "b-two"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodsEventsView), what="enter opens pods")
+        assert app.screen.deployment.name == "b-two"
