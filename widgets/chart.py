@@ -21,7 +21,8 @@ Units (``unit=``): ``"seconds"``, ``"milliseconds"``, ``"bytes"``, ``"ratio"`` (
 :func:`unit_for_metric` guesses one from a metric name or PromQL text, :func:`format_value`
 formats a value in a unit (also used for tables and single stats).
 
-The drawing is cached per size and data, and only lines that changed are sent to the terminal.
+The drawing is cached per size; new data marks only the lines that changed as dirty, so a refresh
+that moves nothing sends nothing to the terminal.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from datetime import datetime, tzinfo
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -206,8 +208,17 @@ class LineChart(Widget):
 
     # -- drawing ----------------------------------------------------------------------------
     def _invalidate(self) -> None:
-        self._cache_key = None
-        self.refresh()
+        """Redraw; once drawn, only the lines that changed are marked dirty (and sent)."""
+        width, height = self.size
+        if self._cache_key != (width, height) or not self.is_mounted or width <= 0:
+            self._cache_key = None
+            self.refresh()
+            return
+        old, new = self._lines, self._draw(width, height)
+        self._lines = new
+        changed = [y for y in range(height) if y >= len(old) or y >= len(new) or old[y] != new[y]]
+        if changed:
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

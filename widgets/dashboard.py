@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import tzinfo
 
 from rich.text import Text
@@ -40,7 +40,6 @@ class PanelData:
     end: float | None = None
     note: str = ""
     error: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 class StatPanel(Static):
@@ -67,10 +66,12 @@ class DashboardGrid(Grid):
         self.tz = tz
         self.specs: tuple[PanelSpec, ...] = ()
         self.stale = False
+        self._shown: dict[int, PanelData] = {}
 
     async def set_layout(self, specs: Sequence[PanelSpec]) -> None:
         """Replace the panels (a dashboard was chosen)."""
         self.specs = tuple(specs)
+        self._shown.clear()
         await self.remove_children()
         widgets: list[Widget] = []
         for index, spec in enumerate(self.specs):
@@ -92,6 +93,9 @@ class DashboardGrid(Grid):
     def show(self, index: int, data: PanelData) -> None:
         if not 0 <= index < len(self.specs):
             return
+        if self._shown.get(index) == data:
+            return  # nothing changed: nothing to redraw or send
+        self._shown[index] = data
         spec = self.specs[index]
         widget = self.query_one(f"#panel-{index}")
         if isinstance(widget, LineChart):

@@ -52,17 +52,18 @@ class Job:
     legend: str = ""
 
 
-def run_poll(backend: Any, jobs: Sequence[Job], start: datetime, end: datetime, step: float
-             ) -> list[tuple[Job, Any]]:
-    """Run ``jobs`` one after the other (in a worker thread). A query the server rejects gives
-    its error in place of a result; anything else (unreachable, timeout) ends the poll."""
+def run_poll(backend: Any, jobs: Sequence[Job], start: datetime, end: datetime, step: float,
+             now: datetime | None = None) -> list[tuple[Job, Any]]:
+    """Run ``jobs`` one after the other (in a worker thread): range queries over ``start..end``,
+    instant ones at ``now`` (default ``end``). A query the server rejects gives its error in
+    place of a result; anything else (unreachable, timeout) ends the poll."""
     out: list[tuple[Job, Any]] = []
     for job in jobs:
         try:
             if job.kind == "range":
                 out.append((job, backend.range_query(job.query, start, end, step, MAX_SERIES)))
             else:
-                out.append((job, backend.instant_query(job.query, end)))
+                out.append((job, backend.instant_query(job.query, now or end)))
         except QUERY_ERRORS as exc:
             out.append((job, exc))
     return out
@@ -171,6 +172,8 @@ class MetricsScreen(PaneScreen):
         self._visible = False
         self._again = False
         self._last_status: tuple[str, str] | None = None
+        self._title_text = ""
+        self._instant_rows: list[tuple[str, ...]] = []
         self._metric_names: tuple[str, ...] | None = None
         self._label_names: dict[str, tuple[str, ...]] = {}
         self._label_values: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -228,7 +231,9 @@ class MetricsScreen(PaneScreen):
         if self.stale:
             when = self.last_ok.strftime("%H:%M:%S") if self.last_ok else "never"
             text.append(f"  STALE (last good data {when})", style="bold reverse")
-        self.query_one("#metrics-title", Label).update(text)
+        if text.plain != self._title_text:  # unchanged lines are not sent again
+            self._title_text = text.plain
+            self.query_one("#metrics-title", Label).update(text)
 
     def _status(self, text: str, level: str = "info") -> None:
         if self._last_status != (text, level):  # an unchanged line is not sent to the terminal again
@@ -253,6 +258,8 @@ class MetricsScreen(PaneScreen):
         self.dashboard = None
         self.last_range = self.last_instant = None
         self.stale = False
+        self._title_text = ""
+        self._instant_rows = []
         await super().context_changed()
         if self.backend is not None:
             self._setup_widgets()
@@ -313,14 +320,16 @@ class MetricsScreen(PaneScreen):
         self._cancel_timer()
         self._again = False
         query = self._pending_query or self.promql
-        end = self.app.now()
+        now = self.app.now()
         seconds = self.window[1]
         step = step_for(seconds, self._chart_width())
-        # whole steps back from now, so the newest point is evaluated at "now"
+        # evaluation times on whole multiples of the step: polls within one step get the same
+        # points, so nothing on screen changes and nothing is sent to the terminal
+        end = datetime.fromtimestamp(math.floor(now.timestamp() / step) * step, now.tzinfo)
         start = end - timedelta(seconds=math.ceil(seconds / step) * step)
         jobs = self._jobs(query)
         self.polls += 1
-        self.call_backend("poll", run_poll, self.backend, jobs, start, end, step,
+        self.call_backend("poll", run_poll, self.backend, jobs, start, end, step, now,
                           on_result=lambda results: self._polled(query, start, end, results),
                           on_error=self._poll_failed, timeout=0)
 
@@ -408,13 +417,21 @@ class MetricsScreen(PaneScreen):
             self._status(f"{len(series)} series over {self.window[0]}, step {range_result.step:g}s", "info")
 
     def _fill_instant(self, instant: InstantResult, unit: str) -> None:
-        table = self.query_one("#instant", DataTable)
-        table.clear()
         names = legend_names([_AsSeries(s.labels) for s in instant.samples])
-        for name, sample in zip(names, instant.samples):
-            table.add_row(name, format_value(sample.value, unit), sample.timestamp.strftime("%H:%M:%S"))
+        rows = [(name, format_value(sample.value, unit), sample.timestamp.strftime("%H:%M:%S"))
+                for name, sample in zip(names, instant.samples)]
         if instant.left_out:
-            table.add_row(Text(f"... {instant.left_out} more", style="dim"), "", "")
+            rows.append((f"... {instant.left_out} more", "", ""))
+        if rows == self._instant_rows:
+            return
+        self._instant_rows = rows
+        table = self.query_one("#instant", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in rows:
+            table.add_row(*row)
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
 
     # -- dashboards ------------------------------------------------------------------------------------
     def _show_dashboard(self, start: datetime, end: datetime, results: list[tuple[Job, Any]]) -> None:

@@ -59,8 +59,12 @@ def live_app(url: str, **values):
 
 
 async def ready(pilot, app):
-    return await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                            and app.current_pane(), what="first poll")
+    """The pane after its first poll, on the 5m range (a young Prometheus has little history)."""
+    screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                              and app.current_pane(), what="first poll")
+    app.run_command_line("range 5m")
+    await wait_until(pilot, lambda: screen.last_range.step <= 3 and not screen.is_busy("poll"), what="5m range")
+    return screen
 
 
 async def run(pilot, screen, query: str):
