@@ -110,6 +110,16 @@ class DeploymentsScreen(PaneScreen):
     def on_unmount(self) -> None:
         self._stop_watch()
 
+    async def context_changed(self) -> None:
+        """Another cluster: forget what this one showed (its watch, namespace, request histories)."""
+        self._stop_watch()
+        self._generation += 1
+        self.deployments, self.scope, self.loaded, self.stale = {}, None, False, False
+        self.histories.clear()
+        self.known_namespaces.clear()
+        self._rows, self._row_index = [], {}
+        await super().context_changed()
+
     # -- scope -------------------------------------------------------------------------------------------
     def effective_scope(self) -> tuple[str, ...]:
         if self.scope is not None:

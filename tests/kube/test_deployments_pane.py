@@ -264,3 +264,20 @@ async def test_keys_move_the_cursor_and_enter_opens_pods(kubeconfig, namespace, 
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, PodsEventsView), what="enter opens pods")
         assert app.screen.deployment.name == "b-two"
+
+
+async def test_ctx_switches_cluster_view(kubeconfig, namespace, kube_client):
+    other = namespace + "-ctx"
+    create(kube_client, namespace, "first-cluster")
+    create(kube_client, other, "second-cluster")
+    contexts = {"a": Context(name="a", kubeconfig=str(kubeconfig), namespaces=(namespace,), timeout=15),
+                "b": Context(name="b", kubeconfig=str(kubeconfig), namespaces=(other,), timeout=15)}
+    config = Config(default_context="a", contexts=contexts)
+    app = make_app(config, config.context(None, environ={}), initial_pane="deployments", cursor_blink=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: row_of(app, "first-cluster"))
+        app.run_command_line("ctx b")
+        await wait_for(pilot, lambda: row_of(app, "second-cluster"), what=":ctx b")
+        assert row_of(app, "first-cluster") is None
+        create(kube_client, other, "later")
+        await wait_for(pilot, lambda: row_of(app, "later"), what="the new context's watch")
