@@ -127,7 +127,7 @@ class FastTable(ScrollView, can_focus=True):
             self._widths[col] = w
             self._resize()
         else:
-            self.refresh_line(row)
+            self._refresh_row(row)
 
     def get_row_at(self, index: int) -> list[Cell]:
         return list(self._rows[index])
@@ -143,10 +143,8 @@ class FastTable(ScrollView, can_focus=True):
         self.virtual_size = Size(total, len(self._rows) + 1)
         self.refresh()
 
-    def refresh_line(self, row: int) -> None:
-        y = row + 1 - int(self.scroll_y)
-        if 0 <= y < self.size.height:
-            self.refresh_lines(y)
+    def _refresh_row(self, row: int) -> None:
+        self.refresh_line(row + 1)  # virtual line 0 is the header
 
     # -- cursor ----------------------------------------------------------------------------------------
     def move_cursor(self, *, row: int, scroll: bool = True) -> None:
@@ -157,8 +155,8 @@ class FastTable(ScrollView, can_focus=True):
         old, self.cursor_row = self.cursor_row, row
         if scroll:
             self._scroll_to_cursor()
-        self.refresh_line(old)
-        self.refresh_line(row)
+        self._refresh_row(old)
+        self._refresh_row(row)
         self.post_message(self.RowHighlighted(self, row, self._keys[row]))
 
     def _scroll_to_cursor(self) -> None:

@@ -1,0 +1,68 @@
+"""The virtual table the Deployments pane uses: cursor, scrolling, in-place updates, messages."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from widgets.fast_table import FastTable
+
+
+class TableApp(App):
+    def __init__(self, rows: int) -> None:
+        super().__init__()
+        self.n = rows
+        self.highlighted: list[str] = []
+        self.selected: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield FastTable(id="t")
+
+    def on_mount(self) -> None:
+        table = self.query_one(FastTable)
+        table.add_column("name", "name")
+        table.add_column("state", "state")
+        table.set_rows([(f"k{i}", [f"row-{i:03d}", Text("Available")]) for i in range(self.n)])
+        table.focus()
+
+    def on_fast_table_row_highlighted(self, event: FastTable.RowHighlighted) -> None:
+        self.highlighted.append(event.row_key)
+
+    def on_fast_table_row_selected(self, event: FastTable.RowSelected) -> None:
+        self.selected.append(event.row_key)
+
+
+def lines(app) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_end_scrolls_to_the_last_row_and_updates_show_while_scrolled():
+    app = TableApp(200)
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(FastTable)
+        assert lines(app)[0].split() == ["name", "state"] and "row-000" in lines(app)[1]
+        await pilot.press("end")
+        assert table.cursor_row == 199 and app.highlighted[-1] == "k199"
+        text = "\n".join(lines(app))
+        assert "row-199" in text and "row-000" not in text
+        assert lines(app)[0].split() == ["name", "state"], "the header stays"
+        table.update_cell("k198", "state", Text("Failed"))
+        await pilot.pause()
+        row = next(line for line in lines(app) if "row-198" in line)
+        assert "Failed" in row
+        await pilot.press("up", "up", "enter")
+        assert app.selected == ["k197"]
+        await pilot.press("home")
+        assert table.cursor_row == 0 and "row-000" in "\n".join(lines(app))
+
+
+async def test_wide_cells_are_cut_and_columns_fit_the_widest_value():
+    app = TableApp(3)
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(FastTable)
+        table.update_cell("k1", "name", "x" * 200)
+        await pilot.pause()
+        row = next(line for line in lines(app) if "xxx" in line)
+        assert "…" in row or len(row.rstrip()) <= 60
+        assert table.get_cell("k1", "name") == "x" * 200
+        assert [str(c) for c in table.get_row_at(2)] == ["row-002", "Available"]
