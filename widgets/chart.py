@@ -347,10 +347,14 @@ class LineChart(Widget):
                               f"max {format_value(max(vals) if vals else None, self.unit)}"))
             widths = [max((len(st[i]) for st in stats), default=0) for i in range(3)]
             stat_w = sum(widths) + 6
+            if width - 2 - stat_w < 10:  # narrow: the last value only
+                stats = [(st[0], "", "") for st in stats]
+                widths = [widths[0], 0, 0]
+                stat_w = widths[0] + 2
             name_w = max(4, width - 2 - stat_w)
             for i, s in enumerate(shown):
                 name = s.name if len(s.name) <= name_w else s.name[:name_w - 1] + "…"
-                stat_text = "  ".join(st.ljust(w) for st, w in zip(stats[i], widths))
+                stat_text = "  ".join(st.ljust(w) for st, w in zip(stats[i], widths) if w)
                 lines.append(text_line([("━ ", colors[i]), (name.ljust(name_w), base),
                                         ("  " + stat_text, axis)]))
             if len(shown) < len(series):
