@@ -84,6 +84,7 @@ class DeploymentsScreen(PaneScreen):
         self.histories: dict[tuple[str, str], list[Exchange]] = {}
         self.last_bodies: dict[tuple[str, str], str] = {}
         self.known_namespaces: set[str] = set()
+        self._namespaces_fetched = False
         self._generation = 0
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
         self._rows: list[tuple[str, str]] = []
@@ -117,6 +118,7 @@ class DeploymentsScreen(PaneScreen):
         self.deployments, self.scope, self.loaded, self.stale = {}, None, False, False
         self.histories.clear()
         self.known_namespaces.clear()
+        self._namespaces_fetched = False
         self._rows, self._row_index = [], {}
         await super().context_changed()
 
@@ -136,8 +138,11 @@ class DeploymentsScreen(PaneScreen):
         if self.backend is None:
             return
         self._start_watch()
-        backend = self.backend
-        self.call_backend("namespaces", backend.list_namespaces, on_result=self._namespaces_loaded,
+
+    def _fetch_namespaces(self) -> None:
+        """For `:ns` completion; once per cluster, after the first list (never competing with it)."""
+        self._namespaces_fetched = True
+        self.call_backend("namespaces", self.backend.list_namespaces, on_result=self._namespaces_loaded,
                           on_error=lambda _e: None)
 
     def _namespaces_loaded(self, names: tuple[str, ...]) -> None:
@@ -201,6 +206,8 @@ class DeploymentsScreen(PaneScreen):
                 self.deployments[d.key] = d
             self.loaded = True
             self._rebuild()
+            if not self._namespaces_fetched:
+                self._fetch_namespaces()
             self.set_status(f"{len(self.deployments)} deployment(s) in {self.scope_text()}"
                             + (", watch reconnected" if recovered else ", watching for changes"), "info")
         elif event.kind in (ADDED, MODIFIED) and event.deployment is not None:
