@@ -456,7 +456,12 @@ class KubernetesDeployments:
 
         def factory(handle: DeploymentWatch) -> Iterator[WatchEvent]:
             if stop is not None:
-                threading.Thread(target=lambda: (stop.wait(), handle.stop()), daemon=True).start()
+                def relay() -> None:
+                    while not handle.stopped.is_set():
+                        if stop.wait(0.5):
+                            handle.stop()
+
+                threading.Thread(target=relay, name="watch-stop", daemon=True).start()
             if len(scope) <= 1:
                 return self._watch_one(handle, scope[0] if scope else None, resource_version)
             return self._watch_many(handle, scope)

@@ -86,6 +86,7 @@ class DeploymentsScreen(PaneScreen):
         self.known_namespaces: set[str] = set()
         self._namespaces_fetched = False
         self._generation = 0
+        self._watch_backend: Any = None
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
         self._rows: list[tuple[str, str]] = []
         self._row_index: dict[tuple[str, str], int] = {}
@@ -114,6 +115,9 @@ class DeploymentsScreen(PaneScreen):
     async def context_changed(self) -> None:
         """Another cluster: forget what this one showed (its watch, namespace, request histories)."""
         self._stop_watch()
+        previous = self._watch_backend
+        if previous is not None and previous is not self.backend:
+            previous.close()  # the old cluster's connections
         self._generation += 1
         self.deployments, self.scope, self.loaded, self.stale = {}, None, False, False
         self.histories.clear()
@@ -158,7 +162,7 @@ class DeploymentsScreen(PaneScreen):
         self._stop_watch()
         self._generation += 1
         generation = self._generation
-        backend = self.backend
+        backend = self._watch_backend = self.backend
         scope = self.effective_scope()
         self.set_status(f"listing deployments in {self.scope_text()}", "busy")
 

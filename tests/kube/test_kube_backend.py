@@ -337,3 +337,12 @@ def test_ingress_url_shapes_the_prediction_url(kubeconfig, namespace, kube_clien
     deps = {d.name: d for d in b.list_deployments().items}
     assert b.prediction_url(deps["gw"]) == f"http://gateway.local/seldon/{namespace}/gw/api/v1.0/predictions"
     assert b.prediction_url(deps["gw2"]) == f"http://gateway.local/seldon/{namespace}/gw2/v2/models/clf/infer"
+
+
+def test_watch_ends_when_its_stop_event_is_set(kubeconfig, namespace):
+    stop = threading.Event()
+    c = Collector(backend(kubeconfig, [namespace]).watch(stop=stop))
+    c.next(lambda e: e.kind == RELISTED)
+    stop.set()
+    c.thread.join(5)
+    assert not c.thread.is_alive(), "the watch must end when its stop event is set"
