@@ -9,7 +9,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -123,6 +122,10 @@ class MlopsConsole(App):
     # -- clock and backends ---------------------------------------------------------------------------
     def now(self) -> datetime:
         return self._now() if self._now else datetime.now(timezone.utc)
+
+    def peek_backend(self, kind: str) -> tuple[Any, BaseException | None] | None:
+        """The backend of ``kind`` if it was built already, else None (and nothing is built)."""
+        return self._backends.get(kind)
 
     def get_backend(self, kind: str) -> tuple[Any, BaseException | None]:
         """The backend of ``kind`` for the current context, built on first use (cheap: no I/O)."""
@@ -263,7 +266,9 @@ class MlopsConsole(App):
         self._say(f"context {name!r}" + (" (read-only)" if context.read_only else ""), "ok")
 
     # -- help and palette -----------------------------------------------------------------------------------
-    def help_table(self) -> Table:
+    def help_table(self) -> Any:
+        from rich.table import Table
+
         pane = self.current_pane()
         keys = Table(title=f"Keys ({dict(PANES).get(pane.PANE, '') if pane else ''} pane)", expand=True,
                      show_edge=False)

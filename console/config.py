@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -184,6 +183,8 @@ def _coerce(name: str, value: Any, err) -> Any:
 
 
 def parse_config(text: str, path: Path | None = None) -> Config:
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

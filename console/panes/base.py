@@ -87,9 +87,16 @@ class PaneScreen(Screen):
         return self.console_app.get_backend(self.PANE)[1]
 
     # -- layout ----------------------------------------------------------------------------------
+    def _known_unconfigured(self) -> bool:
+        """True when the backend was built and failed; False when it works or is not built yet."""
+        state = self.console_app.peek_backend(self.PANE)
+        return state is not None and state[0] is None
+
     def compose(self) -> ComposeResult:
+        # The backend is built after the first frame (building it imports its module), so the body
+        # is composed first and replaced by the "not configured" text if building it fails.
         yield PaneBar(list(PANES), self.PANE, self.settings.name, self.read_only, id="panebar")
-        if self.backend is None:
+        if self._known_unconfigured():
             yield Static(self.not_configured_text(), id="not-configured", classes="not-configured")
         else:
             yield from self.compose_body()
@@ -109,13 +116,19 @@ class PaneScreen(Screen):
     def on_mount(self) -> None:
         # Textual runs every class's on_mount, subclass first: a pane sets its widgets up in its own
         # on_mount (without calling super()) and the first load starts here, after it - once the
-        # first frame is on screen, so that a worker importing a heavy library never delays it.
-        if self.backend is not None:
-            self.call_after_refresh(self.reload)
+        # first frame is on screen, so that building the backend never delays it.
+        self.call_after_refresh(self._first_load)
+
+    async def _first_load(self) -> None:
+        if self.backend is None:
+            if not self.query("#not-configured"):
+                await self.recompose()
+            return
+        self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # a pane with no backend offers only what needs none
-        if self.backend is None and action != "refresh":
+        if self._known_unconfigured() and action != "refresh":
             return False
         return True
 
@@ -127,8 +140,9 @@ class PaneScreen(Screen):
         """The app switched context: rebuild the pane from the new backend."""
         self._pending.clear()
         self._handlers.clear()
+        backend = self.backend  # built now, so that the new body matches it
         await self.recompose()
-        if self.backend is not None:
+        if backend is not None:
             self.reload()
 
     def action_refresh(self) -> None:

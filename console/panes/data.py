@@ -82,8 +82,8 @@ class DataScreen(PaneScreen):
         yield ProgressBar(id="progress", show_eta=False, classes="hidden")
 
     def on_mount(self) -> None:
-        if self.backend is not None:
-            self.query_one("#outputs", DataTable).focus()
+        for table in self.query("#outputs"):
+            table.focus()
 
     # -- loading ------------------------------------------------------------------------------------------
     def reload(self) -> None:
