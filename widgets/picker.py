@@ -87,7 +87,7 @@ class PickerView(ModalScreen[tuple[str, ...] | None]):
         if key not in table.rows:
             return
         for i, value in enumerate(cells):
-            table.update_cell(key, f"c{i}", value)
+            table.update_cell(key, f"c{i}", value, update_width=True)
 
     def _current_key(self) -> str | None:
         table = self.query_one(DataTable)

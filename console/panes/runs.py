@@ -566,6 +566,7 @@ class RunsScreen(PaneScreen):
                 self._request()
 
         self.app.push_screen(picker, chosen)
+        self.set_status(f"{len(experiments)} experiment(s) in {self.backend.endpoint}; counting runs")
         backend, shown = self.backend, experiments[:STATS_EXPERIMENTS]
 
         def stats() -> list[ExperimentStats]:
@@ -575,6 +576,7 @@ class RunsScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, "counting runs"), timeout=0)
 
     def _experiment_stats(self, stats: list[ExperimentStats]) -> None:
+        self.set_status(f"{len(self.experiments)} experiment(s) in {self.backend.endpoint}")
         if self._picker is None:
             return
         by_id = {e.experiment_id: e for e in self.experiments}
