@@ -116,7 +116,8 @@ def _v2_type(mlflow_type: str) -> str:
 
 
 def template_body(protocol: str, model: str, features: Sequence[str] = (), n_features: int | None = None,
-                  v2_inputs: Sequence[Mapping[str, Any]] = (), types: Sequence[str] = ()) -> str:
+                  v2_inputs: Sequence[Mapping[str, Any]] = (), types: Sequence[str] = (),
+                  seldon_message: str = "ndarray") -> str:
     """A pretty JSON payload for ``protocol`` with one row of example values."""
     n = len(features) or n_features or DEFAULT_FEATURES
     if protocol == "v2":
@@ -142,7 +143,10 @@ def template_body(protocol: str, model: str, features: Sequence[str] = (), n_fea
     data: dict[str, Any] = {}
     if features:
         data["names"] = list(features)
-    data["ndarray"] = [[0.0] * n]
+    if seldon_message == "tensor":
+        data["tensor"] = {"shape": [1, n], "values": [0.0] * n}
+    else:
+        data["ndarray"] = [[0.0] * n]
     return pretty_json({"data": data})
 
 
@@ -279,8 +283,9 @@ def build_template(sender: RequestSender, deployment: Deployment, base: str, *, 
     features: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     n_features: int | None = None
+    message = "ndarray"
     if protocol == "seldon" and base:
-        features, n_features = _seldon_metadata(sender, base, metadata_timeout)
+        features, n_features, message = _seldon_metadata(sender, base, metadata_timeout)
         if features or n_features:
             source = "Seldon metadata"
     if model_uri and not features:
@@ -291,21 +296,24 @@ def build_template(sender: RequestSender, deployment: Deployment, base: str, *, 
         if features:
             source = "MLflow signature"
     return RequestTemplate(protocol, url, template_body(protocol, model, features=features, types=types,
-                                                        n_features=n_features),
+                                                        n_features=n_features, seldon_message=message),
                            source=source, features=features)
 
 
-def _seldon_metadata(sender: RequestSender, base: str, timeout: float) -> tuple[tuple[str, ...], int | None]:
-    """Feature names and count from a Seldon v1 ``/api/v1.0/metadata`` answer, if it has them."""
+def _seldon_metadata(sender: RequestSender, base: str,
+                     timeout: float) -> tuple[tuple[str, ...], int | None, str]:
+    """Feature names, count and message type (ndarray / tensor) from a Seldon v1
+    ``/api/v1.0/metadata`` answer, as far as it has them."""
     try:
         meta = sender.get_json(f"{base.rstrip('/')}/api/v1.0/metadata", timeout=timeout)
     except Exception:  # noqa: BLE001 - the template still works without metadata
-        return (), None
+        return (), None, "ndarray"
     inputs = meta.get("inputs") if isinstance(meta, dict) else None
     if not inputs or not isinstance(inputs, list) or not isinstance(inputs[0], dict):
-        return (), None
+        return (), None, "ndarray"
+    message = "tensor" if inputs[0].get("messagetype") == "tensor" else "ndarray"
     schema = inputs[0].get("schema") or {}
     names = tuple(str(n) for n in schema.get("names") or ())
     shape = schema.get("shape") or ()
     n = shape[-1] if shape and isinstance(shape[-1], int) and shape[-1] > 0 else None
-    return names, (len(names) or n)
+    return names, (len(names) or n), message

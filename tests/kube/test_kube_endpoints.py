@@ -192,3 +192,14 @@ def test_endpoints_have_no_pods_but_say_so(mlserver_url):
     with pytest.raises(NotFound):
         b.pod_log("endpoints", "x")
     assert "url:" in b.get_yaml("endpoints", "ok")
+
+
+def test_seldon_tensor_template_is_accepted_by_the_real_microservice(seldon_url):
+    from backends.inference import template_body
+
+    body = json.loads(template_body("seldon", "iris", n_features=4, seldon_message="tensor"))
+    assert body["data"]["tensor"]["shape"] == [1, 4]
+    body["data"]["tensor"]["values"] = GOOD_ROW
+    b = endpoints({"name": "iris-v1", "url": seldon_url, "protocol": "seldon"})
+    _, resp = b.send(only(b), json.dumps(body))
+    assert resp.status == 200 and "tensor" in json.loads(resp.body)["data"]
