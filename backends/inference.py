@@ -99,6 +99,11 @@ def pretty_json(value: Any, indent: int = 2, _level: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def safe_uri(uri: str) -> str:
+    """``uri`` without a password (``http://user:secret@host`` -> ``http://user:***@host``)."""
+    return re.sub(r"(://[^:/@\s]+):[^@/\s]+@", r"\1:***@", uri or "")
+
+
 def _example_value(datatype: str) -> Any:
     dt = datatype.upper()
     if dt in ("BYTES", "STRING", "STR"):
@@ -167,15 +172,33 @@ def mlflow_signature(model_uri: str, tracking_uri: str = "") -> tuple[tuple[str,
             return (), ()
         text = mlmodel.read_text()
     elif model_uri.startswith(("models:/", "runs:/")):
+        import tempfile
+
         import mlflow.artifacts
+        from mlflow.tracking import MlflowClient
 
         try:
-            local_file = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{model_uri.rstrip('/')}/MLmodel", tracking_uri=tracking_uri or None)
+            source = model_uri.rstrip("/")
+            if source.startswith("models:/"):
+                # resolve through THIS context's registry (not whatever MLflow's globals say)
+                client = MlflowClient(tracking_uri=tracking_uri or None, registry_uri=tracking_uri or None)
+                ref = source[len("models:/"):]
+                if "@" in ref:
+                    name, alias = ref.split("@", 1)
+                    version = client.get_model_version_by_alias(name, alias).version
+                else:
+                    name, _, version = ref.partition("/")
+                    if version in ("", "latest"):
+                        version = max(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+                source = client.get_model_version_download_uri(name, str(version))
+            with tempfile.TemporaryDirectory() as tmp:
+                local_file = mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"{source.rstrip('/')}/MLmodel", tracking_uri=tracking_uri or None, dst_path=tmp)
+                text = Path(local_file).read_text()
         except Exception as exc:  # noqa: BLE001 - mlflow raises many kinds
-            raise NotFound(f"cannot read the signature of {model_uri}", endpoint=tracking_uri or None,
-                           detail=str(exc)) from None
-        text = Path(local_file).read_text()
+            raise NotFound(f"cannot read the signature of {model_uri}", endpoint=safe_uri(tracking_uri) or None,
+                           detail=str(exc).replace(tracking_uri, safe_uri(tracking_uri)) if tracking_uri
+                           else str(exc)) from None
     else:
         return (), ()
     meta = yaml.safe_load(text) or {}

@@ -203,3 +203,25 @@ def test_seldon_tensor_template_is_accepted_by_the_real_microservice(seldon_url)
     b = endpoints({"name": "iris-v1", "url": seldon_url, "protocol": "seldon"})
     _, resp = b.send(only(b), json.dumps(body))
     assert resp.status == 200 and "tensor" in json.loads(resp.body)["data"]
+
+
+def test_mlflow_signature_from_the_model_registry(tmp_path, mlflow_model_dir):
+    """`model_uri = "models:/iris/1"` with the context's mlflow_uri: the registry's model signature."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/registry.db"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    run = client.create_run(client.create_experiment("deploy-sig", artifact_location=str(tmp_path / "art")))
+    client.log_artifacts(run.info.run_id, str(mlflow_model_dir), "model")
+    client.create_registered_model("iris")
+    client.create_model_version("iris", f"{tmp_path}/art/{run.info.run_id}/artifacts/model", run.info.run_id)
+    assert mlflow.get_tracking_uri() != uri  # nothing global was changed by the test
+    names, types = mlflow_signature("models:/iris/1", uri)
+    assert list(names) == IRIS_FEATURES and types == ("double",) * 4
+    b = endpoints({"name": "reg", "url": "http://127.0.0.1:9", "protocol": "mlflow", "model_uri": "models:/iris/1"},
+                  mlflow_uri=uri)
+    from backends.deployments import Deployment
+
+    template = b.request_template(Deployment("endpoints", "reg", protocol="mlflow", address_url="http://127.0.0.1:9"))
+    assert template.source == "MLflow signature" and template.features == tuple(IRIS_FEATURES)
