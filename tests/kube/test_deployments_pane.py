@@ -231,7 +231,8 @@ async def test_real_model_yaml_pods_log_and_test_requests(kubeconfig, namespace,
 
 
 async def test_endpoints_backend_in_the_pane(mlserver_url, screen_text):
-    app = make(deployments_backend="endpoints",
+    # read-only changes nothing anywhere, and this pane only reads: test requests are still sent
+    app = make(deployments_backend="endpoints", read_only=True,
                endpoints=(Endpoint(name="iris-local", url=mlserver_url, protocol="v2", model="iris"),))
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: (row_of(app, "iris-local") or [""] * 3)[2] == AVAILABLE)
