@@ -117,9 +117,9 @@ class RunsScreen(PaneScreen):
         yield DataTable(id="runs", cursor_type="cell", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        if self.backend is not None:
-            self.query_one("#runs", DataTable).focus()
-        super().on_mount()
+        # PaneScreen.on_mount runs after this one (Textual calls each class's handler) and starts the load
+        for table in self.query("#runs").results(DataTable):
+            table.focus()
 
     async def context_changed(self) -> None:
         self._cancel_retry()
