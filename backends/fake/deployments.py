@@ -15,7 +15,7 @@ from backends.deployments import (
 from backends.errors import NotFound
 from backends.inference import parse_payload, prediction_url, template_body
 
-T0 = datetime(2024, 5, 6, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
 
 
 def _at(hours: float) -> datetime:
@@ -87,12 +87,12 @@ EVENTS: Mapping[tuple[str, str], tuple[Event, ...]] = {
     ),
 }
 
-LOG = """2024-05-06 09:30:12,101 - seldon_core.microservice:main:578 - INFO:  Starting microservice.py:main
-2024-05-06 09:30:12,102 - seldon_core.microservice:main:579 - INFO:  Seldon Core version: 1.19.0
-2024-05-06 09:30:13,440 - seldon_core.microservice:main:386 - INFO:  Parse JAEGER_EXTRA_TAGS []
-2024-05-06 09:30:13,441 - seldon_core.microservice:load_annotations:161 - INFO:  Found annotation
-2024-05-06 09:30:14,012 - root:load:31 - INFO:  Loading model gs://ml-models/churn/v7
-2024-05-06 09:30:15,730 - seldon_core.microservice:main:490 - INFO:  REST gunicorn microservice running on port 9000
+LOG = """2026-01-15 09:30:12,101 - seldon_core.microservice:main:578 - INFO:  Starting microservice.py:main
+2026-01-15 09:30:12,102 - seldon_core.microservice:main:579 - INFO:  Seldon Core version: 1.19.0
+2026-01-15 09:30:13,440 - seldon_core.microservice:main:386 - INFO:  Parse JAEGER_EXTRA_TAGS []
+2026-01-15 09:30:13,441 - seldon_core.microservice:load_annotations:161 - INFO:  Found annotation
+2026-01-15 09:30:14,012 - root:load:31 - INFO:  Loading model gs://ml-models/churn/v7
+2026-01-15 09:30:15,730 - seldon_core.microservice:main:490 - INFO:  REST gunicorn microservice running on port 9000
 """
 
 RESPONSES = {
