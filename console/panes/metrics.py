@@ -119,6 +119,7 @@ class DashboardPicker(ModalScreen[int | None]):
 class MetricsScreen(PaneScreen):
     PANE = "metrics"
     DEFAULT_QUERY = "up"
+    AUTO_FOCUS = "#instant"  # never the (hidden) editor
     CSS = """
     MetricsScreen #metrics-title { height: 1; }
     MetricsScreen #query-error { height: auto; max-height: 4; padding: 0 1; background: $error 25%; }

@@ -24,7 +24,8 @@ async def test_first_poll_fills_chart_and_instant_table(fake_app):
         assert [r[:2] for r in rows] == [["instance=10.1.2.5:8000, job=seldon-iris", "1"],
                                         ["instance=10.1.2.6:8000, job=seldon-wine", "1"],
                                         ["instance=10.1.2.7:8082, job=mlserver-income", "0"]]
-        assert "range 1h step" in screen_text(app) and "live 5s" in screen_text(app)
+        await wait_until(pilot, lambda: "range 1h step" in screen_text(app) and "live 5s" in screen_text(app),
+                         what="the title on screen")
 
 
 async def test_window_keys_step_through_ranges(fake_app):
@@ -102,7 +103,7 @@ async def test_series_cap_says_how_many_were_left_out(fake_app):
                          what="poll")
         assert len(screen.query_one("#chart", LineChart).series) == 20
         assert "40 series: showing the first 20, 20 left out" in screen.query_one("#status").text
-        assert "20 of 40 series" in screen_text(app)
+        await wait_until(pilot, lambda: "20 of 40 series" in screen_text(app), what="the note on screen")
 
 
 async def test_pause_stops_polling_and_space_resumes(fake_app):
@@ -111,7 +112,7 @@ async def test_pause_stops_polling_and_space_resumes(fake_app):
         screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().polls >= 3
                                   and app.current_pane(), what="three polls at 0.2s")
         await pilot.press("space")
-        assert "PAUSED" in screen_text(app)
+        await wait_until(pilot, lambda: "PAUSED" in screen_text(app), what="PAUSED on screen")
         paused_at = screen.polls
         await pilot.pause(0.8)
         assert screen.polls == paused_at
@@ -178,7 +179,7 @@ async def test_dashboard_grid_variables_and_back(fake_app):
         latency = grid.query_one("#panel-0", LineChart)
         assert [s.name for s in latency.series] == ["p50", "p95", "p99"]
         assert latency.unit == "seconds"
-        assert "$deployment=.*" in screen_text(app)
+        await wait_until(pilot, lambda: "$deployment=.*" in screen_text(app), what="variables on screen")
         app.run_command_line("var deployment=iris")
         assert screen.variables["deployment"] == "iris"
         await wait_until(pilot, lambda: "$deployment=iris" in screen_text(app), what="variable shown")

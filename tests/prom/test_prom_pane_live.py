@@ -83,8 +83,10 @@ async def test_numbers_and_legend_match_the_exporter(prometheus):
             f"room={room}": value for room, value in TEMPERATURES.items()}
         rows = table_rows(screen.query_one("#instant"))
         assert {r[0]: r[1] for r in rows} == {"room=attic": "30", "room=garage": "7.25", "room=kitchen": "21.5"}
-        text = screen_text(app)
-        assert "room=kitchen" in text and "last 21.5" in text and "min 7.25" not in text.split("room=kitchen")[1][:80]
+        text = await wait_until(pilot, lambda: "room=kitchen" in screen_text(app) and screen_text(app),
+                                what="the legend on screen")
+        kitchen = text.split("━ room=kitchen")[1].splitlines()[0]
+        assert "last 21.5" in kitchen and "min 21.5" in kitchen and "max 21.5" in kitchen
         await run(pilot, screen, "mlc_model_memory_bytes")
         assert chart.unit == "bytes"
         rows = table_rows(screen.query_one("#instant"))
@@ -189,12 +191,12 @@ async def test_prometheus_stopped_and_started_again(restartable):
         assert "showing the last data (stale)" in status and "retrying in" in status
         chart = screen.query_one("#chart", LineChart)
         assert chart.stale and chart.series
-        assert "STALE (last good data" in screen_text(app)
+        await wait_until(pilot, lambda: "STALE (last good data" in screen_text(app), what="STALE on screen")
         restartable.start()
         await wait_until(pilot, lambda: not screen.stale, timeout=25, what="recovery")
         assert not chart.stale
         assert "answers again" in screen.query_one("#status").text
-        assert "STALE" not in screen_text(app)
+        await wait_until(pilot, lambda: "STALE" not in screen_text(app), what="STALE gone from the screen")
     assert made["metrics"].most_at_once == 1
 
 

@@ -18,6 +18,8 @@ def _then(*steps):
         for step in steps:
             await step(pilot)
         await pilot.pause(0.1)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.1)
     return run_before
 
 
@@ -89,4 +91,8 @@ def test_editor_with_label_value_completion(snap_compare, fake_app):
 
 
 def test_paused(snap_compare, fake_app):
-    assert snap_compare(fake_app("metrics"), terminal_size=(100, 30), run_before=_then(_keys("space")))
+    def paused(app):
+        screen = app.current_pane()
+        return not screen.live and screen.query_one("#status").text.startswith("live refresh paused")
+
+    assert snap_compare(fake_app("metrics"), terminal_size=(100, 30), run_before=_then(_keys("space", until=paused)))
