@@ -169,7 +169,17 @@ class RunsScreen(PaneScreen):
         self.call_backend("runs", self.backend.search_runs, query, None,
                           on_result=lambda page: self._first_page(query, new_sort, page),
                           on_error=lambda exc: self._query_failed(query, exc),
-                          busy=f"searching runs in {self.backend.endpoint}")
+                          )
+        self._busy_later("runs", f"searching runs in {self.backend.endpoint}")
+
+    def _busy_later(self, group: str, text: str, delay: float = 0.2) -> None:
+        """Say "busy" only if the call is still running after ``delay``: a quick page then costs no
+        extra repaint while the worker thread is running (the two share the interpreter)."""
+        def still_busy() -> None:
+            if self.is_busy(group):
+                self.set_status(text, "busy")
+
+        self.set_timer(delay, still_busy)
 
     def _first_page(self, query: RunQuery, sort: tuple[str, bool], page: RunPage) -> None:
         self._loaded_ok()
@@ -238,7 +248,8 @@ class RunsScreen(PaneScreen):
         query, token = self.applied, self.next_token
         self.call_backend("more", self.backend.search_runs, query, token,
                           on_result=lambda page: self._more_page(query, token, page),
-                          on_error=self._load_failed, busy=f"loading more runs ({len(self.runs)} loaded)")
+                          on_error=self._load_failed)
+        self._busy_later("more", f"loading more runs ({len(self.runs)} loaded)")
 
     def _more_page(self, query: RunQuery, token: str, page: RunPage) -> None:
         if query != self.applied or token != self.next_token:
