@@ -390,11 +390,13 @@ class MetricsScreen(PaneScreen):
             else:
                 self._status(f"query rejected by Prometheus: {detail}", "error")
             return
-        if self._pending_query == query:
+        if self._pending_query == query or not self.query_error:
+            # a new query that works clears the error; live refreshes of the last good query
+            # leave the rejected query's message (inline and in the status line) where it is
             self._pending_query = None
             self.promql = query
-        self.query_error = ""
-        error_box.add_class("hidden")
+            self.query_error = ""
+            error_box.add_class("hidden")
         self.last_range = range_result
         names = legend_names(range_result.series)
         series = [ChartSeries(n, s.points) for n, s in zip(names, range_result.series)]
@@ -407,6 +409,8 @@ class MetricsScreen(PaneScreen):
         if isinstance(instant, InstantResult):
             self.last_instant = instant
             self._fill_instant(instant, unit_for_metric(query))
+        if self.query_error:
+            return
         if range_result.left_out:
             self._status(f"{range_result.total_series} series: showing the first {len(series)}, "
                          f"{range_result.left_out} left out (narrow the query with labels, or topk)", "warning")

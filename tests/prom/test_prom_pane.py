@@ -91,6 +91,15 @@ async def test_invalid_query_shows_the_servers_message_and_keeps_the_last_chart(
         assert screen.promql == "up"
         assert screen.query_one("#chart", LineChart).series == before
         assert "still showing up" in screen.query_one("#status").text
+        # the next live refresh of the last good query leaves the message where it is
+        polls = screen.polls
+        await pilot.press("r")
+        await wait_until(pilot, lambda: screen.polls > polls and not screen.is_busy("poll"), what="refresh")
+        assert not error.has_class("hidden") and "still showing up" in screen.query_one("#status").text
+        # a query that works clears it
+        app.run_command_line("promql up == 1")
+        await wait_until(pilot, lambda: screen.promql == "up == 1" and not screen.is_busy("poll"), what="new query")
+        assert error.has_class("hidden") and not screen.query_error
 
 
 async def test_series_cap_says_how_many_were_left_out(fake_app):
