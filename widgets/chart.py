@@ -300,7 +300,13 @@ class LineChart(Widget):
         if plot_w < 2:
             plot_w = max(1, width - 1)
             label_w = 0
-        grid = self._plot(series, plot_w, plot_rows, x0, x1, lo, hi)
+        grid, ends = self._plot(series, plot_w, plot_rows, x0, x1, lo, hi)
+        numbered = bool(getattr(self.app, "no_color", False)) and len(series) > 1
+        if numbered:  # without colour, each line ends in its legend number
+            for index, end in enumerate(ends[:9]):
+                if end is not None:
+                    grid[end[0]][0][end[1]] = str(index + 1)
+                    grid[end[0]][1][end[1]] = index
 
         colors = [base + Style(color=PALETTE[i % len(PALETTE)]) for i in range(len(series))]
         label_rows = {0: labels[0], plot_rows - 1: labels[2]}
@@ -355,7 +361,8 @@ class LineChart(Widget):
             for i, s in enumerate(shown):
                 name = s.name if len(s.name) <= name_w else s.name[:name_w - 1] + "…"
                 stat_text = "  ".join(st.ljust(w) for st, w in zip(stats[i], widths) if w)
-                lines.append(text_line([("━ ", colors[i]), (name.ljust(name_w), base),
+                marker = f"{i + 1} " if numbered and i < 9 else "━ "
+                lines.append(text_line([(marker, colors[i]), (name.ljust(name_w), base),
                                         ("  " + stat_text, axis)]))
             if len(shown) < len(series):
                 lines.append(text_line([(f"  +{len(series) - len(shown)} more series", axis)]))
@@ -364,7 +371,8 @@ class LineChart(Widget):
         return lines[:height]
 
     def _plot(self, series: list[ChartSeries], cols: int, rows: int, x0: float, x1: float,
-              lo: float, hi: float) -> list[tuple[list[str], list[int]]]:
+              lo: float, hi: float) -> tuple[list[tuple[list[str], list[int]]], list[tuple[int, int] | None]]:
+        """Braille cells and their owning series per row, and each series' last (row, column)."""
         dot_w, dot_h = cols * 2, rows * 4
         bits = bytearray(cols * rows)
         owner = [-1] * (cols * rows)
@@ -372,7 +380,9 @@ class LineChart(Widget):
         sy = (dot_h - 1) / (hi - lo)
         join = self.chart_style != "points"
 
+        ends: list[tuple[int, int] | None] = []
         for index, s in enumerate(series):
+            ends.append(None)
             points = s.points
             spacing = 0.0
             if len(points) > 2:
@@ -406,9 +416,10 @@ class LineChart(Widget):
                     owner[cell] = index
                 prev = (dx, dy)
                 prev_x = x
+                ends[index] = (dy >> 2, dx >> 1)
         grid = []
         for row in range(rows):
             start = row * cols
             cells = [chr(_BRAILLE + b) if b else " " for b in bits[start:start + cols]]
             grid.append((cells, owner[start:start + cols]))
-        return grid
+        return grid, ends

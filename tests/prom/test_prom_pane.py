@@ -211,3 +211,23 @@ async def test_commands_are_in_the_table_and_help(fake_app):
         assert app.current_pane().window[0] == "15m"
         app.run_command_line("range 2y")
         assert "one of 5m, 15m, 1h, 6h, 24h, 7d" in app.current_pane().query_one("#status").text
+
+
+async def test_without_colour_each_line_ends_in_its_legend_number(fake_app, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = fake_app("metrics")
+    assert app.no_color
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        app.run_command_line("promql sum by (deployment_name) "
+                             "(rate(seldon_api_executor_server_requests_seconds_count[1m]))")
+        await wait_until(pilot, lambda: screen.promql.startswith("sum by") and not screen.is_busy("poll"),
+                         what="poll")
+        text = await wait_until(pilot, lambda: "1 deployment_name=income" in screen_text(app)
+                                and screen_text(app), what="numbered legend")
+        lines = text.splitlines()
+        assert "2 deployment_name=iris" in text and "3 deployment_name=wine" in text
+        plot = [line for line in lines if "┤" in line or "│" in line]
+        ends = {line.rstrip()[-1] for line in plot}
+        assert {"1", "2", "3"} <= ends
