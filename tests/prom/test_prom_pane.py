@@ -231,3 +231,17 @@ async def test_without_colour_each_line_ends_in_its_legend_number(fake_app, monk
         plot = [line for line in lines if "┤" in line or "│" in line]
         ends = {line.rstrip()[-1] for line in plot}
         assert {"1", "2", "3"} <= ends
+
+
+async def test_context_switch_rebuilds_the_pane(fake_app):
+    app = fake_app("metrics", contexts={"other": {"refresh_interval": 7}})
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        app.run_command_line("promql model_queue_length")
+        await wait_until(pilot, lambda: screen.promql == "model_queue_length", what="query")
+        app.run_command_line("ctx other")
+        await wait_until(pilot, lambda: "live 7s" in screen_text(app) and screen.last_range is not None
+                         and table_rows(screen.query_one("#instant")), what="reloaded in the new context")
+        assert screen.promql == "model_queue_length"  # the query survives the switch
+        assert len(table_rows(screen.query_one("#instant"))) == 40  # instant values are not capped at 20
