@@ -126,7 +126,6 @@ class MetricsScreen(PaneScreen):
     MetricsScreen #query-view { height: 1fr; }
     MetricsScreen #chart { height: 1fr; min-height: 6; }
     MetricsScreen #instant { height: 7; }
-    MetricsScreen #editor { dock: top; }
     """
     BINDINGS = [
         Binding("e", "edit", "Edit query", id="metrics.edit"),
