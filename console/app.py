@@ -19,8 +19,6 @@ from backends.errors import BackendError, NotConfigured
 from console.commands import GLOBAL_COMMANDS, Command, find_command, split_command_line
 from console.config import Config, ConfigError, Context
 from console.panes.base import PANES, PaneScreen
-from widgets.command_line import CommandLine
-from widgets.views import TextView
 
 BackendFactory = Callable[[str, Context], Any]
 
@@ -197,6 +195,8 @@ class MlopsConsole(App):
             if line:
                 self.run_command_line(line)
 
+        from widgets.command_line import CommandLine
+
         self.push_screen(CommandLine(self.complete_line, initial, self.command_history), done)
 
     def run_command_line(self, line: str) -> None:
@@ -301,6 +301,8 @@ class MlopsConsole(App):
         return outer
 
     def action_help(self) -> None:
+        from widgets.views import TextView
+
         self.push_screen(TextView("Help", self.help_table(), footer="escape: close   keys can be remapped "
                                   "in the config's keymap table by id"))
 

@@ -13,16 +13,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from backends.errors import BackendError, BackendTimeout
 from console.commands import Command
-from widgets.confirm import YES_NO, Choice, ConfirmDialog
+from widgets.footer import KeyFooter
 from widgets.panebar import PaneBar
 from widgets.status import StatusBar
 
 if TYPE_CHECKING:
+    from widgets.confirm import Choice
     from console.app import MlopsConsole
     from console.config import Context
 
@@ -31,6 +32,9 @@ log = logging.getLogger("mlops_console")
 PANES: tuple[tuple[str, str], ...] = (
     ("data", "Data"), ("runs", "Runs"), ("deployments", "Deployments"), ("metrics", "Metrics"),
 )
+
+
+FIRST_LOAD_DELAY = 0.1  # seconds after mounting: the first frame is painted by then
 
 
 class BackendDone(Message):
@@ -101,7 +105,7 @@ class PaneScreen(Screen):
         else:
             yield from self.compose_body()
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -116,8 +120,9 @@ class PaneScreen(Screen):
     def on_mount(self) -> None:
         # Textual runs every class's on_mount, subclass first: a pane sets its widgets up in its own
         # on_mount (without calling super()) and the first load starts here, after it - once the
-        # first frame is on screen, so that building the backend never delays it.
-        self.call_after_refresh(self._first_load)
+        # first frame has reached the terminal, so that building the backend and a worker busy
+        # importing its library never delay it.
+        self.set_timer(FIRST_LOAD_DELAY, self._first_load)
 
     async def _first_load(self) -> None:
         if self.backend is None:
@@ -232,6 +237,9 @@ class PaneScreen(Screen):
             on_result(message.result)
 
     # -- dialogs -------------------------------------------------------------------------------------
-    async def confirm(self, title: str, body: RenderableType, choices: tuple[Choice, ...] = YES_NO) -> str | None:
+    async def confirm(self, title: str, body: RenderableType, choices: tuple[Choice, ...] | None = None
+                      ) -> str | None:
         """Ask; returns the chosen value (``"yes"`` for the default dialog) or None when cancelled."""
-        return await self.app.push_screen_wait(ConfirmDialog(title, body, choices))
+        from widgets.confirm import YES_NO, ConfirmDialog
+
+        return await self.app.push_screen_wait(ConfirmDialog(title, body, choices or YES_NO))

@@ -12,28 +12,29 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, ProgressBar
 
-from backends.data import (
-    CheckoutPlan,
-    DataDiff,
-    DataVersion,
-    OperationResult,
-    OutputStatus,
-    Progress,
-    TrackedOutput,
-    WorkspaceInfo,
-)
+from typing import TYPE_CHECKING
+
 from console.format import clip, human_size, short_time, yes_no
 from console.panes.base import PaneScreen, describe_error
-from widgets.confirm import Choice
-from widgets.views import TableView
 
-STATUS_STYLE = {
-    OutputStatus.IN_SYNC: "",
-    OutputStatus.MODIFIED: "bold",
-    OutputStatus.NOT_CHECKED_OUT: "italic",
-    OutputStatus.NOT_IN_CACHE: "bold reverse",
-    OutputStatus.MISSING: "bold reverse",
-    OutputStatus.UNKNOWN: "dim",
+if TYPE_CHECKING:  # the dataclasses arrive from the worker; importing them is left to the backend
+    from backends.data import (
+        CheckoutPlan,
+        DataDiff,
+        DataVersion,
+        OperationResult,
+        Progress,
+        TrackedOutput,
+        WorkspaceInfo,
+    )
+
+STATUS_STYLE = {  # by backends.data.OutputStatus value
+    "in sync": "",
+    "modified": "bold",
+    "not checked out": "italic",
+    "missing from cache": "bold reverse",
+    "missing everywhere": "bold reverse",
+    "unknown": "dim",
 }
 
 
@@ -144,7 +145,7 @@ class DataScreen(PaneScreen):
             if output.error:
                 status = Text(f"unreadable: {output.error}", style="bold reverse")
             else:
-                status = Text(output.status.value, style=STATUS_STYLE[output.status])
+                status = Text(output.status.value, style=STATUS_STYLE.get(output.status.value, ""))
             table.add_row(output.path, "dir" if output.is_dir else "file", human_size(output.size),
                           "-" if output.nfiles is None else str(output.nfiles), status, key=output.path)
         paths = [o.path for o in visible]
@@ -278,6 +279,8 @@ class DataScreen(PaneScreen):
                  human_size(e.old_size), human_size(e.new_size), (e.old_md5 or "-")[:12], (e.new_md5 or "-")[:12])
                 for e in diff.entries]
         note = diff.note or ("no differences: the workspace holds this version" if not rows else "")
+        from widgets.views import TableView
+
         self.app.push_screen(TableView(
             f"{diff.output}: workspace -> {diff.rev[:7]}",
             ("change", "path", "workspace size", "version size", "workspace md5", "version md5"), rows, note))
@@ -345,6 +348,8 @@ class DataScreen(PaneScreen):
                             f"{plan.problem or 'its data is neither in the cache nor in a remote'}; "
                             "nothing was changed", "error")
             return
+        from widgets.confirm import Choice
+
         if plan.unsaved_changes:
             choices = (Choice("s", "Save to cache, then check out", "save"), Choice("n", "Cancel", ""))
         else:
