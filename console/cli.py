@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mlops-console: {exc}", file=sys.stderr)
         return 2
+    log_path = os.environ.get("MLOPS_CONSOLE_LOG")
+    if log_path:
+        import logging
+
+        handler = logging.FileHandler(log_path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("mlops_console")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     from console.app import make_app
 
     app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
