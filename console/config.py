@@ -42,6 +42,7 @@ class Endpoint:
     url: str
     protocol: str = "v2"  # "seldon" | "v2" | "mlflow"
     model: str | None = None
+    model_uri: str | None = None  # e.g. models:/name/1, for the MLflow signature of the request template
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class Context:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "endpoints":
-                value = [dict(name=e.name, url=e.url, protocol=e.protocol, model=e.model) for e in value]
+                value = [dict(name=e.name, url=e.url, protocol=e.protocol, model=e.model, model_uri=e.model_uri)
+                         for e in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -172,10 +174,10 @@ def _coerce(name: str, value: Any, err) -> Any:
             if protocol not in {"seldon", "v2", "mlflow"}:
                 raise err(f"endpoint {item['name']!r}: protocol must be seldon, v2 or mlflow, not {protocol!r}",
                           "protocol")
-            unknown = set(item) - {"name", "url", "protocol", "model"}
+            unknown = set(item) - {"name", "url", "protocol", "model", "model_uri"}
             if unknown:
                 raise err(f"endpoint {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}")
-            eps.append(Endpoint(item["name"], item["url"], protocol, item.get("model")))
+            eps.append(Endpoint(item["name"], item["url"], protocol, item.get("model"), item.get("model_uri")))
         return tuple(eps)
     if not isinstance(value, str):
         raise err("must be a string")

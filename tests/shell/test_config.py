@@ -29,6 +29,7 @@ runs_backend = "mlflow"
 name = "iris"
 url = "http://127.0.0.1:9000"
 protocol = "seldon"
+model_uri = "models:/iris/1"
 
 [keymap]
 "data.checkout" = "ctrl+o"
@@ -43,6 +44,7 @@ def test_contexts_are_read_with_their_types():
     prod = config.context("prod", environ={})
     assert prod.read_only is True
     assert prod.endpoints[0].protocol == "seldon" and prod.endpoints[0].url == "http://127.0.0.1:9000"
+    assert prod.as_settings()["endpoints"][0]["model_uri"] == "models:/iris/1"
     assert config.keymap == {"data.checkout": "ctrl+o"}
 
 
@@ -130,4 +132,4 @@ def test_cli_rejects_an_unknown_context_and_an_unknown_binding_id(tmp_path):
     cfg.write_text(GOOD.replace('"data.checkout"', '"data.chekout"'))
     done = _cli("--config", str(cfg), cwd=tmp_path)
     assert done.returncode == 2 and "keymap.data.chekout" in done.stderr and "unknown binding id" in done.stderr
-    assert ", line 21," in done.stderr
+    assert ", line 22," in done.stderr
