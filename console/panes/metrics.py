@@ -191,7 +191,8 @@ class MetricsScreen(PaneScreen):
         yield DashboardGrid(id="dashboard", classes="hidden", tz=tz)
 
     def on_mount(self) -> None:
-        if self.backend is None:
+        # the backend is built by PaneScreen after the first frame: nothing here may build it
+        if self._known_unconfigured() or not self.query("#instant"):
             return
         self._visible = True
         self._setup_widgets()
@@ -204,7 +205,8 @@ class MetricsScreen(PaneScreen):
 
     @property
     def interval(self) -> float:
-        value = getattr(self.backend, "refresh_interval", None) or self.settings.refresh_interval
+        built = self.console_app.peek_backend(self.PANE)
+        value = getattr(built[0] if built else None, "refresh_interval", None) or self.settings.refresh_interval
         return max(0.5, float(value))
 
     @property
@@ -284,7 +286,7 @@ class MetricsScreen(PaneScreen):
         self._cancel_timer()
 
     def on_screen_resume(self) -> None:
-        if self.backend is None:
+        if self._known_unconfigured() or not self.query("#chart"):
             return
         was_visible, self._visible = self._visible, True
         if not was_visible and self.live and self._timer is None and not self.is_busy("poll"):
@@ -644,7 +646,7 @@ class MetricsScreen(PaneScreen):
             "" if rows else "no active scrape targets"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.backend is None:
+        if self._known_unconfigured():
             return action == "refresh"
         if action == "back":
             return self.dashboard is not None
