@@ -245,3 +245,19 @@ async def test_context_switch_rebuilds_the_pane(fake_app):
                          and table_rows(screen.query_one("#instant")), what="reloaded in the new context")
         assert screen.promql == "model_queue_length"  # the query survives the switch
         assert len(table_rows(screen.query_one("#instant"))) == 40  # instant values are not capped at 20
+
+
+async def test_without_a_prometheus_the_pane_says_how_to_configure_one(monkeypatch):
+    from console.app import make_app
+    from console.config import Config, Context
+
+    monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+    context = Context(name="bare", data_backend="fake", runs_backend="fake", deployments_backend="fake")
+    app = make_app(Config(path=None, default_context="bare", contexts={"bare": context}), context,
+                   initial_pane="metrics", cursor_blink=False)
+    async with app.run_test(size=(100, 24)) as pilot:
+        text = await wait_until(pilot, lambda: "not configured" in screen_text(app) and screen_text(app),
+                                what="the not-configured text")
+        assert "--prometheus-url" in text and "PROMETHEUS_URL" in text
+        await pilot.press("e", "D", "A")  # offered nothing, and nothing breaks
+        assert app.current_pane().polls == 0
