@@ -113,6 +113,7 @@ def _columns(schema: Any) -> tuple[ColumnSpec, ...]:
 
 
 _frozen = False
+_REGISTRY_LOCK = threading.Lock()
 
 
 def _freeze_imports() -> None:
@@ -248,6 +249,21 @@ class MlflowRuns:
             return fn(client, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated
             raise self._translate(exc, what) from exc
+
+    def _registry_call(self, what: str, fn: Any) -> Any:
+        """A model registry call. MLflow's file-store registry looks logged models up through the
+        process's default tracking URI (creating ./mlflow.db in the current directory); for a file
+        store that lookup is pointed at this store for the duration of the call."""
+        path = _local_path(self.tracking_uri)
+        if path is None or not path.is_dir():
+            return self._call(what, fn)
+        self._client_or_raise()
+        try:
+            from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+        except ImportError:  # a future MLflow without the helper: call as is
+            return self._call(what, fn)
+        with _REGISTRY_LOCK, _use_tracking_uri(self.tracking_uri):
+            return self._call(what, fn)
 
     # -- experiments ----------------------------------------------------------------------------
 
@@ -459,7 +475,7 @@ class MlflowRuns:
                 if not token:
                     return out
 
-        found = self._call("could not list registered models", fetch)
+        found = self._registry_call("could not list registered models", fetch)
         return tuple(
             RegisteredModel(
                 name=m.name,
@@ -476,11 +492,11 @@ class MlflowRuns:
     def model_versions(self, name: str) -> tuple[ModelVersion, ...]:
         quoted = name.replace("'", "\\'")
         what = f"could not list the versions of model {name!r}"
-        model = self._call(what, lambda c: c.get_registered_model(name))
+        model = self._registry_call(what, lambda c: c.get_registered_model(name))
         by_version: dict[str, list[str]] = {}
         for alias, version in (model.aliases or {}).items():
             by_version.setdefault(str(version), []).append(alias)
-        found = self._call(what, lambda c: list(c.search_model_versions(f"name = '{quoted}'")))
+        found = self._registry_call(what, lambda c: list(c.search_model_versions(f"name = '{quoted}'")))
         versions = []
         for v in found:
             aliases = tuple(sorted(set(v.aliases or ()) | set(by_version.get(str(v.version), ()))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -126,7 +127,9 @@ def test_metric_history(backend, store):
     assert [p.value for p in hist.points] == pytest.approx(run["train_rmse"])
 
 
-def test_model_registry(backend, store):
+def test_model_registry(backend, store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MLflow's file registry must not leave ./mlflow.db behind
+    tracking_before = os.environ.get("MLFLOW_TRACKING_URI")
     (model,) = [m for m in backend.list_registered_models() if m.name == store.built["model_name"]]
     assert dict(model.aliases) == {"champion": "2"}
     versions = backend.model_versions(model.name)
@@ -135,6 +138,8 @@ def test_model_registry(backend, store):
     assert versions[0].run_id == store.built["versions"]["2"]
     assert versions[1].run_id == store.built["versions"]["1"]
     assert versions[0].status == "READY" and versions[0].created is not None
+    assert list(tmp_path.iterdir()) == []
+    assert os.environ.get("MLFLOW_TRACKING_URI") == tracking_before
 
 
 def test_missing_run_is_not_found(backend):
