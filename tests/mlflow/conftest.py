@@ -110,8 +110,10 @@ class MlflowServer:
                "--default-artifact-root", str(self.artifacts), "--host", "127.0.0.1",
                "--port", str(self.port), "--workers", "1"]
         with open(self.log, "ab") as log:
+            # the server's background job runner (huey workers) is not used by the console
+            env = {**_seed_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.db.parent,
-                                         env=_seed_env(), start_new_session=True)
+                                         env=env, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
