@@ -13,7 +13,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Static
+from textual import on
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from backends.errors import BackendError, BackendTimeout
@@ -60,12 +61,14 @@ class PaneScreen(Screen):
 
     PANE: ClassVar[str] = ""
     COMMANDS: ClassVar[tuple[Command, ...]] = ()  # pane `:` commands (see console/commands.py)
+    FILTER_TARGET: ClassVar[str] = ""  # id of the table that the pane's `/` box (Input#filter) filters
     BINDINGS = [Binding("r", "refresh", "Refresh", id="pane.refresh")]
 
     _tokens = count(1)
 
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.PANE}")
+        self.filter_text = ""
         self._pending: dict[str, int] = {}
         self._handlers: dict[tuple[str, int], tuple[Callable[[Any], Any], Callable[[BaseException], Any] | None]] = {}
 
@@ -153,6 +156,42 @@ class PaneScreen(Screen):
     def action_refresh(self) -> None:
         if self.backend is not None:
             self.reload()
+
+    # -- the `/` filter box: a pane yields Input(id="filter", classes="filter hidden") and overrides
+    # filter_changed() to re-show its table --------------------------------------------------------
+    def filter_changed(self) -> None:
+        """``self.filter_text`` changed."""
+
+    def action_filter(self) -> None:
+        for box in self.query("#filter").results(Input):
+            box.remove_class("hidden")
+            box.value = self.filter_text
+            box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.filter_changed()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, _event: Input.Submitted) -> None:
+        self._focus_filter_target()
+        if not self.filter_text:
+            self.query_one("#filter", Input).add_class("hidden")
+
+    def action_clear_filter(self) -> None:
+        for box in self.query("#filter").results(Input):
+            if self.filter_text or not box.has_class("hidden"):
+                box.value = ""
+                box.add_class("hidden")
+                if self.filter_text:
+                    self.filter_text = ""
+                    self.filter_changed()
+                self._focus_filter_target()
+
+    def _focus_filter_target(self) -> None:
+        for table in self.query(f"#{self.FILTER_TARGET}"):
+            table.focus()
 
     # -- status ------------------------------------------------------------------------------------
     def set_status(self, text: str, level: str = "info") -> None:

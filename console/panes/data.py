@@ -46,6 +46,7 @@ class DataProgress(Message):
 
 class DataScreen(PaneScreen):
     PANE = "data"
+    FILTER_TARGET = "outputs"
     BINDINGS = [
         Binding("d", "diff", "Diff", id="data.diff"),
         Binding("c", "checkout", "Checkout", id="data.checkout"),
@@ -65,7 +66,6 @@ class DataScreen(PaneScreen):
         self.versions: tuple[DataVersion, ...] = ()
         self.workspace_info: WorkspaceInfo | None = None
         self.selected_output: str | None = None
-        self.filter_text = ""
         self.stale = False
         self._last_result: tuple[str, str] | None = None  # an operation's outcome outlives the reload
 
@@ -106,16 +106,16 @@ class DataScreen(PaneScreen):
     def _set_outputs_title(self) -> None:
         info = self.workspace_info
         text = Text("Outputs", style="bold")
+        if self.stale:  # marks first, so that a long path cannot hide them
+            text.append("  [stale]", style="bold reverse")
+        if self.filter_text:
+            text.append(f"  filter: {self.filter_text}", style="bold")
         if info is not None:
             where = info.root
             if info.branch or info.git_head:
                 where += f"  ({info.branch or 'detached'} @ {info.git_head or 'no commits'})"
             remote = f"remote {info.default_remote}" if info.default_remote else "no default remote"
             text.append(f"  {where}  {remote}", style="")
-        if self.filter_text:
-            text.append(f"  filter: {self.filter_text}")
-        if self.stale:
-            text.append("  [stale]", style="bold reverse")
         self.query_one("#outputs-title", Label).update(text)
 
     def _outputs_loaded(self, result: tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]) -> None:
@@ -235,33 +235,10 @@ class DataScreen(PaneScreen):
         {"down": table.action_cursor_down, "up": table.action_cursor_up,
          "top": table.action_scroll_top, "bottom": table.action_scroll_bottom}[where]()
 
-    # -- filter --------------------------------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        if self.backend is None:
-            return
-        box = self.query_one("#filter", Input)
-        box.remove_class("hidden")
-        box.value = self.filter_text
-        box.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
+    # -- filter (the box itself is PaneScreen's) ------------------------------------------------------------
+    def filter_changed(self) -> None:
         self._set_outputs_title()
         self._fill_outputs()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, _event: Input.Submitted) -> None:
-        self.query_one("#outputs", DataTable).focus()
-        if not self.filter_text:
-            self.query_one("#filter", Input).add_class("hidden")
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if self.filter_text or not box.has_class("hidden"):
-            box.value = ""
-            box.add_class("hidden")
-            self.query_one("#outputs", DataTable).focus()
 
     # -- diff --------------------------------------------------------------------------------------------------
     def action_diff(self) -> None:

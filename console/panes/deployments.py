@@ -53,6 +53,7 @@ def reason_text(d: Deployment) -> str:
 
 class DeploymentsScreen(PaneScreen):
     PANE = "deployments"
+    FILTER_TARGET = "deployments"
     DEFAULT_CSS = """
     DeploymentsScreen #detail { height: auto; max-height: 4; padding: 0 1; background: $boost; }
     DeploymentsScreen #deployments-title { width: 100%; }
@@ -78,7 +79,6 @@ class DeploymentsScreen(PaneScreen):
         super().__init__()
         self.deployments: dict[tuple[str, str], Deployment] = {}
         self.scope: tuple[str, ...] | None = None  # None: the context's namespaces; (): all
-        self.filter_text = ""
         self.stale = False
         self.loaded = False
         self.histories: dict[tuple[str, str], list[Exchange]] = {}
@@ -344,32 +344,9 @@ class DeploymentsScreen(PaneScreen):
         {"down": table.action_cursor_down, "up": table.action_cursor_up,
          "top": table.action_scroll_top, "bottom": table.action_scroll_bottom}[where]()
 
-    # -- filter --------------------------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.remove_class("hidden")
-        box.value = self.filter_text
-        box.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
+    # -- filter (the box itself is PaneScreen's) ----------------------------------------------------------
+    def filter_changed(self) -> None:
         self._schedule_rebuild()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, _event: Input.Submitted) -> None:
-        self.query_one("#deployments", FastTable).focus()
-        if not self.filter_text:
-            self.query_one("#filter", Input).add_class("hidden")
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if self.filter_text or not box.has_class("hidden"):
-            box.value = ""
-            box.add_class("hidden")
-            self.filter_text = ""
-            self._schedule_rebuild()
-            self.query_one("#deployments", FastTable).focus()
 
     # -- :ns -------------------------------------------------------------------------------------------------
     def complete_ns(self) -> list[str]:

@@ -198,3 +198,21 @@ async def test_ctx_switch_reloads_the_pane_from_the_other_workspace(seed_repo, t
         assert "not a git repository" in text and "data/demo.txt" not in text
         await pilot.press("colon", *"ctx main", "enter")
         await wait_for(pilot, lambda: "data/demo.txt" in screen_text(app))
+
+
+async def test_slash_filters_the_outputs_and_escape_clears(seed_repo, screen_text):
+    app = make(seed_repo.ws)
+    async with app.run_test(size=(120, 34)) as pilot:
+        await wait_for(pilot, lambda: pane(app).outputs)
+        await pilot.press("slash", *"imag")
+        await pilot.pause()
+        assert [o.path for o in pane(app)._visible_outputs()] == ["data/images"]
+        table = pane(app).query_one("#outputs")
+        assert table.row_count == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pane(app).selected_output == "data/images" and pane(app).versions)
+        assert table.has_focus and "filter: imag" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == len(pane(app).outputs) == 4
+        assert "filter:" not in screen_text(app)
