@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -376,5 +376,10 @@ def load_folders(folders: Iterable[str | Path] = (), builtin: bool = True) -> tu
             continue
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() in (".yaml", ".yml", ".json") and path.is_file():
-                reports.append(load_file(path))
+                report = load_file(path)
+                if folder == BUILTIN_DIR:  # named as what it is, not by where the package lies
+                    label = f"built-in ({path.name})"
+                    board = report.dashboard and replace(report.dashboard, source=label)
+                    report = replace(report, source=label, dashboard=board)
+                reports.append(report)
     return tuple(reports)

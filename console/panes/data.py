@@ -38,6 +38,11 @@ STATUS_STYLE = {  # by backends.data.OutputStatus value
 }
 
 
+# what matters to pick a version comes first, so that it shows at 80 columns
+HISTORY_COLUMNS = ((" ", 1), ("commit", 7), ("date", 16), ("size", 9), ("files", 5), ("cache", 5),
+                   ("remote", 6), ("message", 30), ("md5", 12), ("author", 20))
+
+
 class DataProgress(Message):
     def __init__(self, progress: Progress) -> None:
         super().__init__()
@@ -74,11 +79,15 @@ class DataScreen(PaneScreen):
         yield Label("Outputs", id="outputs-title", classes="pane-title")
         yield Input(placeholder="filter outputs by path (escape clears)", id="filter", classes="filter hidden")
         outputs = DataTable(id="outputs", cursor_type="row", zebra_stripes=True)
-        outputs.add_columns("path", "kind", "size", "files", "status")
+        outputs.add_column("path")
+        for label, width in (("kind", 4), ("size", 9), ("files", 5), ("status", 30)):
+            outputs.add_column(label, width=width)
         yield outputs
         yield Label("History", id="history-title", classes="pane-title")
         history = DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        history.add_columns(" ", "commit", "date", "message", "size", "files", "cache", "remote", "md5", "author")
+        # fixed widths: every cell is clipped to them, so no row has to be measured
+        for label, width in HISTORY_COLUMNS:
+            history.add_column(label, width=width)
         yield history
         yield ProgressBar(id="progress", show_eta=False, classes="hidden")
 
@@ -143,7 +152,7 @@ class DataScreen(PaneScreen):
         visible = self._visible_outputs()
         for output in visible:
             if output.error:
-                status = Text(f"unreadable: {output.error}", style="bold reverse")
+                status = Text(clip(f"unreadable: {output.error}", 30), style="bold reverse")
             else:
                 status = Text(output.status.value, style=STATUS_STYLE.get(output.status.value, ""))
             table.add_row(output.path, "dir" if output.is_dir else "file", human_size(output.size),
@@ -172,23 +181,25 @@ class DataScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, f"history of {path}"))
 
     def _history_loaded(self, versions: tuple[DataVersion, ...]) -> None:
+        previous = self.selected_version()  # of the list shown until now
         self.versions = versions
         table = self.query_one("#history", DataTable)
-        previous = self.selected_version()
         table.clear()
         for version in versions:
             mark = Text("*", style="bold") if version.is_current else ""
-            head = [mark, version.short, short_time(version.date), clip(version.message, 30)]
+            head = [mark, version.short, short_time(version.date)]
             if version.error:
-                row = [*head, Text(f"malformed: {clip(version.error, 40)}", style="bold reverse"), "", "", "", "-"]
+                row = [*head, "-", "-", "-", "-", Text(clip(f"malformed: {version.error}", 30), style="bold reverse"),
+                       "-"]
             elif version.deleted:
-                row = [*head, Text("(.dvc deleted)", style="dim"), "", "", "", "-"]
+                row = [*head, "-", "-", "-", "-", Text(clip(f"{version.message} (.dvc deleted)", 30), style="dim"),
+                       "-"]
             else:
                 row = [*head, human_size(version.size), "-" if version.nfiles is None else str(version.nfiles),
                        Text(yes_no(version.in_cache), style="" if version.in_cache is not False else "bold"),
                        Text(yes_no(version.in_remote), style="" if version.in_remote is not False else "bold"),
-                       (version.md5 or "-")[:12]]
-            table.add_row(*row, version.author, key=version.rev)
+                       clip(version.message, 30), (version.md5 or "-")[:12]]
+            table.add_row(*row, clip(version.author, 20), key=version.rev)
         revs = [v.rev for v in versions]
         if previous is not None and previous.rev in revs:
             table.move_cursor(row=revs.index(previous.rev))

@@ -141,7 +141,7 @@ def test_folders_report_broken_files_and_missing_folders(tmp_path):
     shutil.copy(GRAFANA, folder / "seldon.json")
     reports = load_folders([folder, tmp_path / "nowhere"])
     by_name = {Path(r.source).name: r for r in reports}
-    assert list(by_name) == ["model-serving.yaml", "broken.yaml", "good.yaml", "seldon.json", "nowhere"]
+    assert list(by_name) == ["built-in (model-serving.yaml)", "broken.yaml", "good.yaml", "seldon.json", "nowhere"]
     assert by_name["broken.yaml"].dashboard is None
     assert "not valid YAML: line 4" in by_name["broken.yaml"].skipped[0]
     good = by_name["good.yaml"]

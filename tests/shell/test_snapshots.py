@@ -73,8 +73,9 @@ def test_command_line_completion(snap_compare, fake_app):
                         run_before=run)
 
 
-def test_pane_not_configured(snap_compare, fake_app):
-    """A context whose Runs pane has no tracking URI says how to configure it."""
+def test_pane_not_configured(snap_compare, fake_app, tmp_path):
+    """A context whose Runs pane has no tracking URI says how to configure it (its repo, where a store
+    could be found, is an empty folder)."""
     async def run(pilot):
         await _settle(pilot)
         await pilot.press("colon", *"ctx bare", "enter")
@@ -82,5 +83,5 @@ def test_pane_not_configured(snap_compare, fake_app):
         await pilot.press("2")
         await _settle(pilot)
 
-    app = fake_app("data", contexts={"bare": {"runs_backend": "mlflow"}})
+    app = fake_app("data", contexts={"bare": {"runs_backend": "mlflow", "repo": str(tmp_path)}})
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
