@@ -25,10 +25,13 @@ def _then(*steps):
 
 def _command(line):
     async def step(pilot):
-        pilot.app.run_command_line(line)
         screen = pilot.app.current_pane()
-        await pilot.pause(0.05)
-        await wait_until(pilot, lambda: not screen.is_busy("poll"), what=f":{line}")
+        status = screen.query_one("#status")
+        before = (screen.last_range, status.text)
+        pilot.app.run_command_line(line)
+        # its answer is in: a new chart or a new status line, and no poll in flight
+        await wait_until(pilot, lambda: (screen.last_range, status.text) != before
+                         and not screen.is_busy("poll"), what=f":{line}")
         await pilot.pause(0.05)
     return step
 
