@@ -1,14 +1,17 @@
-"""A lean, virtual, row-cursor table for large live lists (hundreds of rows changing under a watch).
+"""A lean, virtual table for large live lists (hundreds of rows changing under a watch, thousands paged in).
 
 Plain data in: columns (label, key) and rows of cells (``str`` or Rich ``Text``) with a string key.
 Only the visible lines are rendered; column widths come from ``cell_len`` (no Rich measuring), so filling
 500 rows or changing one cell costs little. Typed messages upward: ``RowHighlighted`` / ``RowSelected``.
+
+``cursor_type="row"`` (the default) highlights whole rows; ``cursor_type="cell"`` adds a column cursor
+(left / right, home / end for the first / last column, ctrl+home / ctrl+end for the first / last row).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
+from typing import Literal, Union
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -43,32 +46,44 @@ class FastTable(ScrollView, can_focus=True):
         Binding("down", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "scroll_top", "Top", show=False),
-        Binding("end", "scroll_bottom", "Bottom", show=False),
+        Binding("home", "home", "Top", show=False),
+        Binding("end", "end", "Bottom", show=False),
+        Binding("ctrl+home", "scroll_top", "Top", show=False),
+        Binding("ctrl+end", "scroll_bottom", "Bottom", show=False),
+        Binding("left", "cursor_left", "Left", show=False),
+        Binding("right", "cursor_right", "Right", show=False),
         Binding("enter", "select", "Select", show=False),
     ]
 
     class RowHighlighted(Message):
-        def __init__(self, table: "FastTable", cursor_row: int, row_key: str) -> None:
+        """The cursor moved (to another row, or in a cell table to another column)."""
+
+        def __init__(self, table: "FastTable", cursor_row: int, row_key: str, cursor_column: int = 0,
+                     column_key: str | None = None) -> None:
             super().__init__()
             self.table, self.cursor_row, self.row_key = table, cursor_row, row_key
+            self.cursor_column, self.column_key = cursor_column, column_key
 
         @property
         def control(self) -> "FastTable":
             return self.table
 
     class RowSelected(Message):
-        def __init__(self, table: "FastTable", cursor_row: int, row_key: str) -> None:
+        def __init__(self, table: "FastTable", cursor_row: int, row_key: str, cursor_column: int = 0,
+                     column_key: str | None = None) -> None:
             super().__init__()
             self.table, self.cursor_row, self.row_key = table, cursor_row, row_key
+            self.cursor_column, self.column_key = cursor_column, column_key
 
         @property
         def control(self) -> "FastTable":
             return self.table
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, cursor_type: Literal["row", "cell"] = "row", name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._labels: list[str] = []
+        self.cursor_type = cursor_type
+        self._labels: list[Cell] = []
         self._col_keys: list[str] = []
         self._col_index: dict[str, int] = {}
         self._widths: list[int] = []
@@ -76,28 +91,45 @@ class FastTable(ScrollView, can_focus=True):
         self._keys: list[str] = []
         self._row_index: dict[str, int] = {}
         self.cursor_row = 0
+        self.cursor_column = 0
 
     # -- data ----------------------------------------------------------------------------------------
-    def add_column(self, label: str, key: str) -> None:
+    def add_column(self, label: Cell, key: str) -> None:
         self._col_index[key] = len(self._col_keys)
         self._labels.append(label)
         self._col_keys.append(key)
-        self._widths.append(cell_len(label))
+        width = _width(label)
+        for cells in self._rows:  # rows added before the column get an empty cell
+            cells.append("")
+        self._widths.append(min(width, MAX_COLUMN_WIDTH))
         self._resize()
 
     @property
     def row_count(self) -> int:
         return len(self._rows)
 
-    def clear(self) -> None:
+    @property
+    def column_keys(self) -> tuple[str, ...]:
+        return tuple(self._col_keys)
+
+    @property
+    def column_key(self) -> str | None:
+        """The key of the column under the cursor."""
+        return self._col_keys[self.cursor_column] if 0 <= self.cursor_column < len(self._col_keys) else None
+
+    def clear(self, columns: bool = False) -> None:
+        """Remove every row (and with ``columns=True`` every column too)."""
+        if columns:
+            self._labels, self._col_keys, self._col_index = [], [], {}
+            self.cursor_column = 0
         self._rows, self._keys, self._row_index = [], [], {}
-        self._widths = [cell_len(label) for label in self._labels]
+        self._widths = [min(_width(label), MAX_COLUMN_WIDTH) for label in self._labels]
         self.cursor_row = 0
         self._resize()
 
     def set_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
         """Replace every row at once: ``(key, cells)`` pairs."""
-        widths = [cell_len(label) for label in self._labels]
+        widths = [_width(label) for label in self._labels]
         self._rows = [list(cells) for _, cells in rows]
         self._keys = [key for key, _ in rows]
         self._row_index = {key: i for i, key in enumerate(self._keys)}
@@ -111,11 +143,19 @@ class FastTable(ScrollView, can_focus=True):
         self._resize()
 
     def add_row(self, *cells: Cell, key: str) -> None:
-        self._row_index[key] = len(self._rows)
-        self._keys.append(key)
-        self._rows.append(list(cells))
-        for i, cell in enumerate(cells):
-            self._widths[i] = max(self._widths[i], min(_width(cell), MAX_COLUMN_WIDTH))
+        self.add_rows([(key, cells)])
+
+    def add_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
+        """Append ``(key, cells)`` pairs in one go (one resize and repaint for the lot)."""
+        widths = self._widths
+        for key, cells in rows:
+            self._row_index[key] = len(self._rows)
+            self._keys.append(key)
+            self._rows.append(list(cells))
+            for i, cell in enumerate(cells):
+                w = _width(cell)
+                if w > widths[i]:
+                    widths[i] = min(w, MAX_COLUMN_WIDTH)
         self._resize()
 
     def update_cell(self, row_key: str, column_key: str, value: Cell) -> None:
@@ -138,6 +178,10 @@ class FastTable(ScrollView, can_focus=True):
     def row_key_at(self, index: int) -> str | None:
         return self._keys[index] if 0 <= index < len(self._keys) else None
 
+    @property
+    def row_keys(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
     def _resize(self) -> None:
         total = sum(w + 2 for w in self._widths)
         self.virtual_size = Size(total, len(self._rows) + 1)
@@ -147,17 +191,23 @@ class FastTable(ScrollView, can_focus=True):
         self.refresh_line(row + 1)  # virtual line 0 is the header
 
     # -- cursor ----------------------------------------------------------------------------------------
-    def move_cursor(self, *, row: int, scroll: bool = True) -> None:
+    def move_cursor(self, *, row: int | None = None, column: int | None = None, scroll: bool = True) -> None:
+        """Move the cursor to ``row`` (and in a cell table to ``column``); None keeps that coordinate."""
+        if column is not None and self.cursor_type == "cell" and self._col_keys:
+            column = max(0, min(column, len(self._col_keys) - 1))
+            if column != self.cursor_column:
+                self.cursor_column = column
+                self._refresh_row(self.cursor_row)
         if not self._rows:
             self.cursor_row = 0
             return
-        row = max(0, min(row, len(self._rows) - 1))
+        row = self.cursor_row if row is None else max(0, min(row, len(self._rows) - 1))
         old, self.cursor_row = self.cursor_row, row
         if scroll:
             self._scroll_to_cursor()
         self._refresh_row(old)
         self._refresh_row(row)
-        self.post_message(self.RowHighlighted(self, row, self._keys[row]))
+        self.post_message(self.RowHighlighted(self, row, self._keys[row], self.cursor_column, self.column_key))
 
     def _scroll_to_cursor(self) -> None:
         body = max(1, self.size.height - 1 - (1 if self.show_horizontal_scrollbar else 0))
@@ -166,6 +216,15 @@ class FastTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row, animate=False)
         elif self.cursor_row >= top + body:
             self.scroll_to(y=self.cursor_row - body + 1, animate=False)
+        if self.cursor_type == "cell" and self._col_keys:
+            left = sum(w + 2 for w in self._widths[:self.cursor_column])
+            right = left + self._widths[self.cursor_column] + 2
+            view = max(1, self.scrollable_content_region.width)
+            x = int(self.scroll_x)
+            if left < x:
+                self.scroll_to(x=left, animate=False)
+            elif right > x + view:
+                self.scroll_to(x=min(left, right - view), animate=False)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(row=self.cursor_row - 1)
@@ -185,30 +244,72 @@ class FastTable(ScrollView, can_focus=True):
     def action_scroll_bottom(self) -> None:
         self.move_cursor(row=len(self._rows) - 1)
 
+    def action_home(self) -> None:
+        """First row; in a cell table the first column."""
+        if self.cursor_type == "cell":
+            self.move_cursor(column=0)
+        else:
+            self.action_scroll_top()
+
+    def action_end(self) -> None:
+        """Last row; in a cell table the last column."""
+        if self.cursor_type == "cell":
+            self.move_cursor(column=len(self._col_keys) - 1)
+        else:
+            self.action_scroll_bottom()
+
+    def action_cursor_left(self) -> None:
+        if self.cursor_type == "cell":
+            self.move_cursor(column=self.cursor_column - 1)
+        else:
+            self.scroll_left()
+
+    def action_cursor_right(self) -> None:
+        if self.cursor_type == "cell":
+            self.move_cursor(column=self.cursor_column + 1)
+        else:
+            self.scroll_right()
+
     def action_select(self) -> None:
         if self._rows:
-            self.post_message(self.RowSelected(self, self.cursor_row, self._keys[self.cursor_row]))
+            self.post_message(self.RowSelected(self, self.cursor_row, self._keys[self.cursor_row],
+                                               self.cursor_column, self.column_key))
+
+    def _column_at(self, x: int) -> int | None:
+        edge = 0
+        for i, w in enumerate(self._widths):
+            edge += w + 2
+            if x < edge:
+                return i
+        return None
 
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
             row = int(self.scroll_y) + event.y - 1
+            column = self._column_at(int(self.scroll_x) + event.x) if self.cursor_type == "cell" else None
             if 0 <= row < len(self._rows):
-                if row == self.cursor_row and event.chain > 1:
+                if row == self.cursor_row and event.chain > 1 and column in (None, self.cursor_column):
                     self.action_select()
                 else:
-                    self.move_cursor(row=row)
+                    self.move_cursor(row=row, column=column)
 
     # -- rendering -----------------------------------------------------------------------------------
-    def _line_text(self, cells: Sequence[Cell]) -> Text:
+    def _line_text(self, cells: Sequence[Cell], cursor_style: Style | None = None) -> Text:
+        """One line of cells; ``cursor_style`` is laid over the cell under the column cursor."""
         text = Text(no_wrap=True, end="")
-        for cell, width in zip(cells, self._widths):
+        for i, (cell, width) in enumerate(zip(cells, self._widths)):
             piece = cell if isinstance(cell, Text) else Text(cell)
             if piece.cell_len > width:
                 piece = piece.copy()
                 piece.truncate(width, overflow="ellipsis")
-            text.append(" ")
+            start = len(text)
+            gap = width - piece.cell_len
+            left = gap if piece.justify == "right" else gap // 2 if piece.justify == "center" else 0
+            text.append(" " * (left + 1))
             text.append_text(piece)
-            text.append(" " * (width - piece.cell_len + 1))
+            text.append(" " * (gap - left + 1))
+            if cursor_style is not None and i == self.cursor_column:
+                text.stylize(cursor_style, start, len(text))
         return text
 
     def render_line(self, y: int) -> Strip:
@@ -222,8 +323,11 @@ class FastTable(ScrollView, can_focus=True):
             row = int(self.scroll_y) + y - 1
             if row >= len(self._rows):
                 return Strip.blank(width, base)
-            text = self._line_text(self._rows[row])
-            if row == self.cursor_row:
+            cell_cursor = row == self.cursor_row and self.cursor_type == "cell"
+            # a cell table highlights only the cell under the column cursor; its row keeps the stripe
+            text = self._line_text(self._rows[row],
+                                   self.get_component_rich_style("fast-table--cursor") if cell_cursor else None)
+            if row == self.cursor_row and not cell_cursor:
                 style = self.get_component_rich_style("fast-table--cursor")
             elif row % 2:
                 style = self.get_component_rich_style("fast-table--odd")
