@@ -191,9 +191,9 @@ class MlflowRuns:
             try:
                 from mlflow import MlflowClient
 
-                _freeze_imports()
                 # MlflowClient opens the tracking store here, so a bad URI fails now
                 self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+                _freeze_imports()  # after the store (and SQLAlchemy for a database store) is loaded
             except Exception as exc:  # noqa: BLE001 - translated below
                 self._client = None
                 raise self._translate(exc, "could not open the MLflow store") from exc

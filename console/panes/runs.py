@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import Input, Label
 
 from backends.errors import BackendTimeout, InvalidQuery, ServerError, Unreachable
 from backends.runs import Experiment, ExperimentStats, RunDetail, RunPage, RunQuery, RunSummary
@@ -23,6 +23,7 @@ from console.panes.runs_views import (
     run_detail_renderable,
 )
 from widgets.compare import CompareView
+from widgets.fast_table import FastTable
 from widgets.picker import PickerView
 from widgets.views import TextView
 
@@ -56,6 +57,7 @@ def order_clause(column: str, descending: bool) -> str | None:
 
 class RunsScreen(PaneScreen):
     PANE = "runs"
+    FILTER_TARGET = "runs"
     BINDINGS = [
         Binding("E", "experiments", "Experiments", id="runs.experiments"),
         Binding("s", "sort", "Sort", id="runs.sort"),
@@ -114,11 +116,12 @@ class RunsScreen(PaneScreen):
         yield Input(placeholder="MLflow filter, e.g. metrics.rmse < 70 and params.alpha = '0.01' "
                                 "(enter applies, escape closes)", id="filter", classes="hidden")
         yield Label("", id="filter-error", classes="hidden")
-        yield DataTable(id="runs", cursor_type="cell", zebra_stripes=True)
+        # the virtual table draws only the visible rows: a page of runs costs no measuring and no redraw of the rest
+        yield FastTable(id="runs", cursor_type="cell")
 
     def on_mount(self) -> None:
         # PaneScreen.on_mount runs after this one (Textual calls each class's handler) and starts the load
-        for table in self.query("#runs").results(DataTable):
+        for table in self.query("#runs").results(FastTable):
             table.focus()
 
     async def context_changed(self) -> None:
@@ -259,9 +262,7 @@ class RunsScreen(PaneScreen):
         start = len(self.runs)
         self.runs.extend(page.runs)
         self._add_new_columns(page.runs)
-        table = self.query_one("#runs", DataTable)
-        for run in page.runs:
-            table.add_row(*self._cells(run), key=run.run_id)
+        self.query_one("#runs", FastTable).add_rows([(run.run_id, self._cells(run)) for run in page.runs])
         self._set_title()
         self.set_status(self._summary_text() + f" (+{len(self.runs) - start})")
         self._maybe_prefetch()
@@ -313,7 +314,7 @@ class RunsScreen(PaneScreen):
         return sorted(values, key=rank)
 
     def _add_new_columns(self, runs: tuple[RunSummary, ...]) -> None:
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", FastTable)
         for key in self._dynamic_columns(list(runs)):
             if key not in self.columns:
                 self.columns.append(key)
@@ -345,7 +346,7 @@ class RunsScreen(PaneScreen):
         return cells
 
     def _rebuild_table(self) -> None:
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", FastTable)
         keep_column = self.focused_column()
         keep_run = self.selected_run()
         table.clear(columns=True)
@@ -354,50 +355,45 @@ class RunsScreen(PaneScreen):
             table.add_column(self._header(key), key=key)
         for key in self._visible_columns():
             table.add_column(self._header(key), key=key)
-        for run in self.runs:
-            table.add_row(*self._cells(run), key=run.run_id)
+        table.set_rows([(run.run_id, self._cells(run)) for run in self.runs])
         ids = [r.run_id for r in self.runs]
-        keys = [c.key.value for c in table.ordered_columns]
+        keys = list(table.column_keys)
         row = ids.index(keep_run.run_id) if keep_run and keep_run.run_id in ids else 0
         col = keys.index(keep_column) if keep_column in keys else 1
         if self.runs:
-            table.move_cursor(row=row, column=col, animate=False)
+            table.move_cursor(row=row, column=col)
         self._set_title()
 
     # -- selection -----------------------------------------------------------------------------------------------
     def focused_column(self) -> str | None:
-        table = self.query_one("#runs", DataTable)
-        columns = table.ordered_columns
-        if not columns or not (0 <= table.cursor_column < len(columns)):
-            return None
-        return columns[table.cursor_column].key.value
+        return self.query_one("#runs", FastTable).column_key
 
     def selected_run(self) -> RunSummary | None:
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", FastTable)
         row = table.cursor_row
         if not self.runs or not (0 <= row < len(self.runs)) or table.row_count == 0:
             return None
         return self.runs[row]
 
-    @on(DataTable.CellHighlighted, "#runs")
-    def _cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
-        self._maybe_prefetch(event.coordinate.row)
+    @on(FastTable.RowHighlighted, "#runs")
+    def _cell_highlighted(self, event: FastTable.RowHighlighted) -> None:
+        self._maybe_prefetch(event.cursor_row)
 
     def _maybe_prefetch(self, row: int | None = None) -> None:
         """Load the next page when the cursor is near the last loaded row."""
         if row is None:
-            row = self.query_one("#runs", DataTable).cursor_row
+            row = self.query_one("#runs", FastTable).cursor_row
         if self.next_token and row >= len(self.runs) - PREFETCH_ROWS:
             self._load_more()
 
-    @on(DataTable.CellSelected, "#runs")
-    def _cell_selected(self, event: DataTable.CellSelected) -> None:
-        run_id = event.cell_key.row_key.value
+    @on(FastTable.RowSelected, "#runs")
+    def _cell_selected(self, event: FastTable.RowSelected) -> None:
+        run_id = event.row_key
         if run_id:
             self.open_run(run_id)
 
     def action_cursor(self, where: str) -> None:
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", FastTable)
         {"down": table.action_cursor_down, "up": table.action_cursor_up,
          "top": lambda: table.move_cursor(row=0), "bottom": lambda: table.move_cursor(row=table.row_count - 1)
          }[where]()
@@ -461,10 +457,17 @@ class RunsScreen(PaneScreen):
         self.query_one("#filter", Input).value = ""
         self._request(filter_text="")
 
+    # the runs filter is MLflow search syntax, applied by the store on enter (not PaneScreen's filter-as-you-type):
+    # these handlers stop the base class's
+    @on(Input.Changed, "#filter")
+    def _filter_edited(self, event: Input.Changed) -> None:
+        event.prevent_default()
+
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.prevent_default()
         self._request(filter_text=event.value.strip())
-        self.query_one("#runs", DataTable).focus()
+        self.query_one("#runs", FastTable).focus()
 
     def action_close_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -472,7 +475,7 @@ class RunsScreen(PaneScreen):
         box.value = self.filter_text
         if not self.filter_text:
             box.add_class("hidden")
-        self.query_one("#runs", DataTable).focus()
+        self.query_one("#runs", FastTable).focus()
 
     def _show_filter_error(self, message: str) -> None:
         label = self.query_one("#filter-error", Label)
@@ -494,7 +497,7 @@ class RunsScreen(PaneScreen):
             del self.marked[run.run_id]
         else:
             self.marked[run.run_id] = run
-        table = self.query_one("#runs", DataTable)
+        table = self.query_one("#runs", FastTable)
         table.update_cell(run.run_id, "mark", Text("*" if run.run_id in self.marked else " ", style="bold"))
         table.action_cursor_down()
         self._set_title()

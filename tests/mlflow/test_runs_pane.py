@@ -13,6 +13,7 @@ from console.config import Config, Context
 from console.panes.runs import RunsScreen
 from console.panes.runs_views import MetricChartView, RegistryView
 from widgets.compare import CompareView
+from widgets.fast_table import FastTable
 from widgets.picker import PickerView
 from widgets.views import TextView
 
@@ -40,8 +41,8 @@ def pane(app) -> RunsScreen:
 
 
 def row_ids(screen: RunsScreen) -> list[str]:
-    table = screen.query_one("#runs", DataTable)
-    return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+    table = screen.query_one("#runs", FastTable)
+    return [table.row_key_at(i) for i in range(table.row_count)]
 
 
 def text_of(widget) -> str:
@@ -58,10 +59,11 @@ async def loaded(pilot, app, n: int | None = None) -> RunsScreen:
 
 
 async def focus_column(pilot, screen: RunsScreen, key: str) -> None:
-    table = screen.query_one("#runs", DataTable)
-    keys = [c.key.value for c in table.ordered_columns]
-    table.move_cursor(column=keys.index(key))
-    await pilot.pause()
+    """Walk the column cursor to ``key`` with the arrow keys."""
+    table = screen.query_one("#runs", FastTable)
+    target = table.column_keys.index(key)
+    await pilot.press("home", *["right"] * target)
+    assert screen.focused_column() == key
 
 
 async def test_opens_the_latest_experiment(mlflow_sqlite):
@@ -72,7 +74,7 @@ async def test_opens_the_latest_experiment(mlflow_sqlite):
         title = text_of(screen.query_one("#runs-title", Label))
         assert "diabetes" in title and "7 loaded" in title
         # params and metrics that vary are columns; start time newest first by default
-        keys = [c.key.value for c in screen.query_one("#runs", DataTable).ordered_columns]
+        keys = list(screen.query_one("#runs", FastTable).column_keys)
         assert {"metrics.rmse", "metrics.r2", "metrics.mae", "params.alpha", "params.l1_ratio"} <= set(keys)
         starts = [r.start_time for r in screen.runs]
         assert starts == sorted(starts, reverse=True)
@@ -292,7 +294,7 @@ async def test_state_survives_refresh_and_pane_switch(mlflow_sqlite):
         await until(pilot, lambda: not screen.is_busy("runs"), what="refresh")
         assert screen.filter_text == "params.l1_ratio = '1.0'" and screen.sort == ("metrics.mae", True)
         assert row_ids(screen) == before
-        keys = [c.key.value for c in screen.query_one("#runs", DataTable).ordered_columns]
+        keys = list(screen.query_one("#runs", FastTable).column_keys)
         assert "params.alpha" not in keys and "metrics.mae" in keys
 
 
