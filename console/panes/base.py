@@ -62,6 +62,7 @@ class PaneScreen(Screen):
     PANE: ClassVar[str] = ""
     COMMANDS: ClassVar[tuple[Command, ...]] = ()  # pane `:` commands (see console/commands.py)
     FILTER_TARGET: ClassVar[str] = ""  # id of the table that the pane's `/` box (Input#filter) filters
+    FILTER_AS_YOU_TYPE: ClassVar[bool] = True  # False: the box holds a query, applied on enter
     BINDINGS = [Binding("r", "refresh", "Refresh", id="pane.refresh")]
 
     _tokens = count(1)
@@ -158,9 +159,12 @@ class PaneScreen(Screen):
             self.reload()
 
     # -- the `/` filter box: a pane yields Input(id="filter", classes="filter hidden") and overrides
-    # filter_changed() to re-show its table --------------------------------------------------------
+    # filter_changed() to re-show its table (or, with FILTER_AS_YOU_TYPE off, filter_submitted()) -----
     def filter_changed(self) -> None:
         """``self.filter_text`` changed."""
+
+    def filter_submitted(self, text: str) -> None:
+        """Enter in the box of a pane that filters on enter: apply ``text``."""
 
     def action_filter(self) -> None:
         for box in self.query("#filter").results(Input):
@@ -170,13 +174,16 @@ class PaneScreen(Screen):
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
-        self.filter_text = event.value.strip()
-        self.filter_changed()
+        if self.FILTER_AS_YOU_TYPE:
+            self.filter_text = event.value.strip()
+            self.filter_changed()
 
     @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, _event: Input.Submitted) -> None:
+    def _filter_entered(self, event: Input.Submitted) -> None:
         self._focus_filter_target()
-        if not self.filter_text:
+        if not self.FILTER_AS_YOU_TYPE:
+            self.filter_submitted(event.value.strip())
+        elif not self.filter_text:
             self.query_one("#filter", Input).add_class("hidden")
 
     def action_clear_filter(self) -> None:

@@ -58,6 +58,7 @@ def order_clause(column: str, descending: bool) -> str | None:
 class RunsScreen(PaneScreen):
     PANE = "runs"
     FILTER_TARGET = "runs"
+    FILTER_AS_YOU_TYPE = False  # MLflow search syntax, applied by the store on enter
     BINDINGS = [
         Binding("E", "experiments", "Experiments", id="runs.experiments"),
         Binding("s", "sort", "Sort", id="runs.sort"),
@@ -114,7 +115,7 @@ class RunsScreen(PaneScreen):
     def compose_body(self) -> ComposeResult:
         yield Label("Runs", id="runs-title", classes="pane-title")
         yield Input(placeholder="MLflow filter, e.g. metrics.rmse < 70 and params.alpha = '0.01' "
-                                "(enter applies, escape closes)", id="filter", classes="hidden")
+                                "(enter applies, escape closes)", id="filter", classes="filter hidden")
         yield Label("", id="filter-error", classes="hidden")
         # the virtual table draws only the visible rows: a page of runs costs no measuring and no redraw of the rest
         yield FastTable(id="runs", cursor_type="cell")
@@ -457,17 +458,8 @@ class RunsScreen(PaneScreen):
         self.query_one("#filter", Input).value = ""
         self._request(filter_text="")
 
-    # the runs filter is MLflow search syntax, applied by the store on enter (not PaneScreen's filter-as-you-type):
-    # these handlers stop the base class's
-    @on(Input.Changed, "#filter")
-    def _filter_edited(self, event: Input.Changed) -> None:
-        event.prevent_default()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        event.prevent_default()
-        self._request(filter_text=event.value.strip())
-        self.query_one("#runs", FastTable).focus()
+    def filter_submitted(self, text: str) -> None:
+        self._request(filter_text=text)
 
     def action_close_filter(self) -> None:
         box = self.query_one("#filter", Input)
