@@ -37,9 +37,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
 from textual.binding import Binding
 class Pane(Screen):
-    BINDINGS = [Binding(k, "noop", d) for k, d in (("r", "Refresh"), ("d", "Diff"), ("c", "Checkout"),
+    AUTO_FOCUS = "DataTable"  # as the Data pane: the outputs table has the focus, the filter box is hidden
+    BINDINGS = [Binding(k, f"noop('{d}')", d) for k, d in (("r", "Refresh"), ("d", "Diff"), ("c", "Checkout"),
                 ("p", "Pull"), ("P", "Push"), ("slash", "Filter"))]
-    def action_noop(self):
+    def action_noop(self, what=""):
         pass
     def compose(self):
         yield Static("mlops-console  1 Data  2 Runs  3 Deployments  4 Metrics  ctx: bench")
@@ -52,8 +53,9 @@ class Pane(Screen):
         yield Static("status")
         yield Footer()
 class Bare(App):
-    BINDINGS = [Binding("colon", "noop", ":cmd"), Binding("question_mark", "noop", "Help"), Binding("q", "quit", "Quit")]
-    def action_noop(self):
+    BINDINGS = [Binding("colon", "noop('cmd')", ":cmd"), Binding("question_mark", "noop('help')", "Help"),
+                Binding("q", "quit", "Quit")]
+    def action_noop(self, what=""):
         pass
     def on_mount(self):
         self.push_screen(Pane())

@@ -105,6 +105,8 @@ class MlopsConsole(App):
     def __init__(self, config: Config, context: Context, *, backend_factory: BackendFactory | None = None,
                  now: Callable[[], datetime] | None = None, initial_pane: str = "data",
                  cursor_blink: bool = True) -> None:
+        # the app starts in the initial pane's mode (no default screen first, no switch)
+        self.DEFAULT_MODE = initial_pane
         super().__init__()
         self.cursor_blink = cursor_blink
         self.config = config
@@ -125,21 +127,27 @@ class MlopsConsole(App):
         """The backend of ``kind`` if it was built already, else None (and nothing is built)."""
         return self._backends.get(kind)
 
+    def build_backend(self, kind: str, context: Context) -> tuple[Any, BaseException | None]:
+        """Build (do not keep) the backend of ``kind`` for ``context``: (backend, None) or (None, problem).
+        Safe in a worker thread: it only imports the backend's module and calls its factory (no I/O)."""
+        try:
+            return self.backend_factory(kind, context), None
+        except BackendError as exc:
+            return None, exc
+        except ImportError as exc:
+            return None, NotConfigured(f"the {kind} backend {context.backend_name(kind)!r} is not available: {exc}",
+                                       hint="install mlops-console[all]")
+
+    def adopt_backend(self, kind: str, context: Context, built: tuple[Any, BaseException | None]) -> None:
+        """Keep a backend built in a worker, unless the context changed meanwhile or one exists."""
+        if context is self.context:
+            self._backends.setdefault(kind, built)
+
     def get_backend(self, kind: str) -> tuple[Any, BaseException | None]:
         """The backend of ``kind`` for the current context, built on first use (cheap: no I/O)."""
         if kind not in self._backends:
-            try:
-                self._backends[kind] = (self.backend_factory(kind, self.context), None)
-            except BackendError as exc:
-                self._backends[kind] = (None, exc)
-            except ImportError as exc:
-                self._backends[kind] = (None, NotConfigured(
-                    f"the {kind} backend {self.context.backend_name(kind)!r} is not available: {exc}",
-                    hint="install mlops-console[all]"))
+            self._backends[kind] = self.build_backend(kind, self.context)
         return self._backends[kind]
-
-    def on_mount(self) -> None:
-        self.switch_mode(self.initial_pane)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):

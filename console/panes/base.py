@@ -128,7 +128,20 @@ class PaneScreen(Screen):
         # importing its library never delay it.
         self.set_timer(FIRST_LOAD_DELAY, self._first_load)
 
-    async def _first_load(self) -> None:
+    def _first_load(self) -> None:
+        app, context = self.console_app, self.settings
+        if app.peek_backend(self.PANE) is not None:
+            self.call_later(self._backend_ready)
+            return
+
+        def built(state: tuple[Any, BaseException | None]) -> None:
+            app.adopt_backend(self.PANE, context, state)
+            self.call_later(self._backend_ready)
+
+        # importing the backend's module happens in the worker, off the UI thread
+        self.call_backend("backend", app.build_backend, self.PANE, context, on_result=built, timeout=0)
+
+    async def _backend_ready(self) -> None:
         if self.backend is None:
             if not self.query("#not-configured"):
                 await self.recompose()
