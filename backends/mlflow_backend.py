@@ -132,6 +132,18 @@ def _freeze_imports() -> None:
         _frozen = True
 
 
+def _every_page(search: Any) -> list[Any]:
+    """All results of an MlflowClient ``search_*`` call, by name, following its page tokens."""
+    out: list[Any] = []
+    token = None
+    while True:
+        page = search(max_results=1000, page_token=token, order_by=["name ASC"])
+        out.extend(page)
+        token = page.token
+        if not token:
+            return out
+
+
 class MlflowRuns:
     """Experiments, runs and the model registry of one MLflow tracking URI."""
 
@@ -269,15 +281,7 @@ class MlflowRuns:
 
     def list_experiments(self) -> tuple[Experiment, ...]:
         def fetch(client: Any) -> list[Any]:
-            out: list[Any] = []
-            token = None
-            while True:
-                page = client.search_experiments(max_results=1000, page_token=token,
-                                                 order_by=["name ASC"])
-                out.extend(page)
-                token = page.token
-                if not token:
-                    return out
+            return _every_page(client.search_experiments)
 
         exps = self._call("could not list experiments", fetch)
         return tuple(
@@ -465,15 +469,7 @@ class MlflowRuns:
 
     def list_registered_models(self) -> tuple[RegisteredModel, ...]:
         def fetch(client: Any) -> list[Any]:
-            out: list[Any] = []
-            token = None
-            while True:
-                page = client.search_registered_models(max_results=1000, page_token=token,
-                                                       order_by=["name ASC"])
-                out.extend(page)
-                token = page.token
-                if not token:
-                    return out
+            return _every_page(client.search_registered_models)
 
         found = self._registry_call("could not list registered models", fetch)
         return tuple(

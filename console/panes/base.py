@@ -38,6 +38,15 @@ PANES: tuple[tuple[str, str], ...] = (
 FIRST_LOAD_DELAY = 0.1  # seconds after mounting: the first frame is painted by then
 
 
+# j k g G move in the pane's table; a pane that lists them defines action_cursor(where)
+NAV_BINDINGS = (
+    Binding("j", "cursor('down')", "Down", id="nav.down", show=False),
+    Binding("k", "cursor('up')", "Up", id="nav.up", show=False),
+    Binding("g", "cursor('top')", "Top", id="nav.top", show=False),
+    Binding("G", "cursor('bottom')", "Bottom", id="nav.bottom", show=False),
+)
+
+
 class BackendDone(Message):
     """A backend call finished in a worker thread (posted from that thread)."""
 

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, Label, ProgressBar
 from typing import TYPE_CHECKING
 
 from console.format import clip, human_size, short_time, yes_no
-from console.panes.base import PaneScreen, describe_error
+from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 
 if TYPE_CHECKING:  # the dataclasses arrive from the worker; importing them is left to the backend
     from backends.data import (
@@ -59,10 +59,7 @@ class DataScreen(PaneScreen):
         Binding("P", "push", "Push", id="data.push"),
         Binding("slash", "filter", "Filter", id="data.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="data.clear_filter", show=False),
-        Binding("j", "cursor('down')", "Down", id="nav.down", show=False),
-        Binding("k", "cursor('up')", "Up", id="nav.up", show=False),
-        Binding("g", "cursor('top')", "Top", id="nav.top", show=False),
-        Binding("G", "cursor('bottom')", "Bottom", id="nav.bottom", show=False),
+        *NAV_BINDINGS,
     ]
 
     def __init__(self) -> None:

@@ -19,7 +19,7 @@ from backends.deployments import (
 )
 from console.commands import Command
 from console.format import age
-from console.panes.base import PaneScreen, describe_error
+from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from console.panes.deployments_views import PodsEventsView, RequestView
 from widgets.fast_table import FastTable
 from widgets.views import TextView
@@ -65,10 +65,7 @@ class DeploymentsScreen(PaneScreen):
         Binding("enter", "pods", "Open", id="deployments.open", show=False),
         Binding("slash", "filter", "Filter", id="deployments.filter"),
         Binding("escape", "clear_filter", "Clear filter", id="deployments.clear_filter", show=False),
-        Binding("j", "cursor('down')", "Down", id="nav.down", show=False),
-        Binding("k", "cursor('up')", "Up", id="nav.up", show=False),
-        Binding("g", "cursor('top')", "Top", id="nav.top", show=False),
-        Binding("G", "cursor('bottom')", "Bottom", id="nav.bottom", show=False),
+        *NAV_BINDINGS,
     ]
     COMMANDS = (
         Command("ns", "Show one namespace, or all of them (:ns all)", "command_ns", takes_arg=True,

@@ -13,7 +13,7 @@ from backends.errors import BackendTimeout, InvalidQuery, ServerError, Unreachab
 from backends.runs import Experiment, ExperimentStats, RunDetail, RunPage, RunQuery, RunSummary
 from console.commands import Command
 from console.format import short_time
-from console.panes.base import PaneScreen, describe_error
+from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from console.panes.runs_views import (
     MetricChartView,
     RegistryView,
@@ -69,10 +69,7 @@ class RunsScreen(PaneScreen):
         Binding("m", "chart", "Chart", id="runs.chart"),
         Binding("M", "registry", "Models", id="runs.registry"),
         Binding("c", "columns", "Columns", id="runs.columns"),
-        Binding("j", "cursor('down')", "Down", id="nav.down", show=False),
-        Binding("k", "cursor('up')", "Up", id="nav.up", show=False),
-        Binding("g", "cursor('top')", "Top", id="nav.top", show=False),
-        Binding("G", "cursor('bottom')", "Bottom", id="nav.bottom", show=False),
+        *NAV_BINDINGS,
     ]
     COMMANDS = (
         Command("sort", "Sort runs by a column (the store sorts): metrics.rmse, -metrics.r2, -start",
