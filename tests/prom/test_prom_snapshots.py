@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets import DataTable
+
 from .pane_helpers import wait_until
 
 
@@ -19,6 +21,9 @@ def _then(*steps):
             await step(pilot)
         await pilot.pause(0.1)
         await pilot.wait_for_scheduled_animations()
+        # a DataTable sizes its columns when idle: under load that can come after the screenshot
+        await wait_until(pilot, lambda: not any(t._require_update_dimensions or t._new_rows
+                                                for t in pilot.app.screen.query(DataTable)), what="tables sized")
         await pilot.pause(0.1)
     return run_before
 

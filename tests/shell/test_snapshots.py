@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets import DataTable
 
 SIZES = [(80, 24), (120, 34)]
 
@@ -15,6 +16,10 @@ async def _settle(pilot):
         pane = pilot.app.current_pane()
         if pane is None or not pane._handlers:
             break
+    for _ in range(100):  # a DataTable sizes its columns when idle: under load that can come late
+        if not any(t._require_update_dimensions or t._new_rows for t in pilot.app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.05)
     await pilot.pause(0.2)
 
 
