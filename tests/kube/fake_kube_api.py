@@ -325,6 +325,8 @@ class FakeKubeAPI:
         self.pod_logs: dict[tuple[str, str], Any] = {}  # (ns, pod) -> str or callable() -> str
         self.requests: list[tuple[str, str]] = []  # (method, path?query) seen, for tests
         self.fail_next: list[int] = []  # answer the next requests with these HTTP codes (500, 503 ...)
+        self.watch_gate = threading.Event()  # cleared: new watch requests wait (a slow reconnect)
+        self.watch_gate.set()
         self.user = "system:serviceaccount:mlops:console"
         handler = self._make_handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -634,6 +636,7 @@ class FakeKubeAPI:
                 self.wfile.flush()
 
             def _watch(self, res: str, ns: str | None, query: dict) -> None:
+                api.watch_gate.wait(30)
                 store = api.store
                 lsel = _parse_label_selector(query.get("labelSelector", ""))
                 fsel = _parse_field_selector(query.get("fieldSelector", ""))

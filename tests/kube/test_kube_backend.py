@@ -155,11 +155,15 @@ def test_expired_version_410_leads_to_clean_relist(kubeconfig, namespace, kube_c
         assert [d.name for d in ev.deployments] == ["before"]
         create(kube_client, namespace, "probe")  # seen through the watch: the stream is open
         c.next(lambda e: e.kind == ADDED and e.deployment.name == "probe")
-        # the API server forgets its history and drops the stream; meanwhile one more deployment appears
-        kube_api.store.compact()
-        create(kube_client, namespace, "during")
-        kube_api.store.compact()
-        kube_api.store.break_watches()
+        # the stream drops; while the client is reconnecting one more deployment appears and the API
+        # server forgets its history, so the version the client resumes from is gone (410)
+        kube_api.watch_gate.clear()
+        try:
+            kube_api.store.break_watches()
+            create(kube_client, namespace, "during")
+            kube_api.store.compact()
+        finally:
+            kube_api.watch_gate.set()
         ev = c.next(lambda e: e.kind == RELISTED)
         assert {d.name for d in ev.deployments} == {"before", "probe", "during"}
         assert not [e for e in c.seen if e.kind == PROBLEM], "a 410 is not a problem to show, just a relist"
