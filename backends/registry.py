@@ -23,7 +23,8 @@ DEFAULTS = {"data": "dvc", "runs": "mlflow", "deployments": "kubernetes", "metri
 BUILTIN: dict[tuple[str, str], str] = {
     ("data", "dvc"): "backends.dvc_backend:DvcDatasets.from_settings",
     ("data", "fake"): "backends.fake.data:FakeDatasets.from_settings",
-    ("runs", "mlflow"): "backends.mlflow_backend:MlflowRuns.from_settings",
+    ("runs", "mlflow"): "backends.mlflow_process:MlflowProcessRuns.from_settings",
+    ("runs", "mlflow-inprocess"): "backends.mlflow_backend:MlflowRuns.from_settings",
     ("runs", "fake"): "backends.fake.runs:FakeRuns.from_settings",
     ("deployments", "kubernetes"): "backends.kubernetes_backend:KubernetesDeployments.from_settings",
     ("deployments", "endpoints"): "backends.endpoints_backend:EndpointDeployments.from_settings",

@@ -151,6 +151,7 @@ class PaneScreen(Screen):
         self.call_backend("backend", app.build_backend, self.PANE, context, on_result=built, timeout=0)
 
     async def _backend_ready(self) -> None:
+        self.console_app.freeze_long_lived(self.PANE)
         if self.backend is None:
             if not self.query("#not-configured"):
                 await self.recompose()
