@@ -96,7 +96,9 @@ class RequestEditor(TextArea):
         if problem is not None:
             self.post_message(self.Invalid(self, problem))
             return
-        self.post_message(self.Send(self, self.text))
+        # straight to the screen: the containers in between have no use for it, and each hop up the
+        # tree is a task switch on the way to the network
+        self.screen.post_message(self.Send(self, self.text))
 
     def action_format(self) -> None:
         problem = self.validate_now()

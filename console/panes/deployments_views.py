@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -199,7 +200,13 @@ class RequestView(ModalScreen[None]):
 
         self._outbox: queue.Queue[str] = queue.Queue()
         self._sender()
-        table = self.query_one("#history", DataTable)
+        # the widgets an answer updates, looked up once
+        self._response = self.query_one("#response", Static)
+        self._response_title = self.query_one("#response-title", Label)
+        self._json_error = self.query_one("#json-error", Static)
+        self._history_table = table = self.query_one("#history", DataTable)
+        self._history_title = self.query_one("#history-title", Label)
+        self._title_says_sending = self._error_shown = False
         table.add_columns("#", "sent", "status", "latency", "payload")
         self._fill_history()
         if self.history:
@@ -208,7 +215,7 @@ class RequestView(ModalScreen[None]):
 
     def _fill_history(self) -> None:
         """Add the rows the table does not have yet (the history only grows)."""
-        table = self.query_one("#history", DataTable)
+        table = self._history_table
         for i in range(table.row_count, len(self.history)):
             ex = self.history[i]
             r = ex.response
@@ -217,10 +224,10 @@ class RequestView(ModalScreen[None]):
             table.add_row(str(i + 1), short_time(ex.sent_at), status, f"{r.latency_s * 1000:.0f} ms", payload)
         if self.history:
             table.move_cursor(row=len(self.history) - 1)
-        self.query_one("#history-title", Label).update(f"History ({len(self.history)})")
+        self._history_title.update(f"History ({len(self.history)})")
 
     def _show_response(self, response: PredictionResponse) -> None:
-        self.query_one("#response", Static).update(describe_response(response))
+        self._response.update(describe_response(response))
 
     # -- sending --------------------------------------------------------------------------------------
     @on(RequestEditor.Invalid)
@@ -228,7 +235,8 @@ class RequestView(ModalScreen[None]):
         self._show_problem(event.problem)
 
     def _show_problem(self, problem: JsonProblem) -> None:
-        self.query_one("#json-error", Static).update(Text(f"{problem} - nothing was sent", style="bold reverse"))
+        self._json_error.update(Text(f"{problem} - nothing was sent", style="bold reverse"))
+        self._error_shown = True
 
     @on(RequestEditor.Send)
     def _send(self, event: RequestEditor.Send) -> None:
@@ -238,11 +246,13 @@ class RequestView(ModalScreen[None]):
         self.sending = True
         self._outbox.put(body)
         # the screen is repainted only if the request is slow: a repaint holds the GIL the sender needs
-        self.set_timer(0.05, self._show_sending)
+        # (a plain loop callback, not a Timer: no task to start on the way to the network)
+        asyncio.get_running_loop().call_later(0.05, self._show_sending)
 
     def _show_sending(self) -> None:
-        if self.sending:
-            self.query_one("#response-title", Label).update("Response (sending...)")
+        if self.sending and self.is_attached:
+            self._response_title.update("Response (sending...)")
+            self._title_says_sending = True
 
     @work(thread=True, group="request.sender", exclusive=True, exit_on_error=False)
     def _sender(self) -> None:
@@ -266,8 +276,12 @@ class RequestView(ModalScreen[None]):
 
     def on_request_sent(self, message: RequestSent) -> None:
         self.sending = False
-        self.query_one("#response-title", Label).update("Response")
-        self.query_one("#json-error", Static).update("")
+        if self._title_says_sending:
+            self._response_title.update("Response")
+            self._title_says_sending = False
+        if self._error_shown:
+            self._json_error.update("")
+            self._error_shown = False
         error = message.error
         if error is not None and getattr(error, "line", None) is not None:
             problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
