@@ -83,6 +83,7 @@ class DeploymentsScreen(PaneScreen):
         self.known_namespaces: set[str] = set()
         self._namespaces_fetched = False
         self._generation = 0
+        self._listed_generation = -1  # the watch generation whose first list has arrived
         self._watch_backend: Any = None
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
         self._rows: list[tuple[str, str]] = []
@@ -161,7 +162,7 @@ class DeploymentsScreen(PaneScreen):
         generation = self._generation
         backend = self._watch_backend = self.backend
         scope = self.effective_scope()
-        self.set_status(f"listing deployments in {self.scope_text()}", "busy")
+        self._listing_since(generation)
 
         def follow() -> None:
             worker = get_current_worker()
@@ -184,10 +185,21 @@ class DeploymentsScreen(PaneScreen):
         self.run_worker(follow, name="deployments.watch", group="deployments.watch", thread=True,
                         exclusive=True, exit_on_error=False)
 
+    def _listing_since(self, generation: int, delay: float = 0.2) -> None:
+        """Say "listing" only if the list is still running after ``delay``: a quick list then costs
+        no extra repaint while the worker thread is reading (the two share the interpreter)."""
+        def still_listing() -> None:
+            if generation == self._generation and self._listed_generation != generation:
+                self.set_status(f"listing deployments in {self.scope_text()}", "busy")
+
+        self.set_timer(delay, still_listing)
+
     def on_deployments_changed(self, message: DeploymentsChanged) -> None:
         if message.generation != self._generation:
             return  # an older watch (namespace or context changed since)
         event = message.event
+        if event.kind == RELISTED:
+            self._listed_generation = message.generation
         if event.kind == PROBLEM:
             self._problem = event.error
             self.stale = self.loaded
