@@ -17,8 +17,9 @@ from datetime import tzinfo
 from rich.text import Text
 from textual.containers import Grid
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
+from widgets.data_table import DataTable
 from widgets.chart import ChartSeries, LineChart, format_value
 
 

@@ -10,10 +10,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, ProgressBar
+from textual.widgets import Input, Label, ProgressBar
 
 from typing import TYPE_CHECKING
 
+from widgets.data_table import DataTable
 from console.format import clip, human_size, short_time, yes_no
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 

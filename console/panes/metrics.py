@@ -21,9 +21,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import DataTable, Label, OptionList
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from widgets.data_table import DataTable
 from backends.dashboards import Dashboard, ImportReport, expand, legend_for, parse_label_values
 from backends.errors import BackendError, InvalidQuery
 from backends.metrics import WINDOWS, InstantResult, RangeResult, legend_names, step_for

@@ -16,9 +16,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, OptionList
+from textual.widgets import Label, OptionList
 from textual.worker import get_current_worker
 
+from widgets.data_table import DataTable
 from backends.runs import Artifact, MetricHistory, ModelVersion, RegisteredModel, RunDetail, RunSummary
 from console.format import human_size, short_time
 from widgets.chart import ChartSeries, LineChart
