@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -202,7 +203,10 @@ class MlflowRuns:
                 logging.getLogger(name).setLevel(logging.WARNING)
             try:
                 from mlflow import MlflowClient
-
+            except ImportError as exc:
+                raise NotConfigured(f"MLflow is not installed for {sys.executable}", endpoint=self.endpoint,
+                                    detail=str(exc), hint="pip install 'mlops-console[mlflow]'") from None
+            try:
                 # MlflowClient opens the tracking store here, so a bad URI fails now
                 self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
                 if self.tracking_uri.startswith("sqlite:"):

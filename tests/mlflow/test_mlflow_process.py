@@ -168,3 +168,15 @@ def test_passwords_in_helper_output_are_masked():
     masked = redact_text(line)
     assert "s3cret" not in masked and "tok@" not in masked
     assert "postgresql://ml:***@db:5432/mlflow" in masked and "https://u:***@host/x" in masked
+
+
+def test_mlflow_missing_in_the_helpers_python_says_what_to_install(mlflow_sqlite, tmp_path, monkeypatch):
+    shadow = tmp_path / "shadow" / "mlflow"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'mlflow'\")\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))  # the helper's own import of mlflow fails
+    backend = MlflowProcessRuns(mlflow_sqlite.uri, timeout=6.5)  # a helper of its own
+    with pytest.raises(NotConfigured) as err:
+        backend.list_experiments()
+    assert "MLflow is not installed" in str(err.value) and "mlops-console[mlflow]" in str(err.value)
+    assert err.value.endpoint == mlflow_sqlite.uri
