@@ -146,6 +146,7 @@ class _Helper:
                 break
             with self._lock:
                 fut = conn.pending.pop(call_id, None)
+                self._last_use = time.monotonic()  # idle counts from the last answer
             if fut is None:
                 continue
             if ok:
