@@ -321,7 +321,9 @@ class KubernetesDeployments:
                                      f" in {namespace}" if namespace else " cluster-wide, or choose one with :ns NAME"))
             if status == 401:
                 return Forbidden(f"not authenticated to {verb} {thing}", endpoint=self._server or self.endpoint,
-                                 status=401, detail=detail, hint="your credentials in the kubeconfig were refused")
+                                 status=401, detail=detail,
+                                 hint=("the pod's service account token was refused" if self.in_cluster
+                                       else "your credentials in the kubeconfig were refused"))
             if status == 404:
                 return NotFound(f"{thing} not found {where}", endpoint=self._server or self.endpoint, status=404,
                                 detail=detail)
@@ -333,10 +335,18 @@ class KubernetesDeployments:
         import urllib3.exceptions as u3
 
         reason = exc.reason if isinstance(exc, u3.MaxRetryError) else exc
+        where_set = ("KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT" if self.in_cluster
+                     else "the kubeconfig's server address")
         if isinstance(reason, u3.NewConnectionError):  # (a subclass of ConnectTimeoutError)
             return Unreachable(f"cannot reach the Kubernetes API to {verb} {thing}",
                                endpoint=self._server or self.endpoint, detail=str(reason),
-                               hint="is the cluster up and the kubeconfig's server address right?")
+                               hint=f"is the cluster up and {where_set} right?")
+        if isinstance(reason, u3.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(reason):
+            ca = ("the service account's ca.crt" if self.in_cluster
+                  else "the kubeconfig's certificate-authority")
+            return Unreachable(f"the Kubernetes API's certificate was not trusted ({verb} {thing})",
+                               endpoint=self._server or self.endpoint, detail=str(reason),
+                               hint=f"it must be signed by the CA in {ca}")
         if isinstance(exc, (u3.ReadTimeoutError, u3.ConnectTimeoutError, TimeoutError)) or (
                 isinstance(exc, u3.MaxRetryError) and isinstance(exc.reason, (u3.ConnectTimeoutError,
                                                                               u3.ReadTimeoutError))):
@@ -346,7 +356,7 @@ class KubernetesDeployments:
             return exc
         return Unreachable(f"cannot reach the Kubernetes API to {verb} {thing}",
                            endpoint=self._server or self.endpoint, detail=str(getattr(exc, "reason", exc)),
-                           hint="is the cluster up and the kubeconfig's server address right?")
+                           hint=f"is the cluster up and {where_set} right?")
 
     def _call(self, fn: Any, _verb: str, _resource: str, _namespace: str | None, _name: str = "",
               **kwargs: Any) -> Any:

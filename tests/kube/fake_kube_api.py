@@ -315,10 +315,19 @@ class Store:
 # ---------------------------------------------------------------------------------------------
 # the HTTP server
 
+def _bearer_is(header: str | None, token: str) -> bool:
+    """``Authorization: Bearer TOKEN``; the scheme is case-insensitive (RFC 7235), as in the real
+    API server: the client's in-cluster loader sends "bearer"."""
+    scheme, _, value = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and value.strip() == token
+
+
 class FakeKubeAPI:
     """The fake API server. ``start()`` binds 127.0.0.1:port; ``url`` is what kubeconfig points at."""
 
-    def __init__(self, port: int = 0, token: str = "fake-token") -> None:
+    def __init__(self, port: int = 0, token: str = "fake-token",
+                 tls: tuple[str | os.PathLike, str | os.PathLike] | None = None) -> None:
+        """``tls``: (certificate, key) PEM files to serve HTTPS, as a real API server does."""
         self.store = Store()
         self.token = token
         self.denied: set[tuple[str, str, str | None]] = set()  # (verb, resource, namespace or None=all)
@@ -332,7 +341,15 @@ class FakeKubeAPI:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        scheme = "http"
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self._thread: threading.Thread | None = None
         self._closing = False
 
@@ -439,7 +456,7 @@ class FakeKubeAPI:
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 api.requests.append((method, self.path))
                 try:
-                    if api.token and self.headers.get("Authorization") != f"Bearer {api.token}":
+                    if api.token and not _bearer_is(self.headers.get("Authorization"), api.token):
                         self._send_json(401, status_body(401, "Unauthorized", "Unauthorized"))
                         return
                     if api.fail_next:

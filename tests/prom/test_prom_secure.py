@@ -19,18 +19,14 @@ try:  # bcrypt hashes for Prometheus' basic_auth_users, through the system's lib
 except ImportError:  # Python >= 3.13
     crypt = None
 
+from ..tls_cert import self_signed
 from .conftest import TEMPERATURES, start_prometheus, wait_for
 
 USER, PASSWORD, TOKEN = "admin", "s3cret-pass", "tok-123456"
 
 
 def _cert(folder):
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60)
-    return folder / "cert.pem", folder / "key.pem"
+    return self_signed(folder)
 
 
 @pytest.fixture(scope="module")
