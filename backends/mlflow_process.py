@@ -127,6 +127,7 @@ class _Helper:
         )
         conn = self._conn = _Conn(proc)
         self.started += 1
+        self._stderr.clear()  # what a previous helper printed says nothing about this one
         log.info("started the MLflow helper (pid %s) for %s", proc.pid, self.endpoint)
         with conn.write_lock:
             write_frame(proc.stdin, self.spec)
