@@ -69,10 +69,24 @@ _UNIT_PATTERNS = (
 def unit_for_metric(name: str) -> str:
     """The unit a metric name (or a PromQL expression) says its values are in, or ``""``.
 
-    ``rate(x_seconds_count[1m])`` is a rate of a count, so it has no unit.
+    * ``histogram_quantile(0.99, rate(x_seconds_bucket[5m]))`` is a duration: "seconds";
+    * ``rate(x_seconds_sum[5m]) / rate(x_seconds_count[5m])`` is a mean duration: "seconds";
+    * ``rate(x_seconds_bucket[5m])`` and ``rate(x_seconds_count[1m])`` are rates of counts: no unit;
+    * ``rate(process_cpu_seconds_total[1m])`` is seconds per second, shown as "seconds".
     """
-    if re.search(r"_(count|total)\b", name) and not re.search(r"_seconds_total\b", name):
+    if "histogram_quantile" in name:
+        bucket = re.search(r"(\w+)_bucket\b", name)
+        if bucket:
+            return _unit_of(bucket.group(1))
+    mean = re.search(r"(\w+)_sum\b.*/.*\b\1_count\b", name, re.S)
+    if mean:
+        return _unit_of(mean.group(1))
+    if re.search(r"_(count|total|bucket)\b", name) and not re.search(r"_seconds_total\b", name):
         return ""
+    return _unit_of(name)
+
+
+def _unit_of(name: str) -> str:
     for pattern, unit in _UNIT_PATTERNS:
         if pattern.search(name):
             return unit
