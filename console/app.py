@@ -19,6 +19,7 @@ from textual.screen import Screen
 from backends.errors import BackendError, NotConfigured
 from console.commands import GLOBAL_COMMANDS, Command, find_command, split_command_line
 from console.config import Config, ConfigError, Context
+from console.history import History
 from console.panes.base import PANES, PaneScreen
 
 BackendFactory = Callable[[str, Context], Any]
@@ -117,7 +118,7 @@ class MlopsConsole(App):
         self.initial_pane = initial_pane
         self._backends: dict[str, tuple[Any, BaseException | None]] = {}
         self._frozen_after: set[str] = set()
-        self.command_history: list[str] = []
+        self.command_history: list[str] = History("command_history")
         if config.keymap:
             self.set_keymap(dict(config.keymap))
 

@@ -36,9 +36,10 @@ def port() -> int:
 
 @pytest.fixture(autouse=True)
 def _isolated_config(tmp_path_factory, monkeypatch):
-    """No test reads the user's config or kubeconfig."""
+    """No test reads the user's config, kubeconfig or histories, nor another test's histories."""
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("KUBECONFIG", str(home / "no-kubeconfig"))
 
 

@@ -30,6 +30,7 @@ from backends.errors import BackendError, InvalidQuery
 from backends.metrics import WINDOWS, InstantResult, RangeResult, legend_names, step_for
 from console.commands import Command
 from console.format import age, short_time
+from console.history import History
 from console.panes.base import PaneScreen, describe_error
 from widgets.chart import ChartSeries, LineChart, format_value, unit_for_metric
 from widgets.dashboard import DashboardGrid, PanelData, PanelSpec
@@ -160,7 +161,7 @@ class MetricsScreen(PaneScreen):
         self.variables: dict[str, str] = {}
         self.variable_options: dict[str, tuple[str, ...]] = {}
         self.reports: tuple[ImportReport, ...] | None = None
-        self.history: list[str] = []
+        self.history: list[str] = History("promql_history")
         self.stale = False
         self.failures = 0
         self.last_ok: datetime | None = None

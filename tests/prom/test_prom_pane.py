@@ -77,6 +77,22 @@ async def test_editor_completes_from_the_backend_and_keeps_history(fake_app):
         assert editor.has_class("hidden")
 
 
+async def test_promql_history_is_there_after_a_restart(fake_app):
+    app = fake_app("metrics")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
+                                  and app.current_pane(), what="first poll")
+        await screen.run_query("sum(rate(seldon_api_executor_server_requests_seconds_count[1m]))")
+        await pilot.pause()
+    again = fake_app("metrics")
+    async with again.run_test(size=(120, 40)) as pilot:
+        screen = await wait_until(pilot, lambda: again.current_pane() and again.current_pane().last_range
+                                  and again.current_pane(), what="first poll")
+        editor = screen.query_one("#editor", PromQLEditor)
+        await pilot.press("e", "ctrl+u", "up")
+        assert editor.input.value == "sum(rate(seldon_api_executor_server_requests_seconds_count[1m]))"
+
+
 async def test_invalid_query_shows_the_servers_message_and_keeps_the_last_chart(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -1,0 +1,51 @@
+"""The `:` and PromQL histories outlive the session, in the user's state directory."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from console.history import History, state_dir
+
+
+def test_entries_survive_a_restart_and_repeats_are_skipped(tmp_path):
+    path = tmp_path / "state" / "h"
+    first = History("h", path=path)
+    for entry in ("sort -metrics.rmse", "sort -metrics.rmse", "ctx prod", "rate(x[5m])\n  / 2"):
+        first.append(entry)
+    assert list(first) == ["sort -metrics.rmse", "ctx prod", "rate(x[5m]) / 2"]
+    assert list(History("h", path=path)) == list(first)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_only_the_last_entries_are_kept(tmp_path):
+    path = tmp_path / "h"
+    history = History("h", limit=5, path=path)
+    for i in range(2000):
+        history.append(f"query {i}")
+    assert list(history) == [f"query {i}" for i in range(1995, 2000)]
+    assert list(History("h", limit=5, path=path)) == list(history)
+    assert len(path.read_text().splitlines()) < 1100, "the file is cut back now and then"
+
+
+def test_an_unwritable_place_keeps_the_history_in_memory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    history = History("h", path=blocker / "h")  # a directory that cannot exist
+    history.append("up")
+    assert list(history) == ["up"] and history.path is None
+
+
+def test_the_state_directory_follows_xdg(tmp_path):
+    assert state_dir({"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "mlops-console"
+    assert state_dir({}).parts[-3:] == (".local", "state", "mlops-console")
+
+
+async def test_the_command_line_history_is_there_after_a_restart(fake_app):
+    app = fake_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.run_command_line(":runs")
+        await pilot.pause()
+    again = fake_app()
+    assert list(again.command_history)[-1] == "runs"
+    assert (state_dir() / "command_history").read_text().splitlines()[-1] == "runs"
