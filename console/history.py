@@ -25,9 +25,14 @@ class History(list):
     def __init__(self, name: str, limit: int = LIMIT, path: Path | None = None) -> None:
         super().__init__()
         self.limit = limit
-        self.path: Path | None = path if path is not None else state_dir() / name
+        if path is None:
+            try:
+                path = state_dir() / name
+            except (RuntimeError, KeyError):  # no home directory to keep it in
+                path = None
+        self.path: Path | None = path
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path is not None else []
         except (OSError, UnicodeError):
             lines = []
         super().extend(line for line in lines[-limit:] if line.strip())

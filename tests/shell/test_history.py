@@ -49,3 +49,15 @@ async def test_the_command_line_history_is_there_after_a_restart(fake_app):
     again = fake_app()
     assert list(again.command_history)[-1] == "runs"
     assert (state_dir() / "command_history").read_text().splitlines()[-1] == "runs"
+
+
+def test_no_home_directory_keeps_the_history_in_memory(monkeypatch):
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr("pathlib.Path.home", staticmethod(no_home))
+    history = History("h")
+    history.append("up")
+    assert list(history) == ["up"] and history.path is None
