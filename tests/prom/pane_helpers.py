@@ -37,3 +37,9 @@ async def type_query(pilot, text: str) -> None:
     """Open the editor (e), clear it and type ``text`` key by key."""
     await pilot.press("e", "ctrl+u")
     await pilot.press(*list(text))
+
+
+async def first_poll(pilot, app):
+    """The Metrics pane, once its first poll has answered."""
+    return await wait_until(pilot, lambda: app.current_pane() if app.current_pane()
+                            and app.current_pane().last_range else None, what="first poll")

@@ -7,14 +7,13 @@ from widgets.dashboard import DashboardGrid
 from widgets.promql import PromQLEditor
 from widgets.views import TableView
 
-from .pane_helpers import screen_text, table_rows, type_query, wait_until
+from .pane_helpers import first_poll, screen_text, table_rows, type_query, wait_until
 
 
 async def test_first_poll_fills_chart_and_instant_table(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() if app.current_pane()
-                                  and app.current_pane().last_range else None, what="first poll")
+        screen = await first_poll(pilot, app)
         chart = screen.query_one("#chart", LineChart)
         assert [s.name for s in chart.series] == [
             "instance=10.1.2.5:8000, job=seldon-iris", "instance=10.1.2.6:8000, job=seldon-wine",
@@ -31,8 +30,7 @@ async def test_first_poll_fills_chart_and_instant_table(fake_app):
 async def test_window_keys_step_through_ranges(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         seen = []
         for _ in range(5):
             await pilot.press("right_square_bracket")
@@ -51,8 +49,7 @@ async def test_window_keys_step_through_ranges(fake_app):
 async def test_editor_completes_from_the_backend_and_keeps_history(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         await type_query(pilot, "container_mem")
         editor = screen.query_one("#editor", PromQLEditor)
         await wait_until(pilot, lambda: "container_memory_working_set_bytes" in
@@ -80,14 +77,12 @@ async def test_editor_completes_from_the_backend_and_keeps_history(fake_app):
 async def test_promql_history_is_there_after_a_restart(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         await screen.run_query("sum(rate(seldon_api_executor_server_requests_seconds_count[1m]))")
         await pilot.pause()
     again = fake_app("metrics")
     async with again.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: again.current_pane() and again.current_pane().last_range
-                                  and again.current_pane(), what="first poll")
+        screen = await first_poll(pilot, again)
         editor = screen.query_one("#editor", PromQLEditor)
         await pilot.press("e", "ctrl+u", "up")
         assert editor.input.value == "sum(rate(seldon_api_executor_server_requests_seconds_count[1m]))"
@@ -96,8 +91,7 @@ async def test_promql_history_is_there_after_a_restart(fake_app):
 async def test_invalid_query_shows_the_servers_message_and_keeps_the_last_chart(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         before = screen.query_one("#chart", LineChart).series
         app.run_command_line("promql sum(rate(up[5m])")
         await wait_until(pilot, lambda: screen.query_error, what="error")
@@ -121,8 +115,7 @@ async def test_invalid_query_shows_the_servers_message_and_keeps_the_last_chart(
 async def test_series_cap_says_how_many_were_left_out(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         app.run_command_line("promql model_queue_length")
         await wait_until(pilot, lambda: screen.promql == "model_queue_length" and not screen.is_busy("poll"),
                          what="poll")
@@ -169,7 +162,7 @@ async def test_no_polls_while_a_dialog_is_open_or_the_pane_is_hidden(fake_app):
 async def test_alerts_and_targets_dialogs(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range, what="first poll")
+        await first_poll(pilot, app)
         await pilot.press("A")
         dialog = await wait_until(pilot, lambda: isinstance(app.screen, TableView) and app.screen,
                                   what="alerts")
@@ -192,8 +185,7 @@ async def test_alerts_and_targets_dialogs(fake_app):
 async def test_dashboard_grid_variables_and_back(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         await pilot.press("D")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "DashboardPicker", what="picker")
         await pilot.press("down", "enter")
@@ -218,7 +210,7 @@ async def test_dashboard_grid_variables_and_back(fake_app):
 async def test_commands_are_in_the_table_and_help(fake_app):
     app = fake_app("metrics")
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range, what="first poll")
+        await first_poll(pilot, app)
         names = [c.name for c in app.command_table()]
         for name in ("promql", "range", "dashboard", "var", "alerts", "targets"):
             assert name in names
@@ -234,8 +226,7 @@ async def test_without_colour_each_line_ends_in_its_legend_number(fake_app, monk
     app = fake_app("metrics")
     assert app.no_color
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         app.run_command_line("promql sum by (deployment_name) "
                              "(rate(seldon_api_executor_server_requests_seconds_count[1m]))")
         await wait_until(pilot, lambda: screen.promql.startswith("sum by") and not screen.is_busy("poll"),
@@ -252,8 +243,7 @@ async def test_without_colour_each_line_ends_in_its_legend_number(fake_app, monk
 async def test_context_switch_rebuilds_the_pane(fake_app):
     app = fake_app("metrics", contexts={"other": {"refresh_interval": 7}})
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await wait_until(pilot, lambda: app.current_pane() and app.current_pane().last_range
-                                  and app.current_pane(), what="first poll")
+        screen = await first_poll(pilot, app)
         app.run_command_line("promql model_queue_length")
         await wait_until(pilot, lambda: screen.promql == "model_queue_length", what="query")
         app.run_command_line("ctx other")
