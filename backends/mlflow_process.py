@@ -35,7 +35,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from backends.errors import BackendError, BackendTimeout, ServerError
+from backends.errors import BackendError, BackendTimeout, NotConfigured, ServerError
 from backends.mlflow_backend import MlflowRuns, redact_uri
 from backends.runs import (
     Experiment,
@@ -95,8 +95,8 @@ class _Conn:
 class _Helper:
     """The helper process for one (tracking URI, registry URI, timeout), started when needed."""
 
-    def __init__(self, spec: tuple[str, str, float]) -> None:
-        self.spec = spec
+    def __init__(self, spec: tuple[str, str, float, str]) -> None:
+        self.spec = spec  # (tracking URI, registry URI, timeout, the Python that runs the helper)
         self.endpoint = redact_uri(spec[0])
         self._lock = threading.Lock()  # the connection and every pending table
         self._conn: _Conn | None = None
@@ -121,16 +121,21 @@ class _Helper:
         env = dict(os.environ)
         env["PYTHONPATH"] = _ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONWARNINGS", "ignore")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "backends.mlflow_helper"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True,
-        )
+        python = self.spec[3]
+        try:
+            proc = subprocess.Popen(
+                [python, "-m", "backends.mlflow_helper"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True,
+            )
+        except OSError as exc:
+            raise NotConfigured(f"cannot start the MLflow helper with {python}", endpoint=self.endpoint,
+                                detail=str(exc), hint="check mlflow_python in the context") from None
         conn = self._conn = _Conn(proc)
         self.started += 1
         self._stderr.clear()  # what a previous helper printed says nothing about this one
         log.info("started the MLflow helper (pid %s) for %s", proc.pid, self.endpoint)
         with conn.write_lock:
-            write_frame(proc.stdin, self.spec)
+            write_frame(proc.stdin, self.spec[:3])
         threading.Thread(target=self._read, args=(conn,), name="mlflow-helper-read", daemon=True).start()
         threading.Thread(target=self._drain_stderr, args=(proc,), name="mlflow-helper-stderr",
                          daemon=True).start()
@@ -210,11 +215,7 @@ class _Helper:
         fut: Future = Future()
         with self._lock:
             self._last_use = time.monotonic()
-            try:
-                conn = self._ensure()
-            except OSError as exc:
-                raise ServerError(f"could not start the MLflow helper process: {exc}",
-                                  endpoint=self.endpoint) from exc
+            conn = self._ensure()
             call_id = next(self._ids)
             conn.pending[call_id] = fut
         try:
@@ -231,11 +232,11 @@ class _Helper:
                                  hint="the helper process is still working on it; refresh to try again") from None
 
 
-_HELPERS: dict[tuple[str, str, float], _Helper] = {}
+_HELPERS: dict[tuple[str, str, float, str], _Helper] = {}
 _HELPERS_LOCK = threading.Lock()
 
 
-def helper_for(spec: tuple[str, str, float]) -> _Helper:
+def helper_for(spec: tuple[str, str, float, str]) -> _Helper:
     with _HELPERS_LOCK:
         helper = _HELPERS.get(spec)
         if helper is None:
@@ -261,16 +262,21 @@ def redact_text(text: str) -> str:
 class MlflowProcessRuns:
     """Runs backend ``mlflow``: :class:`MlflowRuns` served by a shared helper process."""
 
-    def __init__(self, tracking_uri: str, *, registry_uri: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, tracking_uri: str, *, registry_uri: str | None = None, timeout: float = 10.0,
+                 python: str | None = None) -> None:
+        """``python``: the interpreter that runs MLflow (default: the console's own), e.g. a project's
+        virtualenv whose MLflow version matches the tracking server."""
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri
         self.timeout = float(timeout)
-        self._helper = helper_for((self.tracking_uri, self.registry_uri, self.timeout))
+        self.python = str(Path(python).expanduser()) if python else sys.executable
+        self._helper = helper_for((self.tracking_uri, self.registry_uri, self.timeout, self.python))
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MlflowProcessRuns:
         inner = MlflowRuns.from_settings(settings)  # the same URI resolution and NotConfigured message
-        return cls(inner.tracking_uri, registry_uri=inner.registry_uri, timeout=inner.timeout)
+        return cls(inner.tracking_uri, registry_uri=inner.registry_uri, timeout=inner.timeout,
+                   python=settings.get("mlflow_python") or None)
 
     @property
     def endpoint(self) -> str:

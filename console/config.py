@@ -52,6 +52,7 @@ class Context:
     name: str = "default"
     repo: str = "."
     mlflow_uri: str | None = None
+    mlflow_python: str | None = None
     kubeconfig: str | None = None
     kube_context: str | None = None
     namespaces: tuple[str, ...] = ()

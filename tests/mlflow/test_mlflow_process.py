@@ -171,13 +171,24 @@ def test_passwords_in_helper_output_are_masked():
     assert "postgresql://ml:***@db:5432/mlflow" in masked and "https://u:***@host/x" in masked
 
 
-def test_mlflow_missing_in_the_helpers_python_says_what_to_install(mlflow_sqlite, tmp_path, monkeypatch):
-    shadow = tmp_path / "shadow" / "mlflow"
-    shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'mlflow'\")\n")
-    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))  # the helper's own import of mlflow fails
-    backend = MlflowProcessRuns(mlflow_sqlite.uri, timeout=6.5)  # a helper of its own
+def test_mlflow_missing_in_the_helpers_python_says_what_to_install(mlflow_sqlite, tmp_path):
+    """``mlflow_python`` naming a real interpreter without MLflow (a fresh virtualenv)."""
+    venv = tmp_path / "no-mlflow"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    assert subprocess.run([str(python), "-c", "import mlflow"], capture_output=True).returncode != 0
+    backend = MlflowProcessRuns.from_settings({"mlflow_uri": mlflow_sqlite.uri, "timeout": 6.5,
+                                               "mlflow_python": str(python)})
     with pytest.raises(NotConfigured) as err:
         backend.list_experiments()
     assert "MLflow is not installed" in str(err.value) and "mlops-console[mlflow]" in str(err.value)
-    assert err.value.endpoint == mlflow_sqlite.uri
+    assert str(python) in str(err.value) and err.value.endpoint == mlflow_sqlite.uri
+
+
+def test_an_interpreter_that_does_not_exist_is_named(mlflow_sqlite, tmp_path):
+    missing = tmp_path / "nowhere" / "python"
+    backend = MlflowProcessRuns(mlflow_sqlite.uri, timeout=6.5, python=str(missing))
+    with pytest.raises(NotConfigured) as err:
+        backend.search_runs(RunQuery((mlflow_sqlite.experiment_id,)))
+    assert f"cannot start the MLflow helper with {missing}" in str(err.value)
+    assert "mlflow_python" in str(err.value)
