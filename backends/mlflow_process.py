@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.errors import BackendError, BackendTimeout, NotConfigured, ServerError
+from backends.inference import safe_uri
 from backends.mlflow_backend import MlflowRuns, redact_uri
 from backends.runs import (
     Experiment,
@@ -252,11 +253,7 @@ def stop_all() -> None:
         helper.stop()
 
 
-def redact_text(text: str) -> str:
-    """Passwords in any URI in a line of the helper's output replaced by ***."""
-    import re
-
-    return re.sub(r"(\w[\w+.-]*://[^/\s:@]+:)[^@\s/]+@", r"\1***@", text)
+redact_text = safe_uri  # passwords in any URI in a line of the helper's output replaced by ***
 
 
 class MlflowProcessRuns:

@@ -19,8 +19,8 @@ from textual.containers import Grid
 from textual.widget import Widget
 from textual.widgets import Static
 
-from widgets.data_table import DataTable
 from widgets.chart import ChartSeries, LineChart, format_value
+from widgets.data_table import DataTable
 
 
 @dataclass(frozen=True)

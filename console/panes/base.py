@@ -281,6 +281,15 @@ class PaneScreen(Screen):
         if limit:
             self.set_timer(limit, lambda: self._timed_out(group, token, limit))
 
+    def busy_later(self, text: str, still_busy: Callable[[], bool], delay: float = 0.2) -> None:
+        """Say ``text`` as "busy" only if ``still_busy()`` after ``delay``: a quick answer then costs no
+        extra repaint while the worker thread runs (the two share the interpreter)."""
+        def check() -> None:
+            if still_busy():
+                self.set_status(text, "busy")
+
+        self.set_timer(delay, check)
+
     def is_busy(self, group: str) -> bool:
         token = self._pending.get(group)
         return token is not None and (group, token) in self._handlers

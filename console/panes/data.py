@@ -14,9 +14,9 @@ from textual.widgets import Input, Label, ProgressBar
 
 from typing import TYPE_CHECKING
 
-from widgets.data_table import DataTable
 from console.format import clip, human_size, short_time, yes_no
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
+from widgets.data_table import DataTable
 
 if TYPE_CHECKING:  # the dataclasses arrive from the worker; importing them is left to the backend
     from backends.data import (

@@ -162,7 +162,8 @@ class DeploymentsScreen(PaneScreen):
         generation = self._generation
         backend = self._watch_backend = self.backend
         scope = self.effective_scope()
-        self._listing_since(generation)
+        self.busy_later(f"listing deployments in {self.scope_text()}",
+                        lambda: generation == self._generation and self._listed_generation != generation)
 
         def follow() -> None:
             worker = get_current_worker()
@@ -184,15 +185,6 @@ class DeploymentsScreen(PaneScreen):
 
         self.run_worker(follow, name="deployments.watch", group="deployments.watch", thread=True,
                         exclusive=True, exit_on_error=False)
-
-    def _listing_since(self, generation: int, delay: float = 0.2) -> None:
-        """Say "listing" only if the list is still running after ``delay``: a quick list then costs
-        no extra repaint while the worker thread is reading (the two share the interpreter)."""
-        def still_listing() -> None:
-            if generation == self._generation and self._listed_generation != generation:
-                self.set_status(f"listing deployments in {self.scope_text()}", "busy")
-
-        self.set_timer(delay, still_listing)
 
     def on_deployments_changed(self, message: DeploymentsChanged) -> None:
         if message.generation != self._generation:

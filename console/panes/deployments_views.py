@@ -19,10 +19,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
-from widgets.data_table import DataTable
 from backends.deployments import Deployment, Event, Exchange, Pod, PredictionRequest, PredictionResponse, RequestTemplate
 from console.format import age, short_time
 from console.panes.base import describe_error
+from widgets.data_table import DataTable
 from widgets.request_editor import JsonProblem, RequestEditor
 
 

@@ -24,7 +24,6 @@ from textual.timer import Timer
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from widgets.data_table import DataTable
 from backends.dashboards import Dashboard, ImportReport, expand, legend_for, parse_label_values
 from backends.errors import BackendError, InvalidQuery
 from backends.metrics import WINDOWS, InstantResult, RangeResult, legend_names, step_for
@@ -34,6 +33,7 @@ from console.history import History
 from console.panes.base import PaneScreen, describe_error
 from widgets.chart import ChartSeries, LineChart, format_value, unit_for_metric
 from widgets.dashboard import DashboardGrid, PanelData, PanelSpec
+from widgets.data_table import DataTable
 from widgets.promql import DURATIONS, FUNCTIONS, CompletionContext, PromQLEditor
 from widgets.views import TableView
 
@@ -578,8 +578,7 @@ class MetricsScreen(PaneScreen):
         query = query.strip()
         if not query:
             return
-        if not self.history or self.history[-1] != query:
-            self.history.append(query)
+        self.history.append(query)  # a History: a repeat of the last query is skipped
         self._pending_query = query
         if self.dashboard is not None:
             await self._show_query_view()

@@ -171,16 +171,7 @@ class RunsScreen(PaneScreen):
                           on_result=lambda page: self._first_page(query, new_sort, page),
                           on_error=lambda exc: self._query_failed(query, exc),
                           )
-        self._busy_later("runs", f"searching runs in {self.backend.endpoint}")
-
-    def _busy_later(self, group: str, text: str, delay: float = 0.2) -> None:
-        """Say "busy" only if the call is still running after ``delay``: a quick page then costs no
-        extra repaint while the worker thread is running (the two share the interpreter)."""
-        def still_busy() -> None:
-            if self.is_busy(group):
-                self.set_status(text, "busy")
-
-        self.set_timer(delay, still_busy)
+        self.busy_later(f"searching runs in {self.backend.endpoint}", lambda: self.is_busy("runs"))
 
     def _first_page(self, query: RunQuery, sort: tuple[str, bool], page: RunPage) -> None:
         self._loaded_ok()
@@ -250,7 +241,7 @@ class RunsScreen(PaneScreen):
         self.call_backend("more", self.backend.search_runs, query, token,
                           on_result=lambda page: self._more_page(query, token, page),
                           on_error=self._load_failed)
-        self._busy_later("more", f"loading more runs ({len(self.runs)} loaded)")
+        self.busy_later(f"loading more runs ({len(self.runs)} loaded)", lambda: self.is_busy("more"))
 
     def _more_page(self, query: RunQuery, token: str, page: RunPage) -> None:
         if query != self.applied or token != self.next_token:

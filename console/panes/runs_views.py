@@ -19,11 +19,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.worker import get_current_worker
 
-from widgets.data_table import DataTable
 from backends.runs import Artifact, MetricHistory, ModelVersion, RegisteredModel, RunDetail, RunSummary
 from console.format import human_size, short_time
 from widgets.chart import ChartSeries, LineChart
 from widgets.compare import CompareRow
+from widgets.data_table import DataTable
 
 LOWER_IS_BETTER = ("rmse", "mse", "mae", "loss", "error", "err", "mape", "perplexity", "logloss")
 HIGHER_IS_BETTER = ("r2", "acc", "accuracy", "auc", "f1", "precision", "recall", "score", "map", "ndcg")
