@@ -225,14 +225,14 @@ async def console_requests(url: str, body: str, runs: int) -> tuple[list[float],
         # loop would compete with the sending thread for the interpreter and inflate the figure)
         shown = asyncio.Event()
         stamp = [0.0]
-        last_step = view._fill_history  # what the handler does last, after showing the answer
+        answered = view._answered  # the handler: shows the answer and settles its history row
 
-        def fill_history():
-            last_step()
+        def timed_answered(message):
+            answered(message)
             stamp[0] = time.perf_counter()
             shown.set()
 
-        view._fill_history = fill_history
+        view._answered = timed_answered
         for i in range(runs):
             await pilot.pause()
             await asyncio.sleep(0.02)

@@ -1,12 +1,14 @@
 """A JSON editor for request payloads that points at the first JSON error.
 
-Plain data in and out: ``RequestEditor.Send`` carries the text when it parses; otherwise the cursor is
-moved to the error and ``RequestEditor.Invalid`` says where and why. Nothing is sent while it is invalid.
+Plain data in and out: ``ctrl+s`` hands the text to ``on_send`` when it parses (a direct call, not a message:
+a message would wait for its turn in the queue on the way to the network); otherwise the cursor is moved to
+the error and ``RequestEditor.Invalid`` says where and why. Nothing is sent while it is invalid.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -45,16 +47,6 @@ class RequestEditor(TextArea):
         Binding("ctrl+f", "format", "Format JSON", id="request.format"),
     ]
 
-    class Send(Message):
-        def __init__(self, editor: "RequestEditor", text: str) -> None:
-            super().__init__()
-            self.editor = editor
-            self.text = text
-
-        @property
-        def control(self) -> "RequestEditor":
-            return self.editor
-
     class Invalid(Message):
         def __init__(self, editor: "RequestEditor", problem: JsonProblem) -> None:
             super().__init__()
@@ -65,11 +57,12 @@ class RequestEditor(TextArea):
         def control(self) -> "RequestEditor":
             return self.editor
 
-    def __init__(self, text: str = "", **kwargs) -> None:
+    def __init__(self, text: str, *, on_send: Callable[[str], None], **kwargs) -> None:
         kwargs.setdefault("soft_wrap", False)
         kwargs.setdefault("show_line_numbers", True)
         super().__init__(text, **kwargs)
         self.problem: JsonProblem | None = None
+        self.on_send = on_send
 
     def point_at(self, problem: JsonProblem) -> None:
         """Put the cursor on the error and mark the editor invalid."""
@@ -96,9 +89,7 @@ class RequestEditor(TextArea):
         if problem is not None:
             self.post_message(self.Invalid(self, problem))
             return
-        # straight to the screen: the containers in between have no use for it, and each hop up the
-        # tree is a task switch on the way to the network
-        self.screen.post_message(self.Send(self, self.text))
+        self.on_send(self.text)
 
     def action_format(self) -> None:
         problem = self.validate_now()

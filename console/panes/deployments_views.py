@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -137,11 +139,20 @@ def describe_response(response: PredictionResponse) -> Text:
     return text
 
 
-class RequestSent(Message):
-    def __init__(self, body: str, result: tuple[PredictionRequest, PredictionResponse] | None,
-                 error: BaseException | None, elapsed: float) -> None:
-        super().__init__()
-        self.body, self.result, self.error, self.elapsed = body, result, error, elapsed
+@dataclass(frozen=True)
+class RequestSent:
+    """What the sender thread hands back: the answer, or why there is none."""
+
+    body: str
+    result: tuple[PredictionRequest, PredictionResponse] | None
+    error: BaseException | None
+    elapsed: float
+
+
+def _status_cells(response: PredictionResponse) -> tuple[Text, str]:
+    """The history's status and latency cells."""
+    status = Text("-" if response.status is None else str(response.status), style="" if response.ok else "bold reverse")
+    return status, f"{response.latency_s * 1000:.0f} ms"
 
 
 class RequestView(ModalScreen[None]):
@@ -173,7 +184,8 @@ class RequestView(ModalScreen[None]):
         self.send_fn, self.now = send, now
         self.initial_body = body if body is not None else template.body
         self.save_dir = save_dir or Path.cwd()
-        self.sending = False
+        self._in_flight: deque[tuple[str, datetime]] = deque()  # (history row key, sent at), oldest first
+        self._next_key = len(history) + 1
 
     def compose(self) -> ComposeResult:
         d, t = self.deployment, self.template
@@ -185,7 +197,7 @@ class RequestView(ModalScreen[None]):
                         id="url", markup=False)
             with Horizontal(id="panes"):
                 with Vertical(id="left"):
-                    yield RequestEditor(self.initial_body, id="editor")
+                    yield RequestEditor(self.initial_body, on_send=self.send_body, id="editor")
                     yield Static("", id="json-error", markup=False)
                 with Vertical(id="right"):
                     yield Label("Response", id="response-title", classes="title", markup=False)
@@ -200,6 +212,7 @@ class RequestView(ModalScreen[None]):
         import queue
 
         self._outbox: queue.Queue[str] = queue.Queue()
+        self._loop = asyncio.get_running_loop()
         self._sender()
         # the widgets an answer updates, looked up once
         self._response = self.query_one("#response", Static)
@@ -208,24 +221,27 @@ class RequestView(ModalScreen[None]):
         self._history_table = table = self.query_one("#history", DataTable)
         self._history_title = self.query_one("#history-title", Label)
         self._title_says_sending = self._error_shown = False
-        table.add_columns("#", "sent", "status", "latency", "payload")
-        self._fill_history()
-        if self.history:
-            self._show_response(self.history[-1].response)
-        self.query_one("#editor", RequestEditor).focus()
-
-    def _fill_history(self) -> None:
-        """Add the rows the table does not have yet (the history only grows)."""
-        table = self._history_table
-        for i in range(table.row_count, len(self.history)):
-            ex = self.history[i]
-            r = ex.response
-            status = Text("-" if r.status is None else str(r.status), style="" if r.ok else "bold reverse")
-            payload = " ".join(ex.request.body.split())[:60]
-            table.add_row(str(i + 1), short_time(ex.sent_at), status, f"{r.latency_s * 1000:.0f} ms", payload)
+        table.add_column("#", key="n")
+        table.add_column("sent", key="sent")
+        table.add_column("status", key="status")
+        table.add_column("latency", key="latency")
+        table.add_column("payload", key="payload")
+        for i, ex in enumerate(self.history):
+            self._add_row(str(i + 1), ex.sent_at, ex.request.body, ex.response)
         if self.history:
             table.move_cursor(row=len(self.history) - 1)
-        self._history_title.update(f"History ({len(self.history)})")
+            self._show_response(self.history[-1].response)
+            self._history_title.update(f"History ({len(self.history)})")
+        self.query_one("#editor", RequestEditor).focus()
+
+    @property
+    def sending(self) -> bool:
+        return bool(self._in_flight)
+
+    def _add_row(self, key: str, sent_at: datetime | None, body: str, response: PredictionResponse) -> None:
+        status, latency = _status_cells(response)
+        self._history_table.add_row(key, short_time(sent_at), status, latency, " ".join(body.split())[:60],
+                                    key=key)
 
     def _show_response(self, response: PredictionResponse) -> None:
         self._response.update(describe_response(response))
@@ -239,16 +255,14 @@ class RequestView(ModalScreen[None]):
         self._json_error.update(Text(f"{problem} - nothing was sent", style="bold reverse"))
         self._error_shown = True
 
-    @on(RequestEditor.Send)
-    def _send(self, event: RequestEditor.Send) -> None:
-        self.send_body(event.text)
-
     def send_body(self, body: str) -> None:
-        self.sending = True
         self._outbox.put(body)
-        # the screen is repainted only if the request is slow: a repaint holds the GIL the sender needs
-        # (a plain loop callback, not a Timer: no task to start on the way to the network)
-        asyncio.get_running_loop().call_later(0.05, self._show_sending)
+        self._in_flight.append((str(self._next_key), self.now()))
+        self._next_key += 1
+        # nothing changes on screen until the answer, or "sending" after 50 ms if it is slow: drawing while
+        # the request is out holds the interpreter the sender thread needs (Python hands it over to another
+        # thread only every few ms)
+        self._loop.call_later(0.05, self._show_sending)
 
     def _show_sending(self) -> None:
         if self.sending and self.is_attached:
@@ -272,31 +286,45 @@ class RequestView(ModalScreen[None]):
                 result, error = self.send_fn(body), None
             except Exception as exc:  # noqa: BLE001 - shown in the dialog
                 result, error = None, exc
-            if not worker.is_cancelled:
-                self.post_message(RequestSent(body, result, error, time.perf_counter() - start))
+            # a plain loop callback: one turn of the loop sooner than a message through the screen's queue;
+            # also after the dialog closed, so that what was sent is in the history
+            try:
+                self._loop.call_soon_threadsafe(self._answered,
+                                                RequestSent(body, result, error, time.perf_counter() - start))
+            except RuntimeError:  # the app has exited
+                return
 
-    def on_request_sent(self, message: RequestSent) -> None:
-        self.sending = False
-        if self._title_says_sending:
+    def _answered(self, message: RequestSent) -> None:
+        key, sent_at = self._in_flight.popleft()
+        error = message.error
+        problem = None
+        if error is not None and getattr(error, "line", None) is not None:
+            problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
+            response = None  # nothing was sent: no history entry
+        elif error is not None:
+            request = PredictionRequest(self.template.url, message.body, protocol=self.template.protocol)
+            response = PredictionResponse(None, message.elapsed, error=describe_error(error))
+        else:
+            request, response = message.result
+        if response is not None:
+            self.history.append(Exchange(self.deployment.key, request, response, sent_at))
+        if not self.is_attached:  # closed while the request was out: the history has it
+            return
+        if self._title_says_sending and not self._in_flight:
             self._response_title.update("Response")
             self._title_says_sending = False
         if self._error_shown:
             self._json_error.update("")
             self._error_shown = False
-        error = message.error
-        if error is not None and getattr(error, "line", None) is not None:
-            problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
+        table = self._history_table
+        if problem is not None:
             self.query_one("#editor", RequestEditor).point_at(problem)
             self._show_problem(problem)
             return
-        if error is not None:
-            request = PredictionRequest(self.template.url, message.body, protocol=self.template.protocol)
-            response = PredictionResponse(None, message.elapsed, error=describe_error(error))
-        else:
-            request, response = message.result
-        self.history.append(Exchange(self.deployment.key, request, response, self.now()))
         self._show_response(response)
-        self._fill_history()
+        self._add_row(key, sent_at, message.body, response)
+        table.move_cursor(row=table.row_count - 1)
+        self._history_title.update(f"History ({len(self.history)})")
 
     def action_replay(self) -> None:
         if not self.history:

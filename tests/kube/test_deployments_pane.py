@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timedelta, timezone
 
 from backends.deployments import AVAILABLE
 from console.app import make_app
 from console.config import Config, Context, Endpoint
 from console.panes.deployments_views import PodsEventsView, RequestView
 from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
-from kube_helpers import GOOD_ROW
+from console.format import short_time
+from kube_helpers import GOOD_ROW, slow_server
 from widgets.request_editor import RequestEditor
 from widgets.status import StatusBar
 from widgets.views import TextView
@@ -247,6 +249,32 @@ async def test_endpoints_backend_in_the_pane(mlserver_url, screen_text):
         await wait_for(pilot, lambda: view.history, what="response")
         assert view.history[0].response.status == 200
         assert f"{mlserver_url}/v2/models/iris/infer" in screen_text(app)
+
+
+async def test_an_answer_after_the_dialog_closed_is_kept_with_its_send_time(screen_text):
+    with slow_server(delay=0.8) as server:
+        app = make(deployments_backend="endpoints", endpoints=(Endpoint(name="slow", url=server.url,
+                                                                         protocol="mlflow"),))
+        async with app.run_test(size=(160, 40)) as pilot:
+            await wait_for(pilot, lambda: row_of(app, "slow"))
+            await pilot.press("t")
+            await wait_for(pilot, lambda: isinstance(app.screen, RequestView))
+            sent = datetime.now(timezone.utc)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: server.posts == 1, what="the request at the server")
+            await pilot.press("escape")  # closed while the server takes its time
+            assert not isinstance(app.screen, RequestView)
+            history = pane(app).histories[("endpoints", "slow")]
+            assert history == []
+            await wait_for(pilot, lambda: history, what="the answer, after the dialog closed")
+            ex = history[0]
+            assert ex.response.status == 200 and ex.response.latency_s >= 0.7
+            assert ex.sent_at - sent < timedelta(seconds=0.5), "the time it was sent, not when the answer came"
+            await pilot.press("t")
+            await wait_for(pilot, lambda: isinstance(app.screen, RequestView), what="editor again")
+            await pilot.pause()
+            text = screen_text(app)
+            assert "History (1)" in text and "HTTP 200" in text and short_time(ex.sent_at) in text
 
 
 async def test_keys_move_the_cursor_and_enter_opens_pods(kubeconfig, namespace, kube_client):

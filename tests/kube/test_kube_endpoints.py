@@ -4,9 +4,7 @@ Core v1 microservice, and `mlflow models serve`; each with a good and a bad payl
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,7 +12,7 @@ from backends.deployments import AVAILABLE, FAILED, RELISTED
 from backends.endpoints_backend import EndpointDeployments
 from backends.errors import BackendTimeout, NotConfigured, NotFound, Unreachable
 from backends.inference import InvalidPayload, base_url, mlflow_signature, parse_payload
-from kube_helpers import GOOD_ROW, IRIS_FEATURES, free_port
+from kube_helpers import GOOD_ROW, IRIS_FEATURES, free_port, slow_server
 
 
 def endpoints(*entries, **extra) -> EndpointDeployments:
@@ -132,35 +130,14 @@ def test_connection_refused_is_clear():
     assert f"127.0.0.1:{port}" in str(err.value)
 
 
-class _Slow(BaseHTTPRequestHandler):
-    hits = 0
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        type(self).hits += 1
-        time.sleep(2)
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    do_GET = do_POST
-
-
 @pytest.fixture
-def slow_server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    _Slow.hits = 0
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+def slow():
+    with slow_server(delay=2.0) as server:
+        yield server
 
 
-def test_timeout_is_clear_and_invalid_json_is_never_sent(slow_server):
+def test_timeout_is_clear_and_invalid_json_is_never_sent(slow):
+    slow_server = slow.url
     b = EndpointDeployments.from_settings({"endpoints": [{"name": "slow", "url": slow_server, "protocol": "mlflow"}],
                                            "timeout": 0.5})
     from backends.deployments import Deployment
@@ -168,7 +145,7 @@ def test_timeout_is_clear_and_invalid_json_is_never_sent(slow_server):
     dep = Deployment(namespace="endpoints", name="slow", protocol="mlflow", address_url=slow_server)
     with pytest.raises(InvalidPayload):
         b.send(dep, "{not json")
-    assert _Slow.hits == 0, "invalid JSON must never reach the server"
+    assert slow.posts == 0, "invalid JSON must never reach the server"
     start = time.monotonic()
     with pytest.raises(BackendTimeout) as err:
         b.send(dep, "{}")
