@@ -11,15 +11,73 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 WORKERS = 4
+
+# Libraries MLflow's tracking client works without (it runs without them when installed as mlflow-skinny)
+# and that are over half of what importing it costs: pandas, pyarrow and numpy, about 85 MB of a 165 MB
+# import. They are held back; a call that turns out to need one lets them in and runs again.
+HELD_BACK = ("pandas", "pyarrow", "numpy")
+
+
+def hold_back() -> None:
+    for name in HELD_BACK:
+        sys.modules.setdefault(name, None)  # an import of it raises ModuleNotFoundError(name=name)
+
+
+def let_in() -> bool:
+    """Allow the held-back libraries again; True if any was held back."""
+    released = False
+    for name in HELD_BACK:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+            released = True
+    return released
+
+
+def import_mlflow() -> None:
+    """Import MLflow with those libraries held back, or with them when this MLflow cannot do without
+    (an older release, or a plugin). Other failures are left to the backend's first call to report."""
+    hold_back()
+    try:
+        import mlflow  # noqa: F401
+    except ImportError as exc:
+        if needed_held_back(exc):
+            let_in()
+    except Exception:  # noqa: BLE001, S110 - importing again in the backend raises it again, translated
+        pass
+
+
+def needed_held_back(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is an import of a held-back library."""
+    cur: BaseException | None = exc
+    for _ in range(8):
+        if cur is None:
+            return False
+        if isinstance(cur, ImportError) and (cur.name or "").partition(".")[0] in HELD_BACK:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def call_letting_in(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``; if it needed a held-back library, again with the libraries let in."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        if not (needed_held_back(exc) and let_in()):
+            raise
+    return fn(*args)
 
 
 def main() -> int:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints end up on stderr
     requests = sys.stdin.buffer
+    import_mlflow()
 
     from backends.errors import BackendError, ServerError
     from backends.mlflow_backend import MlflowRuns
@@ -48,7 +106,7 @@ def main() -> int:
             answer(call_id, False, ServerError(f"the MLflow helper has no call {method!r}"))
             return
         try:
-            value = getattr(backend, method)(*args)
+            value = call_letting_in(getattr(backend, method), *args)
         except BackendError as exc:
             exc.__cause__ = exc.__context__ = None  # MLflow's exception objects stay here
             exc.__traceback__ = None
