@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ VERSION = "v1"
 PLURAL = "seldondeployments"
 SDEP = f"{PLURAL}.{GROUP}"
 REDACTED = "<redacted>"
+_EMPTY: Mapping[str, Any] = {}
 _SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth)",
                           re.IGNORECASE)
 _URL_CREDS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.IGNORECASE)
@@ -39,8 +41,14 @@ _URL_CREDS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?
 def parse_time(value: Any) -> datetime | None:
     if not value:
         return None
+    return _parse_time(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=4096)
+def _parse_time(text: str) -> datetime | None:
+    """Kubernetes timestamps repeat (a deployment's conditions often share one): parsed once each."""
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
 
@@ -53,21 +61,22 @@ def _protocol(spec: Mapping[str, Any]) -> str:
 
 
 def to_deployment(obj: Mapping[str, Any]) -> Deployment:
-    """A SeldonDeployment object (as JSON) as a :class:`Deployment`."""
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
+    """A SeldonDeployment object (as JSON) as a :class:`Deployment` (positional arguments: this runs for
+    every object of every list)."""
+    meta = obj.get("metadata") or _EMPTY
+    spec = obj.get("spec") or _EMPTY
+    status = obj.get("status") or _EMPTY
     name = meta.get("name", "")
-    dep_status = status.get("deploymentStatus") or {}
+    dep_status = status.get("deploymentStatus") or _EMPTY
     predictors = []
     default_replicas = spec.get("replicas")
     for p in spec.get("predictors") or ():
-        graph = p.get("graph") or {}
+        graph = p.get("graph") or _EMPTY
         pname = p.get("name", "")
         model = graph.get("name", "")
         image = ""
         for cs in p.get("componentSpecs") or ():
-            for c in ((cs.get("spec") or {}).get("containers") or ()):
+            for c in ((cs.get("spec") or _EMPTY).get("containers") or ()):
                 if c.get("image") and (c.get("name") == model or not image):
                     image = c["image"]
         desired = p.get("replicas", default_replicas if default_replicas is not None else 1)
@@ -75,30 +84,24 @@ def to_deployment(obj: Mapping[str, Any]) -> Deployment:
         if dep_status:
             prefix = f"{name}-{pname}-"
             found = [v for k, v in dep_status.items() if k.startswith(prefix)]
-            if found:
-                ready = min(int(v.get("availableReplicas") or 0) for v in found)
-            else:
-                ready = 0
+            ready = min(int(v.get("availableReplicas") or 0) for v in found) if found else 0
         elif status.get("state"):
             ready = 0
-        predictors.append(Predictor(
-            name=pname, replicas_ready=ready, replicas_desired=None if desired is None else int(desired),
-            traffic=p.get("traffic"), shadow=bool(p.get("shadow", False)),
-            implementation=str(graph.get("implementation") or ""), model_uri=str(graph.get("modelUri") or ""),
-            image=image, model_name=model,
-        ))
-    conditions = tuple(Condition(type=str(c.get("type", "")), status=str(c.get("status", "")),
-                                 reason=str(c.get("reason") or ""), message=str(c.get("message") or ""),
-                                 last_transition=parse_time(c.get("lastTransitionTime")))
-                       for c in status.get("conditions") or ())
-    return Deployment(
-        namespace=meta.get("namespace", ""), name=name, state=str(status.get("state") or UNKNOWN),
-        reason=str(status.get("description") or ""), predictors=tuple(predictors), protocol=_protocol(spec),
-        created=parse_time(meta.get("creationTimestamp")), conditions=conditions,
-        address_url=str((status.get("address") or {}).get("url") or ""), uid=meta.get("uid", ""),
-        resource_version=meta.get("resourceVersion", ""),
-        labels=tuple(sorted((meta.get("labels") or {}).items())),
-    )
+        # name, ready, desired, traffic, shadow, implementation, model_uri, image, model_name
+        predictors.append(Predictor(pname, ready, None if desired is None else int(desired), p.get("traffic"),
+                                    bool(p.get("shadow", False)), str(graph.get("implementation") or ""),
+                                    str(graph.get("modelUri") or ""), image, model))
+    # type, status, reason, message, last_transition
+    conditions = tuple([Condition(str(c.get("type", "")), str(c.get("status", "")), str(c.get("reason") or ""),
+                                  str(c.get("message") or ""), parse_time(c.get("lastTransitionTime")))
+                        for c in status.get("conditions") or ()])
+    # namespace, name, state, reason, predictors, protocol, created, conditions, address_url, uid,
+    # resource_version, labels
+    return Deployment(meta.get("namespace", ""), name, str(status.get("state") or UNKNOWN),
+                      str(status.get("description") or ""), tuple(predictors), _protocol(spec),
+                      parse_time(meta.get("creationTimestamp")), conditions,
+                      str((status.get("address") or _EMPTY).get("url") or ""), meta.get("uid", ""),
+                      meta.get("resourceVersion", ""), tuple(sorted((meta.get("labels") or _EMPTY).items())))
 
 
 def redact(obj: Any) -> Any:

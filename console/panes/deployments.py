@@ -38,10 +38,19 @@ class DeploymentsChanged(Message):
         self.generation, self.event = generation, event
 
 
+_STATE_CELLS: dict[tuple[str, bool], Text] = {}
+
+
 def state_cell(d: Deployment) -> Text:
-    if d.flagged:
-        return Text(f"{d.state} !", style="bold reverse")
-    return Text(d.state, style=STATE_STYLE.get(d.state, "dim"))
+    """The state column's cell; one shared Text per state (the table copies cells, never changes them)."""
+    flagged = d.flagged
+    cell = _STATE_CELLS.get((d.state, flagged))
+    if cell is None:
+        cell = (Text(f"{d.state} !", style="bold reverse") if flagged
+                else Text(d.state, style=STATE_STYLE.get(d.state, "dim")))
+        if len(_STATE_CELLS) < 64:  # states are a handful; an odd controller's are not kept forever
+            _STATE_CELLS[(d.state, flagged)] = cell
+    return cell
 
 
 def reason_text(d: Deployment) -> str:

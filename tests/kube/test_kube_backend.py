@@ -7,6 +7,7 @@ import json
 import queue
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -111,6 +112,32 @@ def test_list_reads_every_column(kubeconfig, namespace, kube_client):
     assert dep.created is not None and dep.uid
     other = {d.name: d for d in items}["other"]
     assert other.protocol == "seldon" and other.replicas_text == "1/1" and other.address_url
+
+
+def test_every_field_lands_where_it_belongs():
+    """to_deployment passes the dataclass fields by position (it runs for every object of every list):
+    every field gets a value of its own here, so a reordered field shows."""
+    obj = {"metadata": {"name": "iris", "namespace": "models", "uid": "u-1", "resourceVersion": "42",
+                        "creationTimestamp": "2026-11-01T10:00:00Z", "labels": {"team": "ml", "app": "iris"}},
+           "spec": {"protocol": "kfserving", "predictors": [
+               {"name": "main", "replicas": 3, "traffic": 90, "graph": {
+                   "name": "clf", "implementation": "SKLEARN_SERVER", "modelUri": "gs://m/iris"},
+                "componentSpecs": [{"spec": {"containers": [{"name": "clf", "image": "reg/iris:1"}]}}]}]},
+           "status": {"state": "Failed", "description": "image pull", "address": {"url": "http://iris.models"},
+                      "deploymentStatus": {"iris-main-abc": {"availableReplicas": 2}},
+                      "conditions": [{"type": "Ready", "status": "False", "reason": "Pull", "message": "no image",
+                                      "lastTransitionTime": "2026-11-02T11:30:00Z"}]}}
+    d = to_deployment(obj)
+    assert (d.namespace, d.name, d.state, d.reason, d.protocol, d.address_url, d.uid, d.resource_version) == (
+        "models", "iris", "Failed", "image pull", "v2", "http://iris.models", "u-1", "42")
+    assert d.created == datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+    assert d.labels == (("app", "iris"), ("team", "ml"))
+    (p,) = d.predictors
+    assert (p.name, p.replicas_ready, p.replicas_desired, p.traffic, p.shadow, p.implementation, p.model_uri,
+            p.image, p.model_name) == ("main", 2, 3, 90, False, "SKLEARN_SERVER", "gs://m/iris", "reg/iris:1", "clf")
+    (c,) = d.conditions
+    assert (c.type, c.status, c.reason, c.message, c.last_transition) == (
+        "Ready", "False", "Pull", "no image", datetime(2026, 11, 2, 11, 30, tzinfo=timezone.utc))
 
 
 def test_flagged_when_available_but_a_condition_is_false():
