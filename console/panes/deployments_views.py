@@ -25,6 +25,7 @@ from backends.deployments import Deployment, Event, Exchange, Pod, PredictionReq
 from console.format import age, short_time
 from console.panes.base import describe_error
 from widgets.data_table import DataTable
+from widgets.fast_table import FastTable
 from widgets.request_editor import JsonProblem, RequestEditor
 
 
@@ -204,7 +205,7 @@ class RequestView(ModalScreen[None]):
                     with VerticalScroll(id="response-scroll"):
                         yield Static("ctrl+s sends the request", id="response", markup=False)
             yield Label("History", id="history-title", classes="title", markup=False)
-            yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            yield FastTable(id="history")
             yield Label("ctrl+s send  ctrl+f format  ctrl+r replay selected  ctrl+o save history  tab: history  "
                         "escape: close", id="foot", markup=False)
 
@@ -218,7 +219,7 @@ class RequestView(ModalScreen[None]):
         self._response = self.query_one("#response", Static)
         self._response_title = self.query_one("#response-title", Label)
         self._json_error = self.query_one("#json-error", Static)
-        self._history_table = table = self.query_one("#history", DataTable)
+        self._history_table = table = self.query_one("#history", FastTable)
         self._history_title = self.query_one("#history-title", Label)
         self._title_says_sending = self._error_shown = False
         table.add_column("#", key="n")
@@ -329,7 +330,7 @@ class RequestView(ModalScreen[None]):
     def action_replay(self) -> None:
         if not self.history:
             return
-        table = self.query_one("#history", DataTable)
+        table = self._history_table
         ex = self.history[min(max(table.cursor_row, 0), len(self.history) - 1)]
         editor = self.query_one("#editor", RequestEditor)
         editor.load_text(ex.request.body)
