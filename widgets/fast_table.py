@@ -1,6 +1,6 @@
 """A lean, virtual table for large live lists (hundreds of rows changing under a watch, thousands paged in).
 
-Plain data in: columns (label, key) and rows of cells (``str`` or Rich ``Text``) with a string key.
+Plain data in: columns (label, key, justify) and rows of cells (``str`` or Rich ``Text``) with a string key.
 Only the visible lines are rendered; column widths come from ``cell_len`` (no Rich measuring), so filling
 500 rows or changing one cell costs little. Typed messages upward: ``RowHighlighted`` / ``RowSelected``.
 
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Literal, Union
 
 from rich.cells import cell_len
+from rich.console import JustifyMethod
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -84,6 +85,7 @@ class FastTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.cursor_type = cursor_type
         self._labels: list[Cell] = []
+        self._justify: list[JustifyMethod] = []
         self._col_keys: list[str] = []
         self._col_index: dict[str, int] = {}
         self._widths: list[int] = []
@@ -94,15 +96,26 @@ class FastTable(ScrollView, can_focus=True):
         self.cursor_column = 0
 
     # -- data ----------------------------------------------------------------------------------------
-    def add_column(self, label: Cell, key: str) -> None:
+    def add_column(self, label: Cell, key: str, justify: JustifyMethod = "left") -> None:
+        """A column; ``justify`` places its plain-string cells (a ``Text`` cell keeps its own)."""
         self._col_index[key] = len(self._col_keys)
         self._labels.append(label)
+        self._justify.append(justify)
         self._col_keys.append(key)
         width = _width(label)
         for cells in self._rows:  # rows added before the column get an empty cell
             cells.append("")
         self._widths.append(min(width, MAX_COLUMN_WIDTH))
         self._resize()
+
+    def set_columns(self, columns: Sequence[tuple[Cell, str, JustifyMethod]]) -> None:
+        """Replace every column and row at once: ``(label, key, justify)`` triples (one resize for all)."""
+        self._labels = [label for label, _, _ in columns]
+        self._col_keys = [key for _, key, _ in columns]
+        self._justify = [justify for _, _, justify in columns]
+        self._col_index = {key: i for i, key in enumerate(self._col_keys)}
+        self.cursor_column = min(self.cursor_column, max(0, len(columns) - 1))
+        self.clear()
 
     @property
     def row_count(self) -> int:
@@ -120,7 +133,7 @@ class FastTable(ScrollView, can_focus=True):
     def clear(self, columns: bool = False) -> None:
         """Remove every row (and with ``columns=True`` every column too)."""
         if columns:
-            self._labels, self._col_keys, self._col_index = [], [], {}
+            self._labels, self._justify, self._col_keys, self._col_index = [], [], [], {}
             self.cursor_column = 0
         self._rows, self._keys, self._row_index = [], [], {}
         self._widths = [min(_width(label), MAX_COLUMN_WIDTH) for label in self._labels]
@@ -297,8 +310,8 @@ class FastTable(ScrollView, can_focus=True):
     def _line_text(self, cells: Sequence[Cell], cursor_style: Style | None = None) -> Text:
         """One line of cells; ``cursor_style`` is laid over the cell under the column cursor."""
         text = Text(no_wrap=True, end="")
-        for i, (cell, width) in enumerate(zip(cells, self._widths)):
-            piece = cell if isinstance(cell, Text) else Text(cell)
+        for i, (cell, width, justify) in enumerate(zip(cells, self._widths, self._justify)):
+            piece = cell if isinstance(cell, Text) else Text(cell, justify=justify)
             if piece.cell_len > width:
                 piece = piece.copy()
                 piece.truncate(width, overflow="ellipsis")

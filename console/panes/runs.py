@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -40,7 +41,13 @@ BASE_COLUMNS: dict[str, tuple[str, str | None]] = {
     "duration": ("duration", None),
 }
 DEFAULT_SORT = ("start", True)
+# the mark column's cells, shared by every row (the table copies cells to draw them, never changes them)
+MARKED, UNMARKED = Text("*", style="bold"), Text(" ", style="bold")
 RETRYABLE = (Unreachable, BackendTimeout, ServerError)
+
+
+def _justify(column: str) -> JustifyMethod:
+    return "right" if column.startswith("metrics.") else "left"
 
 
 def order_clause(column: str, descending: bool) -> str | None:
@@ -308,7 +315,7 @@ class RunsScreen(PaneScreen):
             if key not in self.columns:
                 self.columns.append(key)
                 if key not in self.hidden:
-                    table.add_column(self._header(key), key=key)
+                    table.add_column(self._header(key), key=key, justify=_justify(key))
 
     def _visible_columns(self) -> list[str]:
         return [c for c in self.columns if c not in self.hidden]
@@ -322,13 +329,13 @@ class RunsScreen(PaneScreen):
 
     def _cells(self, run: RunSummary) -> list:
         duration = run.duration.total_seconds() if run.duration else None
-        cells: list = [Text("*" if run.run_id in self.marked else " ", style="bold"),
+        cells: list = [MARKED if run.run_id in self.marked else UNMARKED,
                        run.run_name or run.run_id[:8], run.status, short_time(run.start_time),
                        fmt_duration(duration)]
         for column in self._visible_columns():
             kind, _, name = column.partition(".")
             if kind == "metrics":
-                cells.append(Text(fmt_number(run.metric(name)), justify="right"))
+                cells.append(fmt_number(run.metric(name)))  # a right-justified column
             else:
                 value = run.param(name)
                 cells.append("-" if value is None else (value if len(value) <= 24 else value[:23] + "~"))
@@ -338,12 +345,9 @@ class RunsScreen(PaneScreen):
         table = self.query_one("#runs", FastTable)
         keep_column = self.focused_column()
         keep_run = self.selected_run()
-        table.clear(columns=True)
         self.columns = self._dynamic_columns(self.runs)
-        for key in BASE_COLUMNS:
-            table.add_column(self._header(key), key=key)
-        for key in self._visible_columns():
-            table.add_column(self._header(key), key=key)
+        table.set_columns([(self._header(key), key, _justify(key))
+                           for key in (*BASE_COLUMNS, *self._visible_columns())])
         table.set_rows([(run.run_id, self._cells(run)) for run in self.runs])
         ids = [r.run_id for r in self.runs]
         keys = list(table.column_keys)
@@ -478,7 +482,7 @@ class RunsScreen(PaneScreen):
         else:
             self.marked[run.run_id] = run
         table = self.query_one("#runs", FastTable)
-        table.update_cell(run.run_id, "mark", Text("*" if run.run_id in self.marked else " ", style="bold"))
+        table.update_cell(run.run_id, "mark", MARKED if run.run_id in self.marked else UNMARKED)
         table.action_cursor_down()
         self._set_title()
         self.set_status(f"{len(self.marked)} run(s) marked (C compares, m charts)")

@@ -66,3 +66,19 @@ async def test_wide_cells_are_cut_and_columns_fit_the_widest_value():
         assert "…" in row or len(row.rstrip()) <= 60
         assert table.get_cell("k1", "name") == "x" * 200
         assert [str(c) for c in table.get_row_at(2)] == ["row-002", "Available"]
+
+
+async def test_set_columns_replaces_everything_and_right_justified_columns_align_numbers():
+    app = TableApp(3)
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(FastTable)
+        table.move_cursor(row=2)
+        table.set_columns([("run", "run", "left"), ("rmse", "rmse", "right")])
+        assert table.row_count == 0 and table.column_keys == ("run", "rmse") and table.cursor_row == 0
+        table.set_rows([("a", ["alpha", "1.5"]), ("b", ["b", "140.25"])])
+        await pilot.pause()
+        header, first, second = lines(app)[:3]
+        # the number column ends where its widest value ends: "1.5" sits under the end of "140.25"
+        assert first.index("1.5") + 3 == second.index("140.25") + 6
+        assert header.index("rmse") + 4 == second.index("140.25") + 6, "the header is justified too"
+        assert first.index("alpha") == second.index("b"), "left-justified text starts together"
