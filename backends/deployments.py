@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 PROTOCOLS = ("seldon", "v2", "mlflow")
@@ -69,7 +70,7 @@ class Deployment:
     def key(self) -> tuple[str, str]:
         return (self.namespace, self.name)
 
-    @property
+    @cached_property  # asked for by several cells of the same row; the object never changes
     def flagged(self) -> bool:
         """Available, yet one of its conditions says False: something is not what it claims."""
         return self.state == AVAILABLE and any(c.status == "False" for c in self.conditions)
@@ -85,16 +86,24 @@ class Deployment:
                 return p.model_name
         return self.name
 
+    # the table asks these of every row of every list: one predictor (the usual case) takes a short way
     @property
     def implementation(self) -> str:
+        if len(self.predictors) == 1:
+            return self.predictors[0].implementation or "custom"
         return ", ".join(dict.fromkeys(p.implementation or "custom" for p in self.predictors))
 
     @property
     def model_text(self) -> str:
+        if len(self.predictors) == 1:
+            p = self.predictors[0]
+            return p.model_uri or p.image
         return ", ".join(dict.fromkeys(p.model_uri or p.image for p in self.predictors if p.model_uri or p.image))
 
     @property
     def replicas_text(self) -> str:
+        if len(self.predictors) == 1:
+            return self.predictors[0].replicas_text
         return " ".join(p.replicas_text for p in self.predictors) or "-"
 
     @property

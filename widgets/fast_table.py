@@ -29,6 +29,8 @@ MAX_COLUMN_WIDTH = 60
 
 
 def _width(cell: Cell) -> int:
+    if type(cell) is str and cell.isascii() and cell.isprintable():  # most cells: a column per character
+        return len(cell)
     return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
