@@ -206,8 +206,8 @@ class RequestView(ModalScreen[None]):
                         yield Static("ctrl+s sends the request", id="response", markup=False)
             yield Label("History", id="history-title", classes="title", markup=False)
             yield FastTable(id="history")
-            yield Label("ctrl+s send  ctrl+f format  ctrl+r replay selected  ctrl+o save history  tab: history  "
-                        "escape: close", id="foot", markup=False)
+            yield Label("ctrl+s send  ctrl+f format  ctrl+r replay selected  ctrl+o save history  "
+                        "tab: response, history  escape: close", id="foot", markup=False)
 
     def on_mount(self) -> None:
         import queue

@@ -323,9 +323,10 @@ class RunsScreen(PaneScreen):
     def _header(self, column: str) -> Text:
         label = BASE_COLUMNS[column][0] if column in BASE_COLUMNS else self._label(column)
         sort_col, desc = self.sort
+        justify = _justify(column)  # over its values: numbers to the right
         if column == sort_col:
-            return Text(f"{label} {'v' if desc else '^'}", style="bold underline")
-        return Text(label)
+            return Text(f"{label} {'v' if desc else '^'}", style="bold underline", justify=justify)
+        return Text(label, justify=justify)
 
     def _cells(self, run: RunSummary) -> list:
         duration = run.duration.total_seconds() if run.duration else None
