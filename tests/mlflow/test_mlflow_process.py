@@ -177,8 +177,7 @@ sys.path.insert(0, {str(ROOT)!r})
 from console.app import make_app
 from console.config import Config, Context
 
-ctx = Context(name="t", mlflow_uri={mlflow_sqlite.uri!r}, data_backend="fake", deployments_backend="fake",
-              metrics_backend="fake", timeout=30.0)
+ctx = Context(name="t", mlflow_uri={mlflow_sqlite.uri!r}, timeout=30.0)
 app = make_app(Config(path=None, default_context="t", contexts={{"t": ctx}}), ctx, initial_pane="runs")
 
 async def main():
@@ -191,14 +190,17 @@ async def main():
         await pilot.press("enter")
         await pilot.pause(1.0)
         heavy = sorted(m for m in ("mlflow", "pandas", "sqlalchemy") if m in sys.modules)
-        print(json.dumps({{"runs": len(screen.runs), "heavy": heavy, "backend": type(screen.backend).__name__}}))
+        built = sorted(kind for kind in ("data", "deployments", "metrics") if app.peek_backend(kind) is not None)
+        print(json.dumps({{"runs": len(screen.runs), "heavy": heavy, "backend": type(screen.backend).__name__,
+                          "other backends built": built}}))
 
 asyncio.run(main())
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"runs": len(mlflow_sqlite.runs), "heavy": [], "backend": "MlflowProcessRuns"}
+    assert result == {"runs": len(mlflow_sqlite.runs), "heavy": [], "backend": "MlflowProcessRuns",
+                      "other backends built": []}
 
 
 def test_passwords_in_helper_output_are_masked():
