@@ -189,20 +189,9 @@ async def time_pane_first_page(uri: str, eid: str, repeat: int, column: str,
         return times, bare_times, lag.worst
 
 
-def _bare_client(uri: str):
-    """MlflowClient with the console's SQLite sort rewrite on its engine: the same SQL the console sends."""
-    from mlflow import MlflowClient
-
-    from backends import mlflow_sqlite
-
-    client = MlflowClient(uri)
-    mlflow_sqlite.install(client._tracking_client.store)
-    return client
-
-
-def time_bare(uri: str, eid: str, repeat: int, attr: str, rewrite: bool = True) -> list[float]:
-    """MlflowClient alone; ``rewrite``: with the console's SQLite sort rewrite on its engine (the
-    same SQL the console sends), else MLflow's statement as it ships."""
+def _bare_client(uri: str, rewrite: bool = True):
+    """MlflowClient alone; ``rewrite``: with the console's SQLite sort rewrite on its engine (the same SQL
+    the console sends), else MLflow's statement as it ships."""
     from mlflow import MlflowClient
     from sqlalchemy import event
 
@@ -214,6 +203,12 @@ def time_bare(uri: str, eid: str, repeat: int, attr: str, rewrite: bool = True) 
         mlflow_sqlite.install(client._tracking_client.store)
     elif event.contains(engine, "before_cursor_execute", mlflow_sqlite._before_cursor_execute):
         event.remove(engine, "before_cursor_execute", mlflow_sqlite._before_cursor_execute)
+    return client
+
+
+def time_bare(uri: str, eid: str, repeat: int, attr: str, rewrite: bool = True) -> list[float]:
+    """``MlflowClient.search_runs`` back to back (see ``_bare_client`` for ``rewrite``)."""
+    client = _bare_client(uri, rewrite)
     times = []
     for i in range(repeat * 2):
         order = "DESC" if i % 2 else "ASC"
