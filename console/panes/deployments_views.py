@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
@@ -122,22 +123,18 @@ class PodsEventsView(ModalScreen[None]):
         self.query_one("#log-scroll", VerticalScroll).scroll_end(animate=False)
 
 
-def describe_response(response: PredictionResponse) -> Text:
+def describe_response(response: PredictionResponse) -> Content:
     """Status, latency and the pretty-printed body, as the server sent it."""
-    text = Text()
     if response.status is None:
-        text.append("NO RESPONSE", style="bold reverse")
-        text.append(f"  after {response.latency_s * 1000:.0f} ms\n\n")
-        text.append(response.error)
-        return text
-    style = "bold" if response.ok else "bold reverse"
-    text.append(f"HTTP {response.status}", style=style)
-    text.append(f"  {response.latency_s * 1000:.0f} ms")
-    if response.content_type:
-        text.append(f"  {response.content_type}", style="dim")
-    text.append("\n\n")
-    text.append(response.pretty_body or "(empty body)")
-    return text
+        return Content.assemble(("NO RESPONSE", "bold reverse"), f"  after {response.latency_s * 1000:.0f} ms\n\n",
+                                response.error)
+    return Content.assemble(
+        (f"HTTP {response.status}", "bold" if response.ok else "bold reverse"),
+        f"  {response.latency_s * 1000:.0f} ms",
+        (f"  {response.content_type}" if response.content_type else "", "dim"),
+        "\n\n",
+        response.pretty_body or "(empty body)",
+    )
 
 
 @dataclass(frozen=True)
@@ -232,7 +229,7 @@ class RequestView(ModalScreen[None]):
         if self.history:
             table.move_cursor(row=len(self.history) - 1)
             self._show_response(self.history[-1].response)
-            self._history_title.update(f"History ({len(self.history)})")
+            self._history_title.update(f"History ({len(self.history)})", layout=False)  # a full-width line
         self.query_one("#editor", RequestEditor).focus()
 
     @property
@@ -267,7 +264,7 @@ class RequestView(ModalScreen[None]):
 
     def _show_sending(self) -> None:
         if self.sending and self.is_attached:
-            self._response_title.update("Response (sending...)")
+            self._response_title.update("Response (sending...)", layout=False)
             self._title_says_sending = True
 
     @work(thread=True, group="request.sender", exclusive=True, exit_on_error=False)
@@ -312,20 +309,26 @@ class RequestView(ModalScreen[None]):
         if not self.is_attached:  # closed while the request was out: the history has it
             return
         if self._title_says_sending and not self._in_flight:
-            self._response_title.update("Response")
+            self._response_title.update("Response", layout=False)
             self._title_says_sending = False
         if self._error_shown:
             self._json_error.update("")
             self._error_shown = False
-        table = self._history_table
         if problem is not None:
             self.query_one("#editor", RequestEditor).point_at(problem)
             self._show_problem(problem)
             return
         self._show_response(response)
-        self._add_row(key, sent_at, message.body, response)
+        # the answer is drawn first; its history row follows once that frame is on screen
+        self.call_after_refresh(self._add_history_row, key, sent_at, message.body, response)
+
+    def _add_history_row(self, key: str, sent_at: datetime | None, body: str, response: PredictionResponse) -> None:
+        if not self.is_attached:
+            return
+        table = self._history_table
+        self._add_row(key, sent_at, body, response)
         table.move_cursor(row=table.row_count - 1)
-        self._history_title.update(f"History ({len(self.history)})")
+        self._history_title.update(f"History ({len(self.history)})", layout=False)  # a full-width line
 
     def action_replay(self) -> None:
         if not self.history:

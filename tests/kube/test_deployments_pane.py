@@ -210,6 +210,11 @@ async def test_real_model_yaml_pods_log_and_test_requests(kubeconfig, namespace,
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(view.history) == 2, what="error response")
         assert view.history[1].response.status == 500 and "HTTP 500" in screen_text(app)
+        # each answer gets its history row (drawn the frame after the answer), with the cursor on it
+        history = view.query_one("#history")
+        await wait_for(pilot, lambda: history.row_count == 2, what="history rows")
+        assert [str(history.get_row_at(i)[2]) for i in range(2)] == ["200", "500"] and history.cursor_row == 1
+        assert "History (2)" in screen_text(app)
         # invalid JSON: pointed at, never sent
         editor.load_text('{\n  "inputs": [1, 2,,]\n}')
         await pilot.press("ctrl+s")
