@@ -135,14 +135,15 @@ class LoopLag:
         self._task.cancel()
 
 
-async def time_pane_first_page(uri: str, eid: str, repeat: int, column: str,
-                               attr: str) -> tuple[list[float], list[float], float]:
+async def time_pane_first_page(uri: str, eid: str, repeat: int, column: str, attr: str,
+                               rewrite: bool = True) -> tuple[list[float], list[float], float]:
     """Seconds from `:sort COLUMN` (asc, then desc, ...) until that first page is in the table, and,
-    interleaved with them in alternating order, the bare client's same query (both after the same pause)."""
+    interleaved with them in alternating order, the bare client's same query (both after the same pause;
+    ``rewrite``: see ``_bare_client``)."""
     app = _app(uri, "runs")
     times: list[float] = []
     bare_times: list[float] = []
-    client = _bare_client(uri)
+    client = _bare_client(uri, rewrite)
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: _pane(app) is not None and _pane(app).applied is not None)
         screen = _pane(app)
@@ -163,9 +164,13 @@ async def time_pane_first_page(uri: str, eid: str, repeat: int, column: str,
         async def one(i: int) -> float:
             want = (column, i % 2 == 1)
             arrived.clear()
+            stamp[0] = 0.0
+            guard = asyncio.get_running_loop().call_later(120, arrived.set)  # cheaper than wait_for's task
             started = time.perf_counter()
             app.run_command_line(":sort " + ("-" if want[1] else "") + column)
-            await asyncio.wait_for(arrived.wait(), 120)
+            await arrived.wait()
+            guard.cancel()
+            assert stamp[0], "no page within 120 s"
             assert screen.sort == want and table.row_count == len(screen.runs) > 0
             await pilot.pause()
             return stamp[0] - started
@@ -309,16 +314,24 @@ def main() -> None:
     contenders = (("start time (the default order)", "attributes.start_time", "-start", "start", "start_time"),
                   ("rmse", "metrics.rmse", "metrics.rmse", "metrics.rmse", "metrics.rmse"))
     for n, (label, attr, _cmd, column, df_column) in enumerate(contenders, start=1):
-        as_shipped = statistics.median(time_bare(big_uri, big_eid, 1, attr, rewrite=False))
-        pane, bare, lag = asyncio.run(time_pane_first_page(big_uri, big_eid, args.repeat, column, attr))
+        # a sort by an attribute has no sort join: the console sends MLflow's own SQL, and the bare client
+        # is MLflow exactly as it ships; a sort by a metric is compared with the same (rewritten) SQL
+        joined = attr.startswith(("metrics.", "params.", "tags."))
+        as_shipped = statistics.median(time_bare(big_uri, big_eid, 1, attr, rewrite=False)) if joined else None
+        pane, bare, lag = asyncio.run(time_pane_first_page(big_uri, big_eid, args.repeat, column, attr,
+                                                           rewrite=joined))
         naive = time_naive(big_uri, big_eid, df_column)
         med_bare, med_pane = statistics.median(bare), statistics.median(pane)
         print(f"\n1.{n} first page sorted by {label}, {args.runs} runs (median of {len(pane)})")
-        print(f"   MlflowClient.search_runs(max_results=100, order_by),\n"
-              f"     MLflow's SQL as it ships                            {as_shipped * 1000:8.1f} ms"
-              f"   ours is {as_shipped / med_pane:5.1f}x faster")
-        print(f"     the same SQL the console sends (sort join rewritten) {med_bare * 1000:8.1f} ms"
-              "   (interleaved with the pane's)")
+        print("   MlflowClient.search_runs(max_results=100, order_by),")
+        if as_shipped is not None:
+            print(f"     MLflow's SQL as it ships (back to back)             {as_shipped * 1000:8.1f} ms"
+                  f"   ours is {as_shipped / med_pane:5.1f}x faster")
+            print(f"     the same SQL the console sends (sort join rewritten) {med_bare * 1000:8.1f} ms"
+                  "   (interleaved with the pane's)")
+        else:
+            print(f"     as it ships (no sort join: the console sends the same SQL) {med_bare * 1000:5.1f} ms"
+                  "   (interleaved with the pane's)")
         print(f"   our backend + pane, rows on screen                     {med_pane * 1000:8.1f} ms"
               f"   ratio {med_pane / med_bare:5.2f}x  (goal <= 1.2x)")
         print(f"   mlflow.search_runs() loading all {args.runs} runs          {naive * 1000:8.1f} ms"

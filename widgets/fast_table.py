@@ -110,14 +110,20 @@ class FastTable(ScrollView, can_focus=True):
         self._widths.append(min(width, MAX_COLUMN_WIDTH))
         self._resize()
 
-    def set_columns(self, columns: Sequence[tuple[Cell, str, JustifyMethod]]) -> None:
-        """Replace every column and row at once: ``(label, key, justify)`` triples (one resize for all)."""
+    def set_columns(self, columns: Sequence[tuple[Cell, str, JustifyMethod]],
+                    rows: Sequence[tuple[str, Sequence[Cell]]] | None = None) -> None:
+        """Replace every column and row at once: ``(label, key, justify)`` triples, and the new rows as
+        in ``set_rows`` (none if not given); one resize for all."""
         self._labels = [label for label, _, _ in columns]
         self._col_keys = [key for _, key, _ in columns]
         self._justify = [justify for _, _, justify in columns]
         self._col_index = {key: i for i, key in enumerate(self._col_keys)}
         self.cursor_column = min(self.cursor_column, max(0, len(columns) - 1))
-        self.clear()
+        if rows is None:
+            self.clear()
+        else:
+            self.cursor_row = 0
+            self.set_rows(rows)
 
     @property
     def row_count(self) -> int:

@@ -290,9 +290,14 @@ class PaneScreen(Screen):
 
         self.set_timer(delay, check)
 
-    def is_busy(self, group: str) -> bool:
-        token = self._pending.get(group)
-        return token is not None and (group, token) in self._handlers
+    def is_busy(self, group: str, token: int | None = None) -> bool:
+        """Whether ``group`` has a call out; with ``token``: whether that very call is still out."""
+        pending = self._pending.get(group)
+        return pending is not None and (token is None or pending == token) and (group, pending) in self._handlers
+
+    def pending_token(self, group: str) -> int | None:
+        """The token of the call ``group`` has out (for ``is_busy``), if any."""
+        return self._pending.get(group)
 
     def _timed_out(self, group: str, token: int, limit: float) -> None:
         handlers = self._handlers.pop((group, token), None)

@@ -178,7 +178,9 @@ class RunsScreen(PaneScreen):
                           on_result=lambda page: self._first_page(query, new_sort, page),
                           on_error=lambda exc: self._query_failed(query, exc),
                           )
-        self.busy_later(f"searching runs in {self.backend.endpoint}", lambda: self.is_busy("runs"))
+        # only this search: a later one gets its own (a quick answer then never shows "busy" at all)
+        call = self.pending_token("runs")
+        self.busy_later(f"searching runs in {self.backend.endpoint}", lambda: self.is_busy("runs", call))
 
     def _first_page(self, query: RunQuery, sort: tuple[str, bool], page: RunPage) -> None:
         self._loaded_ok()
@@ -248,7 +250,8 @@ class RunsScreen(PaneScreen):
         self.call_backend("more", self.backend.search_runs, query, token,
                           on_result=lambda page: self._more_page(query, token, page),
                           on_error=self._load_failed)
-        self.busy_later(f"loading more runs ({len(self.runs)} loaded)", lambda: self.is_busy("more"))
+        call = self.pending_token("more")
+        self.busy_later(f"loading more runs ({len(self.runs)} loaded)", lambda: self.is_busy("more", call))
 
     def _more_page(self, query: RunQuery, token: str, page: RunPage) -> None:
         if query != self.applied or token != self.next_token:
@@ -258,7 +261,8 @@ class RunsScreen(PaneScreen):
         start = len(self.runs)
         self.runs.extend(page.runs)
         self._add_new_columns(page.runs)
-        self.query_one("#runs", FastTable).add_rows([(run.run_id, self._cells(run)) for run in page.runs])
+        visible = self._visible_columns()
+        self.query_one("#runs", FastTable).add_rows([(run.run_id, self._cells(run, visible)) for run in page.runs])
         self._set_title()
         self.set_status(self._summary_text() + f" (+{len(self.runs) - start})")
         self._maybe_prefetch()
@@ -293,15 +297,19 @@ class RunsScreen(PaneScreen):
 
     def _dynamic_columns(self, runs: list[RunSummary]) -> list[str]:
         values: dict[str, set] = {}
+        present: dict[str, int] = {}  # in how many runs each key is
         for run in runs:
             for k, v in run.metrics:
-                values.setdefault(f"metrics.{k}", set()).add(v)
+                key = "metrics." + k
+                values.setdefault(key, set()).add(v)
+                present[key] = present.get(key, 0) + 1
             for k, v in run.params:
-                values.setdefault(f"params.{k}", set()).add(v)
+                key = "params." + k
+                values.setdefault(key, set()).add(v)
+                present[key] = present.get(key, 0) + 1
         # keys missing from some runs vary too
         for key, seen in values.items():
-            kind, _, name = key.partition(".")
-            if any((run.metric(name) if kind == "metrics" else run.param(name)) is None for run in runs):
+            if present[key] < len(runs):
                 seen.add(None)
 
         def rank(key: str) -> tuple[int, int, str]:
@@ -328,17 +336,19 @@ class RunsScreen(PaneScreen):
             return Text(f"{label} {'v' if desc else '^'}", style="bold underline", justify=justify)
         return Text(label, justify=justify)
 
-    def _cells(self, run: RunSummary) -> list:
+    def _cells(self, run: RunSummary, visible: list[str] | None = None) -> list:
+        """The row of ``run``; ``visible``: the visible columns, when the caller has them at hand."""
         duration = run.duration.total_seconds() if run.duration else None
         cells: list = [MARKED if run.run_id in self.marked else UNMARKED,
                        run.run_name or run.run_id[:8], run.status, short_time(run.start_time),
                        fmt_duration(duration)]
-        for column in self._visible_columns():
+        metrics, params = dict(run.metrics), dict(run.params)
+        for column in self._visible_columns() if visible is None else visible:
             kind, _, name = column.partition(".")
             if kind == "metrics":
-                cells.append(fmt_number(run.metric(name)))  # a right-justified column
+                cells.append(fmt_number(metrics.get(name)))  # a right-justified column
             else:
-                value = run.param(name)
+                value = params.get(name)
                 cells.append("-" if value is None else (value if len(value) <= 24 else value[:23] + "~"))
         return cells
 
@@ -347,9 +357,9 @@ class RunsScreen(PaneScreen):
         keep_column = self.focused_column()
         keep_run = self.selected_run()
         self.columns = self._dynamic_columns(self.runs)
-        table.set_columns([(self._header(key), key, _justify(key))
-                           for key in (*BASE_COLUMNS, *self._visible_columns())])
-        table.set_rows([(run.run_id, self._cells(run)) for run in self.runs])
+        visible = self._visible_columns()
+        table.set_columns([(self._header(key), key, _justify(key)) for key in (*BASE_COLUMNS, *visible)],
+                          [(run.run_id, self._cells(run, visible)) for run in self.runs])
         ids = [r.run_id for r in self.runs]
         keys = list(table.column_keys)
         row = ids.index(keep_run.run_id) if keep_run and keep_run.run_id in ids else 0

@@ -82,3 +82,9 @@ async def test_set_columns_replaces_everything_and_right_justified_columns_align
         assert first.index("1.5") + 3 == second.index("140.25") + 6
         assert header.index("rmse") + 4 == second.index("140.25") + 6, "the header is justified too"
         assert first.index("alpha") == second.index("b"), "left-justified text starts together"
+        # columns and rows in one call: the old rows go, the cursor starts at the top
+        table.move_cursor(row=1)
+        table.set_columns([("rmse", "rmse", "right")], [("c", ["2.5"]), ("d", ["10.75"]), ("e", ["0"])])
+        assert table.column_keys == ("rmse",) and table.row_keys == ("c", "d", "e") and table.cursor_row == 0
+        await pilot.pause()
+        assert [line.rstrip() for line in lines(app)[1:4]] == ["   2.5", " 10.75", "     0"]

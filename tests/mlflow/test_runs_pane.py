@@ -113,6 +113,23 @@ async def test_sort_command_by_name(mlflow_sqlite):
         assert "no such column" in screen.query_one("#status").text
 
 
+async def test_busy_is_said_only_for_the_search_still_out(mlflow_sqlite):
+    # two sorts in a row: the first one's "busy" check must not speak for the second one
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        app.run_command_line(":sort metrics.rmse")
+        first = screen.pending_token("runs")
+        app.run_command_line(":sort -metrics.rmse")
+        second = screen.pending_token("runs")
+        assert first != second and screen.is_busy("runs", second) and screen.is_busy("runs")
+        assert not screen.is_busy("runs", first)
+        await until(pilot, lambda: screen.sort == ("metrics.rmse", True), what="the second sort")
+        assert not screen.is_busy("runs", second) and not screen.is_busy("runs")
+        await pilot.pause(0.3)  # past both "busy" delays: neither said anything
+        assert not screen.query_one("#status").text.startswith("searching")
+
+
 async def test_filter_valid_then_invalid_keeps_results(mlflow_sqlite):
     want = {r["run_id"] for r in mlflow_sqlite.runs if r["rmse"] < 70 and r["alpha"] == 0.01}
     app = runs_app(mlflow_sqlite.uri)
