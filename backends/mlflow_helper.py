@@ -17,10 +17,13 @@ from typing import Any
 
 WORKERS = 4
 
-# Libraries MLflow's tracking client works without (it runs without them when installed as mlflow-skinny)
-# and that are over half of what importing it costs: pandas, pyarrow and numpy, about 85 MB of a 165 MB
-# import. They are held back; a call that turns out to need one lets them in and runs again.
-HELD_BACK = ("pandas", "pyarrow", "numpy")
+# Libraries MLflow's tracking client works without: pandas, pyarrow and numpy (it runs without them when
+# installed as mlflow-skinny), over half of what importing it costs (about 85 MB of a 165 MB import); and
+# optional extras its dependencies use when present, 10 MB together: pygments (mako's error pages, through
+# alembic), charset_normalizer (requests then decodes as UTF-8), brotli, orjson, python_multipart, tqdm,
+# psutil and zipp. They are held back; a call that turns out to need one lets them in and runs again.
+HELD_BACK = ("pandas", "pyarrow", "numpy", "pygments", "charset_normalizer", "brotli", "orjson",
+             "python_multipart", "tqdm", "psutil", "zipp")
 
 
 def hold_back() -> None:
@@ -73,6 +76,19 @@ def call_letting_in(fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
+def _release_memory() -> None:
+    """Hand back to the system what the last calls freed (glibc keeps freed memory in its arenas otherwise,
+    one per thread that used it); run when no call is in flight, so it never delays an answer."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def main() -> int:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints end up on stderr
@@ -89,6 +105,7 @@ def main() -> int:
         return 0
     backend = MlflowRuns(tracking_uri, registry_uri=registry_uri, timeout=timeout)
     lock = threading.Lock()
+    in_flight = [0]  # calls submitted and not yet answered (under lock)
 
     def answer(call_id: int, ok: bool, value: object) -> None:
         with lock:
@@ -116,13 +133,25 @@ def main() -> int:
         else:
             answer(call_id, True, value)
 
+    def run_then_release(call_id: int, method: str, args: tuple) -> None:
+        try:
+            run(call_id, method, args)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+                idle = in_flight[0] == 0
+            if idle:
+                _release_memory()
+
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="mlflow-call") as pool:
         while True:
             try:
                 call_id, method, args = read_frame(requests)
             except EOFError:
                 break
-            pool.submit(run, call_id, method, args)
+            with lock:
+                in_flight[0] += 1
+            pool.submit(run_then_release, call_id, method, args)
     answers.close()
     return 0
 

@@ -122,6 +122,7 @@ class _Helper:
         env = dict(os.environ)
         env["PYTHONPATH"] = _ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONWARNINGS", "ignore")
+        env.setdefault("MALLOC_ARENA_MAX", "2")  # its call threads share two malloc arenas, not one each
         python = self.spec[3]
         try:
             proc = subprocess.Popen(

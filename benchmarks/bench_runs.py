@@ -12,6 +12,8 @@ measures, all in this run:
 2. resident memory of a fresh app process: idle, after opening the experiment, after scrolling
    1,000 rows, for the small and the big store (goal: <= 100 MB above idle, and the same for both),
    and of the MLflow helper process the console starts (MLflow runs there, see backends/mlflow_process);
+   the same again through a real ``mlflow server`` serving the big store (the helper then holds
+   MLflow's REST client, not its SQL store);
 3. the longest the UI event loop waited (a frame that could not be drawn) while pages load.
 
 Prints figures and ratios; asserts nothing.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -288,6 +291,41 @@ async def memory_profile(uri: str) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def mlflow_server(store_uri: str):
+    """``mlflow server`` on loopback over ``store_uri``; yields its URL."""
+    import socket
+    import signal
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(CACHE / "mlflow-server.log", "wb")
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri",
+                             store_uri, "--default-artifact-root", str(CACHE / "artifacts"), "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start (see {CACHE / 'mlflow-server.log'})")
+            try:
+                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        log.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10_000)
@@ -364,6 +402,16 @@ def main() -> None:
               f"{'':15}longest loop wait while scrolling and loading pages {r['lag_scroll_ms']:.0f} ms, "
               f"slowest key press {r['worst_press_ms']:.0f} ms (until the process is idle), "
               f"slowest key to take effect {r['worst_handled_ms']:.0f} ms")
+    with mlflow_server(big_uri) as url:
+        proc = subprocess.run([sys.executable, __file__, "--memory-child", url], capture_output=True, text=True,
+                              cwd=ROOT)
+    if proc.returncode == 0:
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"   {args.runs} runs through `mlflow server` (the same store): console after 1,000 rows "
+              f"+{r['scrolled'] - r['idle']:.1f}, MLflow helper {r['helper_scrolled']:.1f}; console + helper above "
+              f"idle +{r['scrolled'] + r['helper_scrolled'] - r['idle']:.1f} [{r['loaded']} runs loaded]")
+    else:
+        print(proc.stderr[-2000:])
     if len(results) == 2:
         small, big = results.values()
         def grown(r: dict) -> float:
