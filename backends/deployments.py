@@ -216,9 +216,9 @@ class PredictionResponse:
                 return v
         return ""
 
-    @property
+    @cached_property
     def pretty_body(self) -> str:
-        """The body pretty-printed when it is JSON, else as it came."""
+        """The body pretty-printed when it is JSON, else as it came (worked out once)."""
         import json
 
         from backends.inference import pretty_json

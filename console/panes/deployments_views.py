@@ -291,6 +291,9 @@ class RequestView(ModalScreen[None]):
                                                 RequestSent(body, result, error, time.perf_counter() - start))
             except RuntimeError:  # the app has exited
                 return
+            if result is not None:
+                # pretty-printed here while the UI thread wakes up for the answer; it finds it done
+                _ = result[1].pretty_body
 
     def _answered(self, message: RequestSent) -> None:
         key, sent_at = self._in_flight.popleft()
