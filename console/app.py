@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from functools import partial
@@ -11,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from textual import events
+from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Input
 
 from backends.errors import BackendError, NotConfigured
 from console.commands import GLOBAL_COMMANDS, Command, find_command, split_command_line
@@ -99,7 +103,9 @@ class MlopsConsole(App):
         Binding("2", "pane('runs')", "Runs", id="app.runs", show=False),
         Binding("3", "pane('deployments')", "Deploy", id="app.deployments", show=False),
         Binding("4", "pane('metrics')", "Metrics", id="app.metrics", show=False),
-        Binding("colon", "command_line", ":cmd", id="app.command"),
+        # priority: acted on as it arrives, so that what is typed right after it goes into the line (see
+        # hold_keys); in a text field it is just a colon
+        Binding("colon", "command_line", ":cmd", id="app.command", priority=True),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -119,8 +125,46 @@ class MlopsConsole(App):
         self._backends: dict[str, tuple[Any, BaseException | None]] = {}
         self._frozen_after: set[str] = set()
         self.command_history: list[str] = History("command_history")
+        self._held_keys: list[events.Event] | None = None  # keys typed while a text field is being opened
         if config.keymap:
             self.set_keymap(dict(config.keymap))
+
+    # -- type-ahead -----------------------------------------------------------------------------------
+    # Textual hands each key to the widget focused when the key arrives. Keys typed quickly after `:` or
+    # `/` (a fast typist, a paste, or an SSH link that delivers several keys at once) would reach the table
+    # the text field is opened from, and act there as its keys. Instead they are held from the moment the
+    # field is asked for until it has focus, then handed on in order.
+    def text_field_focused(self) -> bool:
+        """Whether keys now type into a text field (an input or an editable text area)."""
+        focused = self.focused
+        if isinstance(focused, Input):
+            return True
+        text_area = sys.modules.get("textual.widgets._text_area")  # not imported: no text area to be in
+        return text_area is not None and isinstance(focused, text_area.TextArea) and not focused.read_only
+
+    def hold_keys(self) -> None:
+        """Hold the keys that arrive from now on, until ``type_into`` (or, at the latest, one second)."""
+        if self._held_keys is None:
+            self._held_keys = []
+            self.set_timer(1.0, self._release_keys)  # never more than a moment, whatever happens
+
+    def type_into(self, field: Widget) -> None:
+        """Focus ``field`` and hand it the keys held so far, in the order they came."""
+        self.hold_keys()
+        field.focus()  # takes effect in turn, in this queue: the release comes right after it
+        self.call_later(self._release_keys)
+
+    async def _release_keys(self) -> None:
+        held, self._held_keys = self._held_keys, None
+        for event in held or ():
+            await super().on_event(event)
+
+    async def on_event(self, event: events.Event) -> None:
+        if (self._held_keys is not None and isinstance(event, (events.Key, events.Paste))
+                and not event.is_forwarded):
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
 
     # -- clock and backends ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -212,12 +256,16 @@ class MlopsConsole(App):
         return [f"{name} {value}" for value in self.complete_arg(command) if value.startswith(arg)]
 
     def action_command_line(self, initial: str = "") -> None:
+        if self.text_field_focused() or isinstance(self.screen, ModalScreen):
+            raise SkipAction()  # a colon typed into the field; dialogs keep their own keys
+
         def done(line: str | None) -> None:
             if line:
                 self.run_command_line(line)
 
         from widgets.command_line import CommandLine
 
+        self.hold_keys()  # what is typed next goes into the line once it is open
         self.push_screen(CommandLine(self.complete_line, initial, self.command_history), done)
 
     def run_command_line(self, line: str) -> None:

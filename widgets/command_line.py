@@ -53,7 +53,11 @@ class CommandLine(ModalScreen[str | None]):
     def on_mount(self) -> None:
         cmd = self.query_one(Input)
         cmd.cursor_position = len(self.initial)
-        cmd.focus()
+        type_into = getattr(self.app, "type_into", None)  # the keys typed since `:` go in first
+        if type_into is not None:
+            type_into(cmd)
+        else:
+            cmd.focus()
         self._show_hint(self.initial)
 
     def _show_hint(self, value: str) -> None:

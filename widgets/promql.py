@@ -162,7 +162,11 @@ class PromQLEditor(Vertical):
         self._history_index = len(self.history)
         self.input.value = text
         self.input.cursor_position = len(text)
-        self.input.focus()
+        type_into = getattr(self.app, "type_into", None)  # keys typed right after opening go in, in order
+        if type_into is not None:
+            type_into(self.input)
+        else:
+            self.input.focus()
         self.recomplete()
 
     def candidates(self, text: str) -> tuple[CompletionContext, list[str]]:

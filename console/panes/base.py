@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -190,10 +191,25 @@ class PaneScreen(Screen):
         """Enter in the box of a pane that filters on enter: apply ``text``."""
 
     def action_filter(self) -> None:
+        """`/` (a priority binding: acted on as it arrives) opens the filter; the keys typed right after it go
+        into the filter, not to the table (``type_into``). In a text field `/` is just a slash."""
         for box in self.query("#filter").results(Input):
-            box.remove_class("hidden")
-            box.value = self.filter_text
+            self.open_text_field(box, self.filter_text)
+
+    def open_text_field(self, box: Input, value: str) -> None:
+        if self._text_field_focused():
+            raise SkipAction()  # the key types into the field that has focus
+        box.remove_class("hidden")
+        box.value = value
+        type_into = getattr(self.app, "type_into", None)
+        if type_into is not None:
+            type_into(box)
+        else:
             box.focus()
+
+    def _text_field_focused(self) -> bool:
+        check = getattr(self.app, "text_field_focused", None)
+        return bool(check and check())
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:

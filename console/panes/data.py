@@ -58,7 +58,7 @@ class DataScreen(PaneScreen):
         Binding("c", "checkout", "Checkout", id="data.checkout"),
         Binding("p", "pull", "Pull", id="data.pull"),
         Binding("P", "push", "Push", id="data.push"),
-        Binding("slash", "filter", "Filter", id="data.filter"),
+        Binding("slash", "filter", "Filter", id="data.filter", priority=True),  # see PaneScreen.action_filter
         Binding("escape", "clear_filter", "Clear filter", id="data.clear_filter", show=False),
         *NAV_BINDINGS,
     ]

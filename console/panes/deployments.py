@@ -72,7 +72,7 @@ class DeploymentsScreen(PaneScreen):
         Binding("y", "yaml", "YAML", id="deployments.yaml"),
         Binding("v", "pods", "Pods/events", id="deployments.pods"),
         Binding("enter", "pods", "Open", id="deployments.open", show=False),
-        Binding("slash", "filter", "Filter", id="deployments.filter"),
+        Binding("slash", "filter", "Filter", id="deployments.filter", priority=True),  # see PaneScreen.action_filter
         Binding("escape", "clear_filter", "Clear filter", id="deployments.clear_filter", show=False),
         *NAV_BINDINGS,
     ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -130,7 +131,7 @@ class MetricsScreen(PaneScreen):
     MetricsScreen #instant { height: 7; }
     """
     BINDINGS = [
-        Binding("e", "edit", "Edit query", id="metrics.edit"),
+        Binding("e", "edit", "Edit query", id="metrics.edit", priority=True),  # see PaneScreen.action_filter
         Binding("left_square_bracket", "window(-1)", "Shorter", id="metrics.shorter"),
         Binding("right_square_bracket", "window(1)", "Longer", id="metrics.longer"),
         Binding("space", "pause", "Pause/resume", id="metrics.pause"),
@@ -557,6 +558,8 @@ class MetricsScreen(PaneScreen):
 
     # -- keys ------------------------------------------------------------------------------------------
     def action_edit(self) -> None:
+        if self._text_field_focused():
+            raise SkipAction()  # an "e" typed into the query
         editor = self.query_one("#editor", PromQLEditor)
         editor.remove_class("hidden")
         editor.open(self._pending_query or self.promql)

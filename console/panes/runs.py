@@ -69,7 +69,7 @@ class RunsScreen(PaneScreen):
     BINDINGS = [
         Binding("E", "experiments", "Experiments", id="runs.experiments"),
         Binding("s", "sort", "Sort", id="runs.sort"),
-        Binding("slash", "filter", "Filter", id="runs.filter"),
+        Binding("slash", "filter", "Filter", id="runs.filter", priority=True),  # see PaneScreen.action_filter
         Binding("escape", "close_filter", "Close filter", id="runs.close_filter", show=False),
         Binding("space", "mark", "Mark", id="runs.mark"),
         Binding("C", "compare", "Compare", id="runs.compare"),
@@ -447,10 +447,7 @@ class RunsScreen(PaneScreen):
 
     # -- filter ---------------------------------------------------------------------------------------------------------
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.remove_class("hidden")
-        box.value = self.filter_text
-        box.focus()
+        self.open_text_field(self.query_one("#filter", Input), self.filter_text)
 
     def command_filter(self, arg: str) -> None:
         self.query_one("#filter", Input).value = arg

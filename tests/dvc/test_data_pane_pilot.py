@@ -216,3 +216,36 @@ async def test_slash_filters_the_outputs_and_escape_clears(seed_repo, screen_tex
         await pilot.pause()
         assert table.row_count == len(pane(app).outputs) == 4
         assert "filter:" not in screen_text(app)
+
+
+def burst(app, *keys: str) -> None:
+    """Keys arriving together, as a fast typist, a paste or an SSH link delivers them: all are queued
+    before the first is handled (Pilot's press waits between keys)."""
+    from textual import events
+
+    names = {":": "colon", "/": "slash", " ": "space", "\r": "enter", "-": "minus", ".": "full_stop"}
+    for key in keys:
+        app.post_message(events.Key(names.get(key, key), None if key == "\r" else key))
+
+
+async def test_keys_typed_right_after_slash_or_colon_go_into_the_field(seed_repo, screen_text):
+    # "c", "p" and "d" are this pane's checkout, pull and diff: typed into the filter they must stay letters
+    app = make(seed_repo.ws)
+    async with app.run_test(size=(120, 34)) as pilot:
+        await wait_for(pilot, lambda: pane(app).outputs)
+        burst(app, "/", *"dcp", "\r")
+        await pilot.pause(0.3)
+        box = pane(app).query_one("#filter")
+        assert box.value == "dcp" and not isinstance(app.screen, ConfirmDialog)
+        assert pane(app)._visible_outputs() == [] and "filter: dcp" in screen_text(app)
+        assert pane(app).query_one("#outputs").has_focus  # enter took the focus back to the table
+        # "/" again: the filter opens with its text selected (typing replaces it); in it "/" is a slash and
+        # ":" a colon
+        burst(app, "/", "/", ":")
+        await pilot.pause(0.3)
+        assert box.has_focus and box.value == "/:" and not isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        # ":" and a command in one burst: the whole line reaches the command line, enter runs it
+        burst(app, ":", *"runs", "\r")
+        await wait_for(pilot, lambda: app.current_mode == "runs")

@@ -41,12 +41,21 @@ def test_the_state_directory_follows_xdg(tmp_path):
     assert state_dir({}).parts[-3:] == (".local", "state", "mlops-console")
 
 
-async def test_the_command_line_history_is_there_after_a_restart(fake_app):
-    app = fake_app()
+def _app(repo):
+    from console.app import make_app
+    from console.config import Config, Context
+
+    config = Config(path=None, default_context="here", contexts={"here": Context(name="here", repo=str(repo))})
+    return make_app(config, config.context(None, environ={}), cursor_blink=False)
+
+
+async def test_the_command_line_history_is_there_after_a_restart(tmp_path):
+    app = _app(tmp_path)  # the default backends (an empty folder: the Data pane says it is not a repository)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.run_command_line(":runs")
+        await pilot.press("colon", *"runs", "enter")
         await pilot.pause()
-    again = fake_app()
+        assert app.current_mode == "runs"
+    again = _app(tmp_path)
     assert list(again.command_history)[-1] == "runs"
     assert (state_dir() / "command_history").read_text().splitlines()[-1] == "runs"
 
