@@ -145,8 +145,9 @@ class MlopsConsole(App):
     def hold_keys(self) -> None:
         """Hold the keys that arrive from now on, until ``type_into`` (or, at the latest, one second)."""
         if self._held_keys is None:
-            self._held_keys = []
-            self.set_timer(1.0, self._release_keys)  # never more than a moment, whatever happens
+            self._held_keys = held = []
+            # never more than a moment, whatever happens (this hold only: a later one keeps its own)
+            self.set_timer(1.0, lambda: self._release_keys() if self._held_keys is held else None)
 
     def type_into(self, field: Widget) -> None:
         """Focus ``field`` and hand it the keys held so far, in the order they came."""
