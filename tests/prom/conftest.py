@@ -2,9 +2,14 @@
 
 Started once per session on 127.0.0.1 with a 1 s scrape and rule evaluation interval:
 - job ``exporter``: gauges with known values and label sets, a counter, a Seldon-style histogram,
-  60 series of one metric (for the series cap) and ``mlc_alert_trigger`` (0 until a test sets it);
+  60 series of one metric (for the series cap), ``mlc_alert_trigger`` (0 until a test sets it),
+  the working-set memory of three model pods (``container_memory_working_set_bytes``, for label
+  value completion) and a Seldon-style request count per deployment that grows at a fixed rate
+  (``seldon_api_executor_client_requests_seconds_count``, for ``rate()``);
 - job ``flaky``: a second exporter a test stops to see the target go down;
-- rules file: ``MlcTriggerHigh`` (``mlc_alert_trigger > 0`` for 4 s: pending, then firing).
+- job ``gone``: a port nothing listens on (its target is always down);
+- rules file: ``MlcTriggerHigh`` (``mlc_alert_trigger > 0`` for 4 s: pending, then firing),
+  ``MlcAlwaysFiring`` and ``MlcModelMemoryHigh`` (pending for an hour: wine's memory is over 2 MiB).
 """
 
 from __future__ import annotations
@@ -19,12 +24,21 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import SummaryMetricFamily
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
 TEMPERATURES = {"kitchen": 21.5, "garage": 7.25, "attic": 30.0}
 MEMORY_BYTES = {"iris": 1048576.0, "wine": 3145728.0}
 MANY_SERIES = 60
+#: model pods: name -> (namespace, working-set bytes)
+POD_MEMORY = {
+    "iris-default-0-classifier-7d9f": ("seldon", 384 * 2**20),
+    "wine-default-0-classifier-7d9f": ("seldon", 256 * 2**20),
+    "income-default-0-classifier-7d9f": ("models", 128 * 2**20),
+}
+#: requests per second each Seldon deployment's executor sends its model: deployment -> (namespace, rate)
+CLIENT_REQUEST_RATES = {"iris": ("seldon", 3.0), "wine": ("seldon", 2.0), "income": ("models", 1.0)}
 
 
 def free_port() -> int:
@@ -73,6 +87,32 @@ def start_exporter(registry: CollectorRegistry, port: int | None = None) -> Expo
     return Exporter(port, registry, server=server, thread=thread)
 
 
+class SteadyRequests:
+    """``seldon_api_executor_client_requests_seconds`` (a summary: ``_count`` and ``_sum``) per
+    deployment, counting up from 0 at ``rates`` requests per second since the exporter started."""
+
+    NAME = "seldon_api_executor_client_requests_seconds"
+    LABELS = ("deployment_name", "namespace", "code")
+
+    def __init__(self, rates: dict[str, tuple[str, float]]) -> None:
+        self.rates = rates
+        self.started = time.monotonic()
+
+    def _family(self) -> SummaryMetricFamily:
+        return SummaryMetricFamily(self.NAME, "Seldon executor calls to the model", labels=self.LABELS)
+
+    def describe(self):
+        return [self._family()]
+
+    def collect(self):
+        elapsed = time.monotonic() - self.started
+        family = self._family()
+        for deployment, (namespace, rate) in self.rates.items():
+            family.add_metric([deployment, namespace, "200"], count_value=rate * elapsed,
+                              sum_value=0.01 * rate * elapsed)
+        yield family
+
+
 def build_main_exporter() -> Exporter:
     registry = CollectorRegistry()
     temp = Gauge("mlc_room_temperature_celsius", "Room temperature", ["room"], registry=registry)
@@ -97,9 +137,15 @@ def build_main_exporter() -> Exporter:
         seldon.labels("iris", "seldon", "200", "POST").observe(0.02)
     for _ in range(5):
         seldon.labels("iris", "seldon", "500", "POST").observe(0.3)
+    pods = Gauge("container_memory_working_set_bytes", "Working set of a container",
+                 ["namespace", "pod", "container"], registry=registry)
+    for pod, (namespace, value) in POD_MEMORY.items():
+        pods.labels(namespace=namespace, pod=pod, container="classifier").set(value)
+    client_requests = SteadyRequests(CLIENT_REQUEST_RATES)
+    registry.register(client_requests)
     exporter = start_exporter(registry)
     exporter.metrics.update(temp=temp, memory=memory, requests=requests, many=many,
-                            trigger=trigger, seldon=seldon)
+                            trigger=trigger, seldon=seldon, pods=pods, client_requests=client_requests)
     return exporter
 
 
@@ -120,6 +166,13 @@ groups:
           severity: info
         annotations:
           summary: always on
+      - alert: MlcModelMemoryHigh
+        expr: mlc_model_memory_bytes > 2 * 1024 * 1024
+        for: 1h
+        labels:
+          severity: warning
+        annotations:
+          summary: "{{ $labels.model }} uses {{ $value | humanize1024 }}B"
 """
 
 
@@ -204,10 +257,20 @@ def flaky_exporter():
 
 
 @pytest.fixture(scope="session")
-def prometheus(tmp_path_factory, exporter, flaky_exporter):
-    """The session's Prometheus, already holding a few scrapes of both exporters."""
+def gone_target():
+    """An address where nothing answers: a port held for the session (bound, never listening),
+    so every scrape of it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield "127.0.0.1:%d" % held.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory, exporter, flaky_exporter, gone_target):
+    """The session's Prometheus, already holding a few scrapes of both exporters (and of ``gone``)."""
     server = start_prometheus(tmp_path_factory.mktemp("prom"),
-                              {"exporter": exporter.address, "flaky": flaky_exporter.address})
+                              {"exporter": exporter.address, "flaky": flaky_exporter.address,
+                               "gone": gone_target})
 
     def scraped():
         r = httpx.get(f"{server.url}/api/v1/query",
