@@ -110,6 +110,27 @@ async def test_window_keys_step_through_ranges(prometheus):
                          (screen.last_range.end - screen.last_range.start).total_seconds() == 300, what="5m")
 
 
+async def test_a_query_typed_right_after_e_goes_into_the_editor(prometheus):
+    # "e" then a query and enter in one burst (fast typing, a paste, an SSH link): "[" and "]" are this
+    # pane's window keys and space its pause; typed into the editor they stay characters
+    from textual import events
+
+    query = "max_over_time(up[1m]) >= 0"
+    names = {"(": "left_parenthesis", ")": "right_parenthesis", "[": "left_square_bracket",
+             "]": "right_square_bracket", "_": "underscore", " ": "space", ">": "greater_than_sign",
+             "=": "equals_sign", "\r": "enter"}
+    app = metrics_app(prometheus.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await on_5m(pilot, app)
+        window = screen.window
+        for key in ("e", *query, "\r"):
+            app.post_message(events.Key(names.get(key, key), None if key == "\r" else key))
+        await wait_until(pilot, lambda: screen.promql == query and screen.last_range.query == query
+                         and not screen.is_busy("poll"), what="the query typed in one burst")
+        assert screen.window == window and screen.live  # no "[", "]" or space reached the pane
+        assert screen.query_one("#editor", PromQLEditor).has_class("hidden")
+
+
 async def test_editor_completes_from_the_backend_and_keeps_history(prometheus):
     pods = sorted(POD_MEMORY)  # the pods the exporter serves: label values come sorted
     query = f'container_memory_working_set_bytes{{pod="{pods[0]}"}}'
