@@ -8,6 +8,7 @@ cannot corrupt the answers. Exits at the end of its input, after answering the c
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -79,14 +80,23 @@ def call_letting_in(fn: Callable[..., Any], *args: Any) -> Any:
 def _release_memory() -> None:
     """Hand back to the system what the last calls freed (glibc keeps freed memory in its arenas otherwise,
     one per thread that used it); run when no call is in flight, so it never delays an answer."""
-    import ctypes
     import gc
 
     gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, looked up once; None elsewhere."""
+    import ctypes
+
     try:
-        ctypes.CDLL(None).malloc_trim(0)
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc
-        pass
+        return None
 
 
 def main() -> int:

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label
 
+from widgets.typeahead import focus_for_typing
+
 
 class _CallableSuggester(Suggester):
     def __init__(self, complete: Callable[[str], list[str]]) -> None:
@@ -53,11 +55,7 @@ class CommandLine(ModalScreen[str | None]):
     def on_mount(self) -> None:
         cmd = self.query_one(Input)
         cmd.cursor_position = len(self.initial)
-        type_into = getattr(self.app, "type_into", None)  # the keys typed since `:` go in first
-        if type_into is not None:
-            type_into(cmd)
-        else:
-            cmd.focus()
+        focus_for_typing(cmd)  # the keys typed since `:` go in first
         self._show_hint(self.initial)
 
     def _show_hint(self, value: str) -> None:

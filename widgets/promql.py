@@ -21,6 +21,8 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Label
 
+from widgets.typeahead import focus_for_typing
+
 FUNCTIONS = (
     "abs", "absent", "avg", "avg_over_time", "bottomk", "ceil", "changes", "clamp_max", "clamp_min",
     "count", "count_over_time", "delta", "deriv", "floor", "group", "histogram_quantile", "idelta",
@@ -162,11 +164,7 @@ class PromQLEditor(Vertical):
         self._history_index = len(self.history)
         self.input.value = text
         self.input.cursor_position = len(text)
-        type_into = getattr(self.app, "type_into", None)  # keys typed right after opening go in, in order
-        if type_into is not None:
-            type_into(self.input)
-        else:
-            self.input.focus()
+        focus_for_typing(self.input)  # keys typed right after opening go in, in order
         self.recomplete()
 
     def candidates(self, text: str) -> tuple[CompletionContext, list[str]]:

@@ -22,6 +22,7 @@ from backends.errors import BackendError, BackendTimeout
 from console.commands import Command
 from widgets.footer import KeyFooter
 from widgets.panebar import PaneBar
+from widgets.typeahead import focus_for_typing
 from widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -201,11 +202,7 @@ class PaneScreen(Screen):
             raise SkipAction()  # the key types into the field that has focus
         box.remove_class("hidden")
         box.value = value
-        type_into = getattr(self.app, "type_into", None)
-        if type_into is not None:
-            type_into(box)
-        else:
-            box.focus()
+        focus_for_typing(box)
 
     def _text_field_focused(self) -> bool:
         check = getattr(self.app, "text_field_focused", None)

@@ -147,12 +147,6 @@ class RequestSent:
     elapsed: float
 
 
-def _status_cells(response: PredictionResponse) -> tuple[Text, str]:
-    """The history's status and latency cells."""
-    status = Text("-" if response.status is None else str(response.status), style="" if response.ok else "bold reverse")
-    return status, f"{response.latency_s * 1000:.0f} ms"
-
-
 class RequestView(ModalScreen[None]):
     """The test request editor: JSON payload, the response, and this deployment's history."""
 
@@ -219,13 +213,9 @@ class RequestView(ModalScreen[None]):
         self._history_table = table = self.query_one("#history", FastTable)
         self._history_title = self.query_one("#history-title", Label)
         self._title_says_sending = self._error_shown = False
-        table.add_column("#", key="n")
-        table.add_column("sent", key="sent")
-        table.add_column("status", key="status")
-        table.add_column("latency", key="latency")
-        table.add_column("payload", key="payload")
-        for i, ex in enumerate(self.history):
-            self._add_row(str(i + 1), ex.sent_at, ex.request.body, ex.response)
+        table.set_columns([(label, label, "left") for label in ("#", "sent", "status", "latency", "payload")],
+                          [(str(i + 1), self._history_cells(str(i + 1), ex.sent_at, ex.request.body, ex.response))
+                           for i, ex in enumerate(self.history)])
         if self.history:
             table.move_cursor(row=len(self.history) - 1)
             self._show_response(self.history[-1].response)
@@ -236,10 +226,12 @@ class RequestView(ModalScreen[None]):
     def sending(self) -> bool:
         return bool(self._in_flight)
 
-    def _add_row(self, key: str, sent_at: datetime | None, body: str, response: PredictionResponse) -> None:
-        status, latency = _status_cells(response)
-        self._history_table.add_row(key, short_time(sent_at), status, latency, " ".join(body.split())[:60],
-                                    key=key)
+    @staticmethod
+    def _history_cells(key: str, sent_at: datetime | None, body: str, response: PredictionResponse) -> tuple:
+        """A history row: #, sent, status, latency, payload."""
+        status = Text("-" if response.status is None else str(response.status),
+                      style="" if response.ok else "bold reverse")
+        return key, short_time(sent_at), status, f"{response.latency_s * 1000:.0f} ms", " ".join(body.split())[:60]
 
     def _show_response(self, response: PredictionResponse) -> None:
         self._response.update(describe_response(response))
@@ -329,7 +321,7 @@ class RequestView(ModalScreen[None]):
         if not self.is_attached:
             return
         table = self._history_table
-        self._add_row(key, sent_at, body, response)
+        table.add_row(*self._history_cells(key, sent_at, body, response), key=key)
         table.move_cursor(row=table.row_count - 1)
         self._history_title.update(f"History ({len(self.history)})", layout=False)  # a full-width line
 

@@ -446,9 +446,6 @@ class RunsScreen(PaneScreen):
         return names + [f"-{n}" for n in names]
 
     # -- filter ---------------------------------------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        self.open_text_field(self.query_one("#filter", Input), self.filter_text)
-
     def command_filter(self, arg: str) -> None:
         self.query_one("#filter", Input).value = arg
         self.query_one("#filter", Input).remove_class("hidden")
