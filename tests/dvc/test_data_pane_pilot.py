@@ -191,7 +191,7 @@ async def test_ctx_switch_reloads_the_pane_from_the_other_workspace(seed_repo, t
     app = make(seed_repo.ws, other=other)
     async with app.run_test(size=(120, 34)) as pilot:
         await wait_for(pilot, lambda: pane(app).outputs)
-        assert "data/demo.txt" in screen_text(app)
+        await wait_for(pilot, lambda: "data/demo.txt" in screen_text(app))  # the outputs are drawn a frame later
         await pilot.press("colon", *"ctx other", "enter")
         await wait_for(pilot, lambda: "not configured" in screen_text(app))
         text = screen_text(app)
