@@ -3,7 +3,8 @@
 Builds a JSON payload that fits the deployment's protocol (Seldon v1 ``ndarray``, Open Inference
 Protocol v2 ``inputs``, MLflow scoring ``dataframe_split``) using the model's input signature where
 it can be had, computes where to send it, refuses invalid JSON before anything is sent, and sends
-it with httpx under a timeout. ``httpx`` is imported only when a request is sent.
+it under a timeout: to a plain ``http://`` server over a kept-alive socket with h11 (``backends.http1``),
+otherwise with httpx. Neither is imported until a request is sent.
 """
 
 from __future__ import annotations
@@ -212,11 +213,13 @@ def mlflow_signature(model_uri: str, tracking_uri: str = "") -> tuple[tuple[str,
 
 
 class RequestSender:
-    """Sends test requests with one pooled httpx client; thread-safe, lazily built."""
+    """Sends test requests: plain-HTTP POSTs with ``backends.http1``, the rest with one pooled httpx
+    client; thread-safe, lazily built."""
 
     def __init__(self, timeout: float = 10.0) -> None:
         self.timeout = timeout
         self._client: Any = None
+        self._http1: Any = None
         self._lock = threading.Lock()
 
     def client(self) -> Any:
@@ -227,11 +230,22 @@ class RequestSender:
                 self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
             return self._client
 
+    def http1(self) -> Any:
+        with self._lock:
+            if self._http1 is None:
+                from backends.http1 import Http1Pool
+
+                self._http1 = Http1Pool()
+            return self._http1
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._http1 is not None:
+                self._http1.close()
+                self._http1 = None
 
     def get_json(self, url: str, timeout: float | None = None) -> Any:
         """GET ``url`` and decode its JSON; BackendError subclasses on failure."""
@@ -266,24 +280,46 @@ class RequestSender:
         if not url:
             raise NotFound("this deployment has no address to send to",
                            hint="set ingress_url in the context, or wait until status.address.url is set")
-        import httpx
+        from backends import http1
 
         request = PredictionRequest(url=url, body=body, headers=tuple(headers), protocol=protocol)
+        if http1.applies(url):
+            return request, self._send_http1(url, body, tuple(headers))
+        import httpx
+
         client = self.client()
         start = time.perf_counter()
         try:
             resp = client.post(url, content=body.encode("utf-8"), headers=dict(headers))
         except httpx.TimeoutException as exc:
-            raise BackendTimeout(f"no answer within {self.timeout:g} s", endpoint=url,
-                                 detail=str(exc) or type(exc).__name__,
-                                 hint="the model may be overloaded; raise `timeout` in the context") from None
+            raise self._timed_out(url, str(exc) or type(exc).__name__) from None
         except httpx.HTTPError as exc:
-            raise Unreachable("cannot reach the model server", endpoint=url, detail=str(exc),
-                              hint="is it running and is the URL right?") from None
+            raise self._unreachable(url, str(exc)) from None
         latency = time.perf_counter() - start
         response = PredictionResponse(status=resp.status_code, latency_s=latency, body=resp.text,
                                       headers=tuple(resp.headers.items()))
         return request, response
+
+    def _send_http1(self, url: str, body: str, headers: tuple[tuple[str, str], ...]) -> PredictionResponse:
+        pool = self.http1()
+        start = time.perf_counter()
+        try:
+            answer = pool.post(url, body.encode("utf-8"), headers, self.timeout)
+        except TimeoutError as exc:
+            raise self._timed_out(url, str(exc) or "timed out") from None
+        except OSError as exc:  # refused, reset, no route, a broken answer
+            raise self._unreachable(url, str(exc) or type(exc).__name__) from None
+        latency = time.perf_counter() - start
+        return PredictionResponse(status=answer.status, latency_s=latency, body=answer.text, headers=answer.headers)
+
+    def _timed_out(self, url: str, detail: str) -> BackendTimeout:
+        return BackendTimeout(f"no answer within {self.timeout:g} s", endpoint=url, detail=detail,
+                              hint="the model may be overloaded; raise `timeout` in the context")
+
+    @staticmethod
+    def _unreachable(url: str, detail: str) -> Unreachable:
+        return Unreachable("cannot reach the model server", endpoint=url, detail=detail,
+                           hint="is it running and is the URL right?")
 
 
 def build_template(sender: RequestSender, deployment: Deployment, base: str, *, model_uri: str = "",

@@ -8,6 +8,8 @@
    same request with bare httpx (goal <= 1.2x), against a real MLServer. The two are interleaved and
    each follows the same short pause, so both meet the server and the machine in the same state. Also
    printed: the time until the answer's history row is in too (it follows the frame that draws the answer).
+   The console sends plain-HTTP requests with h11 over a kept-alive socket (backends/http1.py); the same
+   round trip is also measured on its httpx path (https URLs, a proxy in the environment).
 
 Run: .venv/bin/python benchmarks/bench_deployments.py [--quick]
 """
@@ -206,11 +208,19 @@ def bare_requests(url: str, body: str, runs: int) -> list[float]:
     return samples
 
 
-async def console_requests(url: str, body: str, runs: int) -> tuple[list[float], list[float], list[float]]:
+async def console_requests(url: str, body: str, runs: int,
+                           via_httpx: bool = False) -> tuple[list[float], list[float], list[float]]:
     """Console round trips and, interleaved with them, bare httpx ones: each request of either kind
     follows the same 20 ms pause (a server and a client that have just been idle answer slower than
-    back-to-back requests, so both sides get the same rhythm)."""
+    back-to-back requests, so both sides get the same rhythm). ``via_httpx``: the console sends with
+    httpx, as it does for https URLs or through a proxy."""
     import httpx
+
+    from backends import http1
+
+    applies = http1.applies
+    if via_httpx:
+        http1.applies = lambda url: False
 
     from console.config import Endpoint
     from console.panes.deployments_views import RequestView
@@ -277,6 +287,7 @@ async def console_requests(url: str, body: str, runs: int) -> tuple[list[float],
             assert len(view.history) == i + 2 and view.history[-1].response.status == 200
             assert view._history_table.row_count == i + 2
     bare_client.close()
+    http1.applies = applies
     return samples, bare, with_row
 
 
@@ -335,6 +346,9 @@ def main() -> None:
               f"the console adds {median_ms(console_rt) - median_ms(bare_rt):.1f} ms per request")
         print(f"  ... and its history row in: {median_ms(with_row):6.2f} ms (median; the row follows the frame "
               f"that draws the answer, {median_ms(with_row) - median_ms(console_rt):.1f} ms later)")
+        httpx_rt, bare_rt2, _ = asyncio.run(console_requests(url, body, n, via_httpx=True))
+        print(f"  through the console with httpx (https, proxies): {median_ms(httpx_rt):6.2f} ms vs bare "
+              f"{median_ms(bare_rt2):6.2f} ms: {statistics.median(httpx_rt) / statistics.median(bare_rt2):.2f}x")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
