@@ -219,7 +219,9 @@ class MlflowRuns:
                 raise self._translate(exc, "could not open the MLflow store") from exc
             return self._client
 
-    def _translate(self, exc: BaseException, what: str) -> BackendError:
+    def _translate(self, exc: BaseException, what: str, rejected: str | None = None) -> BackendError:
+        """``exc`` said as a BackendError; ``what`` failed, or, when the server refused the request
+        itself (a bad filter or sort key), ``rejected`` says so when given."""
         if isinstance(exc, BackendError):
             return exc
         from mlflow.exceptions import MlflowException
@@ -248,7 +250,7 @@ class MlflowRuns:
             status = exc.get_http_status_code()
             detail = re.sub(r"^[A-Z_]+: ", "", text)
             if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE") and status == 400:
-                return InvalidQuery(what, endpoint=self.endpoint, detail=detail)
+                return InvalidQuery(rejected or what, endpoint=self.endpoint, detail=detail)
             if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"):
                 return NotFound(what, endpoint=self.endpoint, detail=detail)
             if code in ("PERMISSION_DENIED", "UNAUTHENTICATED") or status in (401, 403):
@@ -263,12 +265,12 @@ class MlflowRuns:
                                detail=detail)
         return ServerError(f"{what}: {type(exc).__name__}: {text}", endpoint=self.endpoint, detail=text)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Any, *args: Any, rejected: str | None = None, **kwargs: Any) -> Any:
         client = self._client_or_raise()
         try:
             return fn(client, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated
-            raise self._translate(exc, what) from exc
+            raise self._translate(exc, what, rejected) from exc
 
     def _registry_call(self, what: str, fn: Any) -> Any:
         """A model registry call. MLflow's file-store registry looks logged models up through the
@@ -336,12 +338,12 @@ class MlflowRuns:
     def search_runs(self, query: RunQuery, page_token: str | None = None) -> RunPage:
         if not query.experiment_ids:
             return RunPage(runs=(), next_token=None, query=query)
-        what = "the run search was rejected" if query.filter or query.order_by else "could not search runs"
         page = self._call(
-            what,
+            "could not search runs",
             lambda c: c.search_runs(list(query.experiment_ids), query.filter or "",
                                     max_results=query.page_size, order_by=list(query.order_by) or None,
                                     page_token=page_token),
+            rejected="the run search was rejected",
         )
         return RunPage(runs=tuple(self._summary(r) for r in page), next_token=page.token or None,
                        query=query)
