@@ -39,7 +39,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["ChartSeries", "LineChart", "format_value", "unit_for_metric", "PALETTE"]
+__all__ = ["ChartSeries", "LineChart", "distinct_digits", "format_value", "unit_for_metric", "PALETTE"]
 
 PALETTE = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_cyan",
            "bright_magenta", "bright_yellow", "bright_green", "blue", "bright_red")
@@ -94,14 +94,16 @@ def _unit_of(name: str) -> str:
 
 
 def _si(value: float, suffix: str = "", base: float = 1000.0,
-        prefixes: Sequence[str] = ("", "k", "M", "G", "T", "P")) -> str:
+        prefixes: Sequence[str] = ("", "k", "M", "G", "T", "P"), digits: int | None = None) -> str:
     magnitude = abs(value)
     index = 0
     while magnitude >= base and index < len(prefixes) - 1:
         magnitude /= base
         value /= base
         index += 1
-    if magnitude != 0 and magnitude < 0.01 and not prefixes[index]:
+    if digits is not None:
+        text = f"{value:.{digits}g}"
+    elif magnitude != 0 and magnitude < 0.01 and not prefixes[index]:
         text = f"{value:.2g}"
     elif magnitude >= 100:
         text = f"{value:.0f}"
@@ -114,8 +116,9 @@ def _si(value: float, suffix: str = "", base: float = 1000.0,
     return f"{text}{prefixes[index]}{suffix}"
 
 
-def format_value(value: float | None, unit: str = "") -> str:
-    """A short human text for ``value`` in ``unit`` (see the module docstring)."""
+def format_value(value: float | None, unit: str = "", digits: int | None = None) -> str:
+    """A short human text for ``value`` in ``unit`` (see the module docstring); ``digits``: that many
+    significant digits instead of the usual two or three (after the unit's scaling)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if math.isinf(value):
@@ -125,27 +128,39 @@ def format_value(value: float | None, unit: str = "") -> str:
         if magnitude == 0:
             return "0s"
         if magnitude < 1e-3:
-            return _si(value * 1e6, "µs")
+            return _si(value * 1e6, "µs", digits=digits)
         if magnitude < 1:
-            return _si(value * 1e3, "ms")
+            return _si(value * 1e3, "ms", digits=digits)
         if magnitude < 600:
-            return _si(value, "s")
+            return _si(value, "s", digits=digits)
         if magnitude < 36000:
-            return _si(value / 60, "m")
+            return _si(value / 60, "m", digits=digits)
         if magnitude < 86400 * 3:
-            return _si(value / 3600, "h")
-        return _si(value / 86400, "d")
+            return _si(value / 3600, "h", digits=digits)
+        return _si(value / 86400, "d", digits=digits)
     if unit == "milliseconds":
-        return format_value(value / 1000.0, "seconds")
+        return format_value(value / 1000.0, "seconds", digits)
     if unit == "bytes":
-        return _si(value, "B", 1024.0, ("", "Ki", "Mi", "Gi", "Ti", "Pi"))
+        return _si(value, "B", 1024.0, ("", "Ki", "Mi", "Gi", "Ti", "Pi"), digits)
     if unit == "ratio":
-        return _si(value * 100, "%", prefixes=("",))
+        return _si(value * 100, "%", prefixes=("",), digits=digits)
     if unit == "percent":
-        return _si(value, "%", prefixes=("",))
+        return _si(value, "%", prefixes=("",), digits=digits)
     if unit:
-        return _si(value, " " + unit if unit[0].isalpha() and len(unit) > 2 else unit)
-    return _si(value)
+        return _si(value, " " + unit if unit[0].isalpha() and len(unit) > 2 else unit, digits=digits)
+    return _si(value, digits=digits)
+
+
+def distinct_digits(values: Sequence[float], unit: str = "") -> int | None:
+    """The significant digits that tell ``values`` apart in ``unit``: None when the usual short texts
+    already do (values that differ read differently), else the fewest that do, up to 12."""
+    finite = sorted(set(_finite(values)))
+    if len({format_value(v, unit) for v in finite}) == len(finite):
+        return None
+    for digits in range(3, 13):
+        if len({format_value(v, unit, digits) for v in finite}) == len(finite):
+            return digits
+    return 12
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -307,8 +322,9 @@ class LineChart(Widget):
             lo, hi = lo - pad, hi + pad
             if values and min(values) >= 0 > lo:
                 lo = 0.0
-        labels = [format_value(hi, self.unit), format_value((hi + lo) / 2, self.unit),
-                  format_value(lo, self.unit)]
+        ticks = (hi, (hi + lo) / 2, lo)
+        digits = distinct_digits(ticks, self.unit)  # a narrow range needs more digits to read
+        labels = [format_value(v, self.unit, digits) for v in ticks]
         label_w = max(len(t) for t in labels) + 1
         plot_w = width - label_w - 1
         if plot_w < 2:
@@ -358,13 +374,15 @@ class LineChart(Widget):
         # legend: marker, name, last/min/max
         if legend_rows:
             shown = series if len(series) <= legend_rows else series[:legend_rows - 1]
-            stats = []
+            figures = []
             for s in shown:
                 vals = _finite([v for _, v in s.points])
                 last = next((v for _, v in reversed(s.points) if not math.isnan(v)), None)
-                stats.append((f"last {format_value(last, self.unit)}",
-                              f"min {format_value(min(vals) if vals else None, self.unit)}",
-                              f"max {format_value(max(vals) if vals else None, self.unit)}"))
+                figures.append((last, min(vals) if vals else None, max(vals) if vals else None))
+            # values that differ (between series, or a series' min and max) read differently
+            digits = distinct_digits([v for trio in figures for v in trio if v is not None], self.unit)
+            stats = [tuple(f"{name} {format_value(v, self.unit, digits)}"
+                           for name, v in zip(("last", "min", "max"), trio)) for trio in figures]
             widths = [max((len(st[i]) for st in stats), default=0) for i in range(3)]
             stat_w = sum(widths) + 6
             if width - 2 - stat_w < 10:  # narrow: the last value only
