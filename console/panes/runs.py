@@ -270,7 +270,8 @@ class RunsScreen(PaneScreen):
     # -- the table ---------------------------------------------------------------------------------------------
     def _summary_text(self) -> str:
         more = "more available (scroll down)" if self.next_token else "all loaded"
-        return f"{len(self.runs)} runs loaded, {more}"
+        n = len(self.runs)
+        return f"{n} run{'' if n == 1 else 's'} loaded, {more}"
 
     def _set_title(self) -> None:
         names = {e.experiment_id: e.name for e in self.experiments}
