@@ -123,17 +123,31 @@ class PodsEventsView(ModalScreen[None]):
         self.query_one("#log-scroll", VerticalScroll).scroll_end(animate=False)
 
 
+SHOWN_CHARS = 32_000  # of a response body on screen: wrapping much more would hold the UI for a while
+
+
 def describe_response(response: PredictionResponse) -> Content:
-    """Status, latency and the pretty-printed body, as the server sent it."""
+    """Status, latency and the pretty-printed body, as the server sent it (a long body is cut at about
+    ``SHOWN_CHARS`` characters, at a line end where there is one; the history keeps all of it)."""
     if response.status is None:
         return Content.assemble(("NO RESPONSE", "bold reverse"), f"  after {response.latency_s * 1000:.0f} ms\n\n",
                                 response.error)
+    body = response.pretty_body or "(empty body)"
+    rest = ""
+    if len(body) > SHOWN_CHARS:
+        cut = body.rfind("\n", 0, SHOWN_CHARS)
+        if cut < SHOWN_CHARS // 2:  # no line end near: cut inside the line
+            cut = SHOWN_CHARS
+        rest = (f"\n\n... {len(body) - cut:,} more characters not shown; "
+                "ctrl+o saves the history with every body whole")
+        body = body[:cut]
     return Content.assemble(
         (f"HTTP {response.status}", "bold" if response.ok else "bold reverse"),
         f"  {response.latency_s * 1000:.0f} ms",
         (f"  {response.content_type}" if response.content_type else "", "dim"),
         "\n\n",
-        response.pretty_body or "(empty body)",
+        body,
+        (rest, "bold"),
     )
 
 

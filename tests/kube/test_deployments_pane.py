@@ -256,6 +256,38 @@ async def test_endpoints_backend_in_the_pane(mlserver_url, screen_text):
         assert f"{mlserver_url}/v2/models/iris/infer" in screen_text(app)
 
 
+async def test_a_batch_answer_is_cut_on_screen_and_kept_whole(mlserver_url, tmp_path, monkeypatch):
+    # 20,000 rows scored at once: the answer's data list is one line of over 60,000 characters, which the
+    # screen would take most of a second to wrap; it shows the first part and says what is left out
+    from console.panes.deployments_views import SHOWN_CHARS
+
+    monkeypatch.chdir(tmp_path)
+    rows = 20_000
+    app = make(deployments_backend="endpoints",
+               endpoints=(Endpoint(name="iris-local", url=mlserver_url, protocol="v2", model="iris"),))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: (row_of(app, "iris-local") or [""] * 3)[2] == AVAILABLE)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, RequestView))
+        view = app.screen
+        editor = view.query_one("#editor", RequestEditor)
+        editor.load_text(json.dumps({"inputs": [{"name": "input-0", "shape": [rows, 4], "datatype": "FP64",
+                                                 "data": GOOD_ROW * rows}]}))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: view.history, timeout=60, what="the batch answer")
+        response = view.history[0].response
+        assert response.status == 200
+        assert len(json.loads(response.body)["outputs"][0]["data"]) == rows
+        shown = str(view.query_one("#response").visual)
+        assert len(shown) < SHOWN_CHARS + 200
+        left_out = len(response.pretty_body) - SHOWN_CHARS
+        assert f"... {left_out:,} more characters not shown" in shown
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        saved = json.loads((tmp_path / "requests-endpoints-iris-local.jsonl").read_text())
+        assert len(json.loads(saved["response"])["outputs"][0]["data"]) == rows
+
+
 async def test_an_answer_after_the_dialog_closed_is_kept_with_its_send_time(screen_text):
     with slow_server(delay=0.8) as server:
         app = make(deployments_backend="endpoints", endpoints=(Endpoint(name="slow", url=server.url,
