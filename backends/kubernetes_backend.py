@@ -266,6 +266,16 @@ class KubernetesDeployments:
                    name=str(settings.get("name") or ""))
 
     # ---- client --------------------------------------------------------------------------
+    @staticmethod
+    def import_library() -> None:
+        """Import the client library and the API classes it loads lazily. The app calls this where it builds
+        the backend, in a worker, so that their objects (about 60,000) are among those it moves out of the
+        garbage collector's way; imported at the first list, every full collection walked them (pauses of
+        10-50 ms while the table filled)."""
+        import kubernetes.config  # noqa: F401
+        import kubernetes.watch  # noqa: F401
+        from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi  # noqa: F401 - loaded lazily
+
     def _api_client(self) -> Any:
         with self._lock:
             if self._client is not None:

@@ -177,9 +177,14 @@ class MlopsConsole(App):
 
     def build_backend(self, kind: str, context: Context) -> tuple[Any, BaseException | None]:
         """Build (do not keep) the backend of ``kind`` for ``context``: (backend, None) or (None, problem).
-        Safe in a worker thread: it only imports the backend's module and calls its factory (no I/O)."""
+        Safe in a worker thread: it only imports the backend's module (and, for a backend that has an
+        ``import_library``, the client library its calls use) and calls its factory (no I/O)."""
         try:
-            return self.backend_factory(kind, context), None
+            backend = self.backend_factory(kind, context)
+            import_library = getattr(backend, "import_library", None)
+            if import_library is not None:
+                import_library()
+            return backend, None
         except BackendError as exc:
             return None, exc
         except ImportError as exc:

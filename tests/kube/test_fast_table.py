@@ -88,3 +88,23 @@ async def test_set_columns_replaces_everything_and_right_justified_columns_align
         assert table.column_keys == ("rmse",) and table.row_keys == ("c", "d", "e") and table.cursor_row == 0
         await pilot.pause()
         assert [line.rstrip() for line in lines(app)[1:4]] == ["   2.5", " 10.75", "     0"]
+
+
+async def test_columns_fit_wide_characters_and_styled_cells():
+    app = TableApp(0)
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(FastTable)
+        table.set_columns([("name", "name", "left"), ("note", "note", "left")])
+        # a double-width name (6 columns for 3 characters) and a styled cell decide the first column's width
+        table.set_rows([("a", ["데이터셋이름", "x"]), ("b", [Text("Available"), "y"]), ("c", ["ab", "z"])])
+        await pilot.pause()
+        header, *rows = lines(app)[:4]
+        gap = header.index("note") - 12  # the widest cell is the double-width one: 12 columns, 6 characters
+        for row, value in zip(rows, "xyz"):
+            assert row.rstrip().endswith(value)
+        table.set_rows([("a", ["a", "x"]), ("b", [Text("Available"), "y"])])
+        await pilot.pause()
+        assert lines(app)[0].index("note") - len("Available") == gap, "now the styled cell is the widest"
+        table.set_rows([("a", ["a", "x"])])
+        await pilot.pause()
+        assert lines(app)[0].index("note") - len("name") == gap, "and now the header"
