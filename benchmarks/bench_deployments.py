@@ -311,7 +311,7 @@ def main() -> None:
         serve(Path(sys.argv[sys.argv.index("--serve") + 1]))
         return
     quick = "--quick" in sys.argv
-    runs = 6 if quick else 20
+    runs = 6 if quick else 30
     tmp = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(tmp)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
