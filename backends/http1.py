@@ -124,7 +124,7 @@ class Http1Pool:
         if kept is not None:
             sock, conn = kept
             # readable while idle means the server closed it (or sent what nobody asked for): not usable
-            if not select.select([sock], [], [], 0)[0]:
+            if not _readable(sock):
                 sock.settimeout(timeout)
                 return sock, conn, True
             sock.close()
@@ -138,6 +138,15 @@ class Http1Pool:
             self._idle[(host, port)] = (sock, conn)
         if old is not None:
             old[0].close()
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether ``sock`` has something to read (or its end was closed), without waiting."""
+    if hasattr(select, "poll"):  # select() cannot watch a descriptor numbered 1024 or more
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])
 
 
 def _exchange(sock: socket.socket, conn: h11.Connection, request: h11.Request,
