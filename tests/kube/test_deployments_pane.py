@@ -237,16 +237,25 @@ async def test_real_model_yaml_pods_log_and_test_requests(kubeconfig, namespace,
         assert len(app.screen.history) == 3 and "History (3)" in screen_text(app)
 
 
+def iris_endpoint_app(mlserver_url: str, **ctx):
+    return make(deployments_backend="endpoints",
+                endpoints=(Endpoint(name="iris-local", url=mlserver_url, protocol="v2", model="iris"),), **ctx)
+
+
+async def open_request_editor(pilot, name: str) -> tuple[RequestView, RequestEditor]:
+    """Wait until ``name`` is Available, press t, and return the test request view and its editor."""
+    app = pilot.app
+    await wait_for(pilot, lambda: (row_of(app, name) or [""] * 3)[2] == AVAILABLE)
+    await pilot.press("t")
+    await wait_for(pilot, lambda: isinstance(app.screen, RequestView))
+    return app.screen, app.screen.query_one("#editor", RequestEditor)
+
+
 async def test_endpoints_backend_in_the_pane(mlserver_url, screen_text):
     # read-only changes nothing anywhere, and this pane only reads: test requests are still sent
-    app = make(deployments_backend="endpoints", read_only=True,
-               endpoints=(Endpoint(name="iris-local", url=mlserver_url, protocol="v2", model="iris"),))
+    app = iris_endpoint_app(mlserver_url, read_only=True)
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_for(pilot, lambda: (row_of(app, "iris-local") or [""] * 3)[2] == AVAILABLE)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, RequestView))
-        view = app.screen
-        editor = view.query_one("#editor", RequestEditor)
+        view, editor = await open_request_editor(pilot, "iris-local")
         body = json.loads(editor.text)
         body["inputs"][0]["data"] = GOOD_ROW
         editor.load_text(json.dumps(body))
@@ -263,14 +272,9 @@ async def test_a_batch_answer_is_cut_on_screen_and_kept_whole(mlserver_url, tmp_
 
     monkeypatch.chdir(tmp_path)
     rows = 20_000
-    app = make(deployments_backend="endpoints",
-               endpoints=(Endpoint(name="iris-local", url=mlserver_url, protocol="v2", model="iris"),))
+    app = iris_endpoint_app(mlserver_url)
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_for(pilot, lambda: (row_of(app, "iris-local") or [""] * 3)[2] == AVAILABLE)
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, RequestView))
-        view = app.screen
-        editor = view.query_one("#editor", RequestEditor)
+        view, editor = await open_request_editor(pilot, "iris-local")
         editor.load_text(json.dumps({"inputs": [{"name": "input-0", "shape": [rows, 4], "datatype": "FP64",
                                                  "data": GOOD_ROW * rows}]}))
         await pilot.press("ctrl+s")
