@@ -63,6 +63,14 @@ class EndpointDeployments:
         self._by_name = {e["name"]: e for e in self.endpoints}
         self._watches: list[_PollWatch] = []
 
+    @staticmethod
+    def import_library() -> None:
+        """What health checks and test requests use (httpx, h11), imported where the app builds the backend
+        so that it is among the objects the app moves out of the garbage collector's way."""
+        import httpx  # noqa: F401
+
+        import backends.http1  # noqa: F401
+
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "EndpointDeployments":
         raw = settings.get("endpoints") or ()

@@ -92,6 +92,12 @@ class PrometheusMetrics:
         self._client_obj: Any = None
         self._lock = threading.Lock()
 
+    @staticmethod
+    def import_library() -> None:
+        """httpx, imported where the app builds the backend (in a worker) so that it is among the objects
+        the app moves out of the garbage collector's way (about 17,000; 3 ms per full collection)."""
+        import httpx  # noqa: F401
+
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "PrometheusMetrics":
         url = settings.get("prometheus_url") or os.environ.get("PROMETHEUS_URL")

@@ -83,3 +83,26 @@ def test_first_frame_is_drawn_before_any_heavy_import_and_those_happen_off_the_u
     assert on_ui_thread == {}, f"imported on the UI thread: {on_ui_thread}"
     # the panes did load their libraries (in workers), so the check above saw real imports
     assert result["threads"], result
+
+
+def test_building_a_backend_imports_its_client_library():
+    """Where the app builds a backend (in a worker) it also imports the library the backend's calls use, so
+    that the app's one-time move of long-lived objects out of the garbage collector's way includes it."""
+    code = textwrap.dedent("""
+        import json, sys
+        from console.app import make_app
+        from console.config import Config, Context, Endpoint
+        ctx = Context(name="t", prometheus_url="http://127.0.0.1:9", deployments_backend="endpoints",
+                      endpoints=(Endpoint("m", "http://127.0.0.1:9", "v2", "m"),))
+        app = make_app(Config(), ctx)
+        result = {"before": sorted(m for m in ("httpx", "h11") if m in sys.modules)}
+        for kind in ("metrics", "deployments"):
+            backend, problem = app.build_backend(kind, ctx)
+            assert problem is None, problem
+            result[kind] = sorted(m for m in ("httpx", "h11") if m in sys.modules)
+        print(json.dumps(result))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"before": [], "metrics": ["httpx"], "deployments": ["h11", "httpx"]}
