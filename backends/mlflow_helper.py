@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 WORKERS = 4
+RELEASE_AFTER_S = 1.0  # idle this long, the helper hands freed memory back to the system
 
 # Libraries MLflow's tracking client works without: pandas, pyarrow and numpy (it runs without them when
 # installed as mlflow-skinny), over half of what importing it costs (about 85 MB of a 165 MB import); and
@@ -79,7 +80,7 @@ def call_letting_in(fn: Callable[..., Any], *args: Any) -> Any:
 
 def _release_memory() -> None:
     """Hand back to the system what the last calls freed (glibc keeps freed memory in its arenas otherwise,
-    one per thread that used it); run when no call is in flight, so it never delays an answer."""
+    one per thread that used it); run once no call has been in flight for ``RELEASE_AFTER_S``."""
     import gc
 
     gc.collect()
@@ -116,6 +117,14 @@ def main() -> int:
     backend = MlflowRuns(tracking_uri, registry_uri=registry_uri, timeout=timeout)
     lock = threading.Lock()
     in_flight = [0]  # calls submitted and not yet answered (under lock)
+    release_timer: list[threading.Timer | None] = [None]  # pending hand-back of freed memory (under lock)
+
+    def release_if_still_idle(timer_ref: list[threading.Timer | None]) -> None:
+        with lock:
+            if in_flight[0] or release_timer[0] is not timer_ref[0]:
+                return  # a call came in meanwhile: its end schedules the next one
+            release_timer[0] = None
+        _release_memory()
 
     def answer(call_id: int, ok: bool, value: object) -> None:
         with lock:
@@ -149,9 +158,14 @@ def main() -> int:
         finally:
             with lock:
                 in_flight[0] -= 1
-                idle = in_flight[0] == 0
-            if idle:
-                _release_memory()
+                if in_flight[0] == 0:
+                    # memory goes back once no call has come for a while, not between the calls of a burst
+                    # (pages as the user scrolls): each hand-back makes the next call fault its memory in again
+                    ref: list[threading.Timer | None] = [None]
+                    timer = threading.Timer(RELEASE_AFTER_S, release_if_still_idle, args=(ref,))
+                    timer.daemon = True
+                    ref[0] = release_timer[0] = timer
+                    timer.start()
 
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="mlflow-call") as pool:
         while True:
@@ -161,6 +175,9 @@ def main() -> int:
                 break
             with lock:
                 in_flight[0] += 1
+                if release_timer[0] is not None:
+                    release_timer[0].cancel()
+                    release_timer[0] = None
             pool.submit(run_then_release, call_id, method, args)
     answers.close()
     return 0
