@@ -330,7 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--bare-memory-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
