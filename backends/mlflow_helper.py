@@ -116,14 +116,12 @@ def main() -> int:
         return 0
     backend = MlflowRuns(tracking_uri, registry_uri=registry_uri, timeout=timeout)
     lock = threading.Lock()
-    in_flight = [0]  # calls submitted and not yet answered (under lock)
-    release_timer: list[threading.Timer | None] = [None]  # pending hand-back of freed memory (under lock)
+    calls = [0, 0]  # submitted, answered (under lock): idle when they are equal
 
-    def release_if_still_idle(timer_ref: list[threading.Timer | None]) -> None:
+    def release_if_still_idle(submitted: int) -> None:
         with lock:
-            if in_flight[0] or release_timer[0] is not timer_ref[0]:
-                return  # a call came in meanwhile: its end schedules the next one
-            release_timer[0] = None
+            if calls != [submitted, submitted]:
+                return  # a call came in meanwhile: its end schedules the next release
         _release_memory()
 
     def answer(call_id: int, ok: bool, value: object) -> None:
@@ -157,15 +155,14 @@ def main() -> int:
             run(call_id, method, args)
         finally:
             with lock:
-                in_flight[0] -= 1
-                if in_flight[0] == 0:
-                    # memory goes back once no call has come for a while, not between the calls of a burst
-                    # (pages as the user scrolls): each hand-back makes the next call fault its memory in again
-                    ref: list[threading.Timer | None] = [None]
-                    timer = threading.Timer(RELEASE_AFTER_S, release_if_still_idle, args=(ref,))
-                    timer.daemon = True
-                    ref[0] = release_timer[0] = timer
-                    timer.start()
+                calls[1] += 1
+                idle_at = calls[0] if calls[1] == calls[0] else None
+            if idle_at is not None:
+                # memory goes back once no call has come for a while, not between the calls of a burst
+                # (pages as the user scrolls): each hand-back makes the next call fault its memory in again
+                timer = threading.Timer(RELEASE_AFTER_S, release_if_still_idle, args=(idle_at,))
+                timer.daemon = True
+                timer.start()
 
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="mlflow-call") as pool:
         while True:
@@ -174,10 +171,7 @@ def main() -> int:
             except EOFError:
                 break
             with lock:
-                in_flight[0] += 1
-                if release_timer[0] is not None:
-                    release_timer[0].cancel()
-                    release_timer[0] = None
+                calls[0] += 1
             pool.submit(run_then_release, call_id, method, args)
     answers.close()
     return 0

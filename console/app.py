@@ -197,11 +197,11 @@ class MlopsConsole(App):
             self._backends.setdefault(kind, built)
 
     def freeze_long_lived(self, pane: str) -> None:
-        """Once per pane, when it is built and its backend's modules are imported: move every object
-        that exists now (modules, classes, the widget tree) out of the garbage collector's reach.
-        Otherwise each full collection walks them all: pauses of 50-100 ms, felt as frozen frames
+        """Once per key (a pane when its backend is built, and again after the pane's first answer): move
+        every object that exists now (modules, classes, the widget tree) out of the garbage collector's
+        reach. Otherwise each full collection walks them all: pauses of 50-100 ms, felt as frozen frames
         while a table fills. The price: of the objects frozen here, those that later end up in garbage
-        cycles (the widgets a `:ctx` replaces) are not reclaimed; that is kilobytes, once per pane."""
+        cycles (the widgets a `:ctx` replaces) are not reclaimed; that is kilobytes, twice per pane."""
         if pane not in self._frozen_after:
             self._frozen_after.add(pane)
             gc.freeze()

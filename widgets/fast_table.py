@@ -35,7 +35,7 @@ def _width(cell: Cell) -> int:
     return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
-def _column_width(cells: list[Cell]) -> int:
+def _column_width(cells: Sequence[Cell]) -> int:
     """The widest of ``cells``: for a column of plain ASCII text (most are) one pass in C, not a call per cell."""
     if not cells:
         return 0
@@ -170,7 +170,7 @@ class FastTable(ScrollView, can_focus=True):
         self._row_index = {key: i for i, key in enumerate(self._keys)}
         columns = list(zip_longest(*self._rows, fillvalue=""))  # a short row's missing cells are empty
         columns += [()] * (len(self._labels) - len(columns))
-        self._widths = [min(max(_width(label), _column_width(list(column))), MAX_COLUMN_WIDTH)
+        self._widths = [min(max(_width(label), _column_width(column)), MAX_COLUMN_WIDTH)
                         for label, column in zip(self._labels, columns)]
         self.cursor_row = min(self.cursor_row, max(0, len(self._rows) - 1))
         self._resize()

@@ -331,6 +331,10 @@ class PaneScreen(Screen):
             (on_error or self.show_error)(message.error)
         else:
             on_result(message.result)
+            if message.group != "backend":
+                # a backend's library may load more of itself on its first call (DVC opening the workspace
+                # loads scmrepo, dulwich ...): what is there after the first answer is long-lived too
+                self.console_app.freeze_long_lived(f"{self.PANE}:answered")
 
     # -- dialogs -------------------------------------------------------------------------------------
     async def confirm(self, title: str, body: RenderableType, choices: tuple[Choice, ...] | None = None

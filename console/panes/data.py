@@ -130,9 +130,6 @@ class DataScreen(PaneScreen):
         self.stale = False
         self._set_outputs_title()
         self._fill_outputs()
-        # DVC loads much of itself (scmrepo, dulwich, its hashing) as it first opens the workspace: those
-        # objects are long-lived too (a full collection walked them: 14 ms)
-        self.console_app.freeze_long_lived("data:loaded")
         bad = [o for o in self.outputs if o.error]
         if self._last_result is not None:
             pass  # the outcome of the last checkout/pull/push stays until the history is back
