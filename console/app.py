@@ -105,9 +105,13 @@ class MlopsConsole(App):
         Binding("4", "pane('metrics')", "Metrics", id="app.metrics", show=False),
         # priority: acted on as it arrives, so that what is typed right after it goes into the line (see
         # hold_keys); in a text field it is just a colon
-        Binding("colon", "command_line", ":cmd", id="app.command", priority=True),
+        Binding("colon", "command_line", "Command", id="app.command", priority=True),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        # quits from anywhere, as in k9s and lazygit (Textual only says "press ctrl+q", a key that terminals
+        # with flow control swallow); in a text field with a selection it copies, as Textual's fields do
+        Binding("ctrl+c", "interrupt", "Quit (copy in a field with a selection)", id="app.interrupt",
+                show=False, priority=True),
     ]
 
     def __init__(self, config: Config, context: Context, *, backend_factory: BackendFactory | None = None,
@@ -237,7 +241,7 @@ class MlopsConsole(App):
     # -- the command table ------------------------------------------------------------------------------
     def command_table(self) -> tuple[Command, ...]:
         pane = self.current_pane()
-        return GLOBAL_COMMANDS + (pane.COMMANDS if pane else ())
+        return GLOBAL_COMMANDS + (pane.LINE_COMMANDS if pane else ())
 
     def complete_arg(self, command: Command) -> list[str]:
         if not command.complete:
@@ -283,7 +287,7 @@ class MlopsConsole(App):
         command = find_command(name, (GLOBAL_COMMANDS,))
         target: Any = self
         if command is None and pane is not None:
-            command, target = find_command(name, (pane.COMMANDS,)), pane
+            command, target = find_command(name, (pane.LINE_COMMANDS,)), pane
         if command is None:
             self._say(f"unknown command :{name} (tab after : lists them)", "error")
             return
@@ -340,6 +344,13 @@ class MlopsConsole(App):
             await screen.context_changed()
         self._say(f"context {name!r}" + (" (read-only)" if context.read_only else ""), "ok")
 
+    def action_interrupt(self) -> None:
+        focused = self.focused
+        if getattr(focused, "selected_text", "") and hasattr(focused, "action_copy"):
+            focused.action_copy()
+            return
+        self.exit()
+
     # -- help and palette -----------------------------------------------------------------------------------
     def help_table(self) -> Any:
         from rich.table import Table
@@ -359,8 +370,9 @@ class MlopsConsole(App):
 
         for key, active in sorted(self.screen.active_bindings.items(), key=rank):
             binding = active.binding
-            if (binding.action, binding.id) in seen or binding.action.startswith("app.focus"):
-                continue
+            if ((binding.action, binding.id) in seen or binding.action.startswith("app.focus")
+                    or not binding.description):
+                continue  # Textual's own undescribed system keys (ctrl+c's "help_quit" is replaced above)
             seen.add((binding.action, binding.id))
             keys.add_row(self.get_key_display(binding), binding.description or binding.action, binding.id or "")
         commands = Table(title="Commands (:)", expand=True, show_edge=False)

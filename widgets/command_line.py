@@ -7,6 +7,7 @@ from collections.abc import Callable
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label
@@ -27,12 +28,16 @@ class _CallableSuggester(Suggester):
 class CommandLine(ModalScreen[str | None]):
     """``complete(text)`` returns full-line candidates; ``tab`` accepts the first, ``escape`` cancels."""
 
+    # the candidates stand above the line, never on it: what is typed is always visible
     DEFAULT_CSS = """
     CommandLine { align: left bottom; background: transparent; }
-    CommandLine Input, CommandLine Input:focus { dock: bottom; border: none; height: 1; padding: 0 0;
-        width: 100%; background: $panel; }
-    CommandLine #hint { dock: bottom; height: auto; max-height: 6; background: $panel; padding: 0 1;
-        color: $text-muted; }
+    CommandLine #cmdline { dock: bottom; height: auto; background: $panel; }
+    CommandLine #hint { height: auto; max-height: 6; padding: 0 1; color: $text-muted; }
+    CommandLine #hint.empty { display: none; }
+    CommandLine #prompt { width: 1; height: 1; }
+    CommandLine #line { height: 1; }
+    CommandLine Input, CommandLine Input:focus { border: none; height: 1; padding: 0 0; width: 1fr;
+        background: $panel; }
     """
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="cmdline.cancel"),
@@ -48,9 +53,12 @@ class CommandLine(ModalScreen[str | None]):
         self._history_index = len(self.history)
 
     def compose(self) -> ComposeResult:
-        yield Input(value=self.initial, placeholder="command (tab completes, escape cancels)",
-                    suggester=_CallableSuggester(self.complete), id="cmd")
-        yield Label("", id="hint")
+        with Vertical(id="cmdline"):
+            yield Label("", id="hint", classes="empty")
+            with Horizontal(id="line"):
+                yield Label(":", id="prompt")
+                yield Input(value=self.initial, placeholder="command (tab completes, escape cancels)",
+                            suggester=_CallableSuggester(self.complete), id="cmd")
 
     def on_mount(self) -> None:
         cmd = self.query_one(Input)
@@ -60,7 +68,9 @@ class CommandLine(ModalScreen[str | None]):
 
     def _show_hint(self, value: str) -> None:
         matches = self.complete(value)[:6]
-        self.query_one("#hint", Label).update("\n".join(f":{m}" for m in matches))
+        hint = self.query_one("#hint", Label)
+        hint.update("\n".join(f":{m}" for m in matches))
+        hint.set_class(not matches, "empty")
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual import on
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
@@ -57,6 +58,12 @@ class BackendDone(Message):
         self.group, self.token, self.result, self.error = group, token, result, error
 
 
+def _hidden(widget: Widget) -> bool:
+    """Whether ``widget`` or one of its containers is hidden by the ``hidden`` class (read from the classes,
+    which change at once, not from the styles, which follow at the next refresh)."""
+    return any(node.has_class("hidden") for node in widget.ancestors_with_self)
+
+
 def describe_error(error: BaseException) -> str:
     """One line for the status bar. Backend errors carry their own wording; anything else is named."""
     if isinstance(error, BackendError):
@@ -71,9 +78,13 @@ class PaneScreen(Screen):
     """Base of the four panes. Subclasses set ``PANE`` and override ``compose_body`` and ``reload``."""
 
     PANE: ClassVar[str] = ""
-    COMMANDS: ClassVar[tuple[Command, ...]] = ()  # pane `:` commands (see console/commands.py)
+    # the pane's `:` commands (see console/commands.py); not COMMANDS, which Textual reads as palette providers
+    LINE_COMMANDS: ClassVar[tuple[Command, ...]] = ()
     FILTER_TARGET: ClassVar[str] = ""  # id of the table that the pane's `/` box (Input#filter) filters
     FILTER_AS_YOU_TYPE: ClassVar[bool] = True  # False: the box holds a query, applied on enter
+    # Where focus goes when the pane is shown or rebuilt (Textual's AUTO_FOCUS): the pane's main table, never a
+    # hidden text field (which would take every key the user types into a box nobody can see).
+    AUTO_FOCUS: ClassVar[str | None] = "FastTable, DataTable"
     BINDINGS = [Binding("r", "refresh", "Refresh", id="pane.refresh")]
 
     _tokens = count(1)
@@ -82,6 +93,7 @@ class PaneScreen(Screen):
         super().__init__(id=f"pane-{self.PANE}")
         self.filter_text = ""
         self._pending: dict[str, int] = {}
+        self._busy_text: dict[str, str] = {}  # the "busy" words a call put in the status bar, by group
         self._handlers: dict[tuple[str, int], tuple[Callable[[Any], Any], Callable[[BaseException], Any] | None]] = {}
 
     # -- what the pane works with -------------------------------------------------------------
@@ -124,6 +136,26 @@ class PaneScreen(Screen):
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    # -- focus -------------------------------------------------------------------------------------
+    def set_focus(self, widget: Widget | None, scroll_visible: bool = True, from_app_focus: bool = False) -> None:
+        # Textual moves focus by itself (the first focusable widget after a recompose, the neighbour of a
+        # removed one) and counts a `display: none` widget as focusable: redirect that to the main table.
+        if widget is not None and _hidden(widget):
+            widget = self.default_focus()
+        super().set_focus(widget, scroll_visible, from_app_focus)
+
+    def default_focus(self) -> Widget | None:
+        """The widget the pane's keys work on: the first shown match of ``AUTO_FOCUS``."""
+        for widget in self.query(self.AUTO_FOCUS or "*"):
+            if widget.focusable and not _hidden(widget):
+                return widget
+        return None
+
+    def focus_default(self) -> None:
+        widget = self.default_focus()
+        if widget is not None:
+            self.set_focus(widget)
 
     def not_configured_text(self) -> RenderableType:
         problem = self.backend_problem
@@ -175,7 +207,9 @@ class PaneScreen(Screen):
         self._pending.clear()
         self._handlers.clear()
         backend = self.backend  # built now, so that the new body matches it
+        self.filter_text = ""  # the new context's table starts unfiltered, as the recomposed (hidden) box is
         await self.recompose()
+        self.focus_default()
         if backend is not None:
             self.reload()
 
@@ -245,6 +279,16 @@ class PaneScreen(Screen):
         if level == "error":
             log.warning("%s pane: %s", self.PANE, text)
 
+    def clear_busy(self, text: str | None = None) -> None:
+        """Take "busy" words out of the status bar (only ``text``, when given): the work they announced is over,
+        and a dialog or result now stands where they would go stale."""
+        try:
+            status = self.query_one("#status", StatusBar)
+        except Exception:  # the screen is being recomposed
+            return
+        if status.level == "busy" and (text is None or status.text == text):
+            status.set("", "info")
+
     def show_error(self, error: BaseException, doing: str = "") -> None:
         prefix = f"{doing} failed: " if doing else ""
         self.set_status(prefix + describe_error(error), "error")
@@ -278,6 +322,7 @@ class PaneScreen(Screen):
         self._handlers[(group, token)] = (on_result, on_error)
         if busy:
             self.set_status(busy, "busy")
+            self._busy_text[group] = busy
 
         def work() -> None:
             worker = get_current_worker()
@@ -326,6 +371,7 @@ class PaneScreen(Screen):
         if handlers is None or self._pending.get(message.group) != message.token:
             return  # stale or timed out
         self._pending.pop(message.group, None)
+        self.clear_busy(self._busy_text.pop(message.group, None))
         on_result, on_error = handlers
         if message.error is not None:
             (on_error or self.show_error)(message.error)
@@ -342,4 +388,5 @@ class PaneScreen(Screen):
         """Ask; returns the chosen value (``"yes"`` for the default dialog) or None when cancelled."""
         from widgets.confirm import YES_NO, ConfirmDialog
 
+        self.clear_busy()  # "planning the checkout ..." is done once the question is asked
         return await self.app.push_screen_wait(ConfirmDialog(title, body, choices or YES_NO))

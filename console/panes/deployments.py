@@ -76,7 +76,7 @@ class DeploymentsScreen(PaneScreen):
         Binding("escape", "clear_filter", "Clear filter", id="deployments.clear_filter", show=False),
         *NAV_BINDINGS,
     ]
-    COMMANDS = (
+    LINE_COMMANDS = (
         Command("ns", "Show one namespace, or all of them (:ns all)", "command_ns", takes_arg=True,
                 complete="complete_ns", arg_hint="NAME|all", aliases=("namespace",)),
     )

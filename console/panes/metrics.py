@@ -131,16 +131,16 @@ class MetricsScreen(PaneScreen):
     MetricsScreen #instant { height: 7; }
     """
     BINDINGS = [
-        Binding("e", "edit", "Edit query", id="metrics.edit", priority=True),  # see PaneScreen.action_filter
+        Binding("e", "edit", "Query", id="metrics.edit", priority=True),  # see PaneScreen.action_filter
         Binding("left_square_bracket", "window(-1)", "Shorter", id="metrics.shorter"),
         Binding("right_square_bracket", "window(1)", "Longer", id="metrics.longer"),
-        Binding("space", "pause", "Pause/resume", id="metrics.pause"),
+        Binding("space", "pause", "Pause", id="metrics.pause"),
         Binding("D", "dashboards", "Dashboards", id="metrics.dashboards"),
         Binding("A", "alerts", "Alerts", id="metrics.alerts"),
         Binding("T", "targets", "Targets", id="metrics.targets"),
         Binding("escape", "back", "Query view", id="metrics.back", show=False),
     ]
-    COMMANDS = (
+    LINE_COMMANDS = (
         Command("promql", "Chart a PromQL query (live) with its instant values", "command_promql",
                 takes_arg=True, arg_hint="QUERY", complete="complete_promql"),
         Command("range", "Time range of the charts: 5m 15m 1h 6h 24h 7d", "command_range", takes_arg=True,

@@ -78,7 +78,7 @@ class RunsScreen(PaneScreen):
         Binding("c", "columns", "Columns", id="runs.columns"),
         *NAV_BINDINGS,
     ]
-    COMMANDS = (
+    LINE_COMMANDS = (
         Command("sort", "Sort runs by a column (the store sorts): metrics.rmse, -metrics.r2, -start",
                 "command_sort", takes_arg=True, complete="complete_sort", arg_hint="[-]COLUMN"),
         Command("filter", "Filter runs with MLflow search syntax", "command_filter", takes_arg=True,
