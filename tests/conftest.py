@@ -13,6 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "tests") not in sys.path:  # shared test modules (keycontract.py)
+    sys.path.append(str(ROOT / "tests"))
 
 # never read the developer's own config or talk to their clusters
 os.environ.pop("MLFLOW_TRACKING_URI", None)

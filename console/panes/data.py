@@ -166,6 +166,16 @@ class DataScreen(PaneScreen):
             self.selected_output = None
             self.query_one("#history", DataTable).clear()
 
+    @on(DataTable.RowSelected, "#outputs")
+    def _output_opened(self, event: DataTable.RowSelected) -> None:
+        """`enter` on an output opens its versions."""
+        self.query_one("#history", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#history")
+    def _version_opened(self, event: DataTable.RowSelected) -> None:
+        """`enter` on a version opens what it differs in from the workspace (as `d`)."""
+        self.action_diff()
+
     @on(DataTable.RowHighlighted, "#outputs")
     def _output_highlighted(self, event: DataTable.RowHighlighted) -> None:
         path = event.row_key.value if event.row_key else None
