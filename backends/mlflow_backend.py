@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from backends.errors import (
     BackendError,
@@ -29,6 +29,7 @@ from backends.errors import (
     ServerError,
     Unreachable,
 )
+from backends.redact import redact
 from backends.runs import (
     Artifact,
     ColumnSpec,
@@ -52,21 +53,6 @@ MAX_ARTIFACTS = 300
 MAX_ARTIFACT_DEPTH = 4
 
 _ERRNO = re.compile(r"\[Errno -?\d+\][^\"')]*")
-
-
-def redact_uri(uri: str) -> str:
-    """The URI without any password (``postgresql://user:***@host/db``)."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _dt(ms: int | None) -> datetime | None:
@@ -176,7 +162,7 @@ class MlflowRuns:
 
     @property
     def endpoint(self) -> str:
-        return redact_uri(self.tracking_uri)
+        return redact(self.tracking_uri)
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from backends.errors import InvalidQuery, NotConfigured, NotFound, Unreachable
-from backends.mlflow_backend import MlflowRuns, redact_uri
+from backends.mlflow_backend import MlflowRuns
+from backends.redact import redact as redact_uri
 from backends.runs import ExperimentRuns, RunQuery
 
 ROOT = Path(__file__).resolve().parents[2]
