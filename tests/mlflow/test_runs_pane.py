@@ -355,8 +355,7 @@ async def test_a_sort_key_mlflow_cannot_parse_is_a_bad_sort_key(mlflow_sqlite):
         screen = await loaded(pilot, app, 7)
         before = row_ids(screen)
         app.run_command_line(':sort params.a"b')
-        await until(pilot, lambda: "sort" in screen.query_one("#status").text, what="the answer to :sort")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: screen.query_one("#status").level == "error", what="the answer to :sort")
         status = screen.query_one("#status").text
         assert "bad sort key" in status and "retrying" not in status
         assert not screen.stale and "[stale]" not in text_of(screen.query_one("#runs-title", Label))
