@@ -21,6 +21,7 @@ import re
 from functools import lru_cache
 
 MASK = "***"
+_MASKS = frozenset({MASK, "<redacted>"})  # a value hidden already (the YAML view's word for it) stays as it is
 
 SECRET_WORDS = frozenset({
     "token", "tokens", "secret", "secrets", "key", "keys", "apikey", "pass", "password", "passwords", "passwd",
@@ -55,14 +56,14 @@ def redact(text: str, mask: str = MASK) -> str:
     if not text or not isinstance(text, str):
         return text
     def assigned(m: re.Match[str]) -> str:
-        if not is_secret_name(m.group("name")):
-            return m.group(0)
         value = m.group("value")
+        if value in _MASKS or not is_secret_name(m.group("name")):
+            return m.group(0)
         quote = value[0] if value[:1] in ("'", '"') else ""
         return f"{m.group('name')}={quote}{mask}{quote}"
 
     def flag_value(m: re.Match[str]) -> str:
-        if not is_secret_name(m.group("name")):
+        if m.group("value") in _MASKS or not is_secret_name(m.group("name")):
             return m.group(0)
         return f"{m.group('name')}{m.group('gap')}{mask}"
 
