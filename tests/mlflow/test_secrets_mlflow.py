@@ -4,52 +4,15 @@ any file the console writes (its log included, mode 0600)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from console.app import make_app
 from console.cli import start_log
 from console.config import Config, Context
 from console.history import state_dir
-from tests.leak_check import files_holding, mode
+from tests.leak_check import files_holding, mode, server_answering_500
 
 PASSWORD = "pw-Mlf0w-5xx"
-
-
-class _Answers500(BaseHTTPRequestHandler):
-    """What a tracking server behind a broken proxy or a failing database answers every API call with."""
-
-    def do_GET(self) -> None:
-        self._fail()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._fail()
-
-    def _fail(self) -> None:
-        body = b"Internal Server Error"
-        self.send_response(500)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def server_answering_500():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Answers500)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield httpd.server_address[1]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 async def until(pilot, predicate, timeout: float = 30.0, what: str = "condition") -> None:
