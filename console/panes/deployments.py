@@ -340,7 +340,7 @@ class DeploymentsScreen(PaneScreen):
         text.append(f"{d.namespace}/{d.name}", style="bold")
         text.append(f"  {d.state}")
         if d.reason:
-            text.append(f": {d.reason}")
+            text.append(f": {redact(d.reason)}")
         url = getattr(self.backend, "prediction_url", None)
         target = url(d) if url else d.address_url
         text.append(f"\nsend to: {redact(target) or '(no address yet)'}")

@@ -177,3 +177,22 @@ async def test_an_ingress_url_with_a_password_and_a_manifest_full_of_secrets(
     assert "secrets redacted" in seen["yaml status"]
     # a value kept in a Secret is named, never read
     assert not [path for _method, path in kube_api.requests if "/secrets" in path]
+
+
+async def test_a_failing_endpoint_with_a_password_is_named_without_it(tmp_path, monkeypatch, screen_text):
+    # the health probe's failure quotes the URL it asked: in the table's reason and the detail under it
+    from tests.leak_check import server_answering_500
+
+    password = "pw-Pr0be"
+    monkeypatch.chdir(tmp_path)
+    with server_answering_500() as port:
+        app = make(deployments_backend="endpoints", endpoints=(
+            Endpoint(name="broken", url=f"http://ep-user:{password}@127.0.0.1:{port}", protocol="v2", model="m"),))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: row_state(app, "broken") == "Failed", what="the probe's 500")
+            await pilot.pause()
+            pane = app.current_pane()
+            detail, text = rendered(pane.query_one("#detail")), screen_text(app)
+    assert "ep-user:***@127.0.0.1" in detail and "HTTP 500" in detail
+    assert password not in detail and password not in text
+    assert files_holding(password, tmp_path, state_dir()) == []
