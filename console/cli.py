@@ -45,7 +45,7 @@ def start_log(path: str) -> logging.Handler:
     from console.history import private_file
 
     class PrivateFileHandler(logging.FileHandler):
-        def _open(self):  # noqa: ANN202
+        def _open(self):
             return private_file(self.baseFilename, self.mode, encoding=self.encoding or "utf-8")
 
     handler = PrivateFileHandler(path, encoding="utf-8")

@@ -8,15 +8,16 @@ import asyncio
 import json
 import logging
 
+from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
+from kube_helpers import GOOD_ROW
+
 from backends.deployments import AVAILABLE
 from console.app import make_app
 from console.cli import start_log
 from console.config import Config, Context, Endpoint
 from console.history import state_dir
 from console.panes.deployments_views import RequestView
-from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
-from kube_helpers import GOOD_ROW
-from tests.leak_check import files_holding, mode
+from tests.leak_check import files_holding, mode, server_answering_500
 from widgets.request_editor import RequestEditor
 from widgets.views import TextView
 
@@ -181,8 +182,6 @@ async def test_an_ingress_url_with_a_password_and_a_manifest_full_of_secrets(
 
 async def test_a_failing_endpoint_with_a_password_is_named_without_it(tmp_path, monkeypatch, screen_text):
     # the health probe's failure quotes the URL it asked: in the table's reason and the detail under it
-    from tests.leak_check import server_answering_500
-
     password = "pw-Pr0be"
     monkeypatch.chdir(tmp_path)
     with server_answering_500() as port:
