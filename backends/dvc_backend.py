@@ -49,10 +49,10 @@ from backends.dvc_files import (
     read_dvc_config,
     Remote,
     stage_outs,
-    strip_credentials,
     WrittenBytes,
     yaml_load,
 )
+from backends.redact import redact
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -233,7 +233,7 @@ class DvcDatasets:
             url = str(local)
         elif url.startswith("file://"):
             local = Path(urlsplit(url).path)
-        return Remote(name=name, url=strip_credentials(url), local_path=local)
+        return Remote(name=name, url=redact(url), local_path=local)
 
     def _remote_store(self, remote: Remote | None) -> ObjectStore | None:
         return ObjectStore(remote.local_path) if remote and remote.local_path else None

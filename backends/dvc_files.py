@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 NULL_SHA = "0" * 40
 LEGACY_HASHES = ("md5-dos2unix", "")
@@ -213,16 +213,6 @@ def read_dvc_config(path: Path) -> dict[str, dict[str, str]]:
 def one_line(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def strip_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme and (parts.username or parts.password):
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "webdav": 80, "webdavs": 443, "ssh": 22, "sftp": 22}

@@ -20,6 +20,7 @@ from typing import Any
 
 from backends.deployments import Deployment, PredictionRequest, PredictionResponse, RequestTemplate
 from backends.errors import BackendTimeout, InvalidQuery, NotFound, ServerError, Unreachable
+from backends.redact import redact
 
 DEFAULT_FEATURES = 4
 JSON_HEADERS = (("Content-Type", "application/json"),)
@@ -98,11 +99,6 @@ def pretty_json(value: Any, indent: int = 2, _level: int = 0) -> str:
         parts = [pad + pretty_json(v, indent, _level + 1) for v in value]
         return "[\n" + ",\n".join(parts) + "\n" + end + "]"
     return json.dumps(value, ensure_ascii=False)
-
-
-def safe_uri(uri: str) -> str:
-    """``uri`` without a password (``http://user:secret@host`` -> ``http://user:***@host``)."""
-    return re.sub(r"(://[^:/@\s]+):[^@/\s]+@", r"\1:***@", uri or "")
 
 
 def _example_value(datatype: str) -> Any:
@@ -197,9 +193,8 @@ def mlflow_signature(model_uri: str, tracking_uri: str = "") -> tuple[tuple[str,
                     artifact_uri=f"{source.rstrip('/')}/MLmodel", tracking_uri=tracking_uri or None, dst_path=tmp)
                 text = Path(local_file).read_text()
         except Exception as exc:  # noqa: BLE001 - mlflow raises many kinds
-            raise NotFound(f"cannot read the signature of {model_uri}", endpoint=safe_uri(tracking_uri) or None,
-                           detail=str(exc).replace(tracking_uri, safe_uri(tracking_uri)) if tracking_uri
-                           else str(exc)) from None
+            raise NotFound(f"cannot read the signature of {model_uri}", endpoint=redact(tracking_uri) or None,
+                           detail=redact(str(exc))) from None
     else:
         return (), ()
     meta = yaml.safe_load(text) or {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -26,6 +25,8 @@ from backends.errors import (
     BackendError, BackendTimeout, Forbidden, NotConfigured, NotFound, ServerError, Unreachable,
 )
 from backends.inference import RequestSender, build_template, deployment_base, prediction_url
+from backends.redact import is_secret_name, redact_args
+from backends.redact import redact as redact_text
 
 GROUP = "machinelearning.seldon.io"
 VERSION = "v1"
@@ -33,9 +34,6 @@ PLURAL = "seldondeployments"
 SDEP = f"{PLURAL}.{GROUP}"
 REDACTED = "<redacted>"
 _EMPTY: Mapping[str, Any] = {}
-_SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth)",
-                          re.IGNORECASE)
-_URL_CREDS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.IGNORECASE)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -104,27 +102,36 @@ def to_deployment(obj: Mapping[str, Any]) -> Deployment:
                       meta.get("resourceVersion", ""), tuple(sorted((meta.get("labels") or _EMPTY).items())))
 
 
+def _secret_field(key: str, value: Any) -> bool:
+    """A field whose value is itself a secret. ``key`` alone names a key in Kubernetes (tolerations,
+    selectors, ``secretKeyRef.key``), and ``...Ref`` / ``...Name`` fields name where a secret is kept."""
+    return (isinstance(value, (str, int, float)) and not isinstance(value, bool) and key != "key"
+            and not key.endswith(("Ref", "RefName", "Name")) and is_secret_name(key))
+
+
 def redact(obj: Any) -> Any:
-    """A copy of ``obj`` with secrets replaced: env values and keys named like secrets, URL passwords,
-    the last-applied-configuration annotation; managedFields dropped."""
+    """A copy of ``obj`` with secrets replaced by name (fields, env entries, annotations, ``--flag value``
+    pairs in args) and by value shape (see backends.redact); the last-applied-configuration annotation
+    hidden and managedFields dropped. Values behind ``secretKeyRef`` are never fetched."""
     if isinstance(obj, list):
-        return [redact(v) for v in obj]
+        items = [redact(v) for v in obj]
+        return redact_args(items, REDACTED) if any(isinstance(v, str) for v in items) else items
     if isinstance(obj, str):
-        return _URL_CREDS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{REDACTED}@", obj)
+        return redact_text(obj, REDACTED)
     if not isinstance(obj, dict):
         return obj
     out: dict[str, Any] = {}
-    named_secret = isinstance(obj.get("name"), str) and bool(_SECRET_NAME.search(obj["name"]))
+    named_secret = isinstance(obj.get("name"), str) and is_secret_name(obj["name"])
     for k, v in obj.items():
         if k == "managedFields":
             continue
         if k == "annotations" and isinstance(v, dict):
             out[k] = {ak: (REDACTED if ak == "kubectl.kubernetes.io/last-applied-configuration"
-                           or (_SECRET_NAME.search(ak) and isinstance(av, str)) else redact(av))
+                           or (isinstance(av, str) and is_secret_name(ak)) else redact(av))
                       for ak, av in v.items()}
         elif k == "value" and named_secret and v is not None:
             out[k] = REDACTED
-        elif isinstance(v, str) and _SECRET_NAME.search(k) and not k.endswith(("Ref", "RefName", "Name")):
+        elif _secret_field(k, v):
             out[k] = REDACTED
         else:
             out[k] = redact(v)

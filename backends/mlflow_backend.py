@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from backends.errors import (
     BackendError,
@@ -29,6 +29,7 @@ from backends.errors import (
     ServerError,
     Unreachable,
 )
+from backends.redact import redact
 from backends.runs import (
     Artifact,
     ColumnSpec,
@@ -54,19 +55,14 @@ MAX_ARTIFACT_DEPTH = 4
 _ERRNO = re.compile(r"\[Errno -?\d+\][^\"')]*")
 
 
-def redact_uri(uri: str) -> str:
-    """The URI without any password (``postgresql://user:***@host/db``)."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+def _check_order_by(clauses: tuple[str, ...]) -> None:
+    """Parse ``order_by`` here, with MLflow's own parser: a tracking server answers a clause it cannot parse
+    with a 500 that the client retries for minutes, as if the server were down."""
+    if clauses:
+        from mlflow.utils.search_utils import SearchUtils
+
+        for clause in clauses:
+            SearchUtils.parse_order_by_for_search_runs(clause)
 
 
 def _dt(ms: int | None) -> datetime | None:
@@ -176,7 +172,7 @@ class MlflowRuns:
 
     @property
     def endpoint(self) -> str:
-        return redact_uri(self.tracking_uri)
+        return redact(self.tracking_uri)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -245,6 +241,10 @@ class MlflowRuns:
                 f"{what}: tracking server unreachable", endpoint=self.endpoint,
                 detail=short.group(0).strip() if short else text,
                 hint="is `mlflow server` running there? retrying")
+        if rejected and any(type(e) is ValueError for e in chain):
+            # MLflow parses the filter and order_by in the client (a store's own parser on a server):
+            # a ValueError there is the query's fault, not the server's
+            return InvalidQuery(rejected, endpoint=self.endpoint, detail=re.sub(r"^[A-Z_]+: ", "", text))
         if isinstance(exc, MlflowException):
             code = exc.error_code
             status = exc.get_http_status_code()
@@ -338,13 +338,12 @@ class MlflowRuns:
     def search_runs(self, query: RunQuery, page_token: str | None = None) -> RunPage:
         if not query.experiment_ids:
             return RunPage(runs=(), next_token=None, query=query)
-        page = self._call(
-            "could not search runs",
-            lambda c: c.search_runs(list(query.experiment_ids), query.filter or "",
-                                    max_results=query.page_size, order_by=list(query.order_by) or None,
-                                    page_token=page_token),
-            rejected="the run search was rejected",
-        )
+        def search(c: Any) -> Any:
+            _check_order_by(query.order_by)
+            return c.search_runs(list(query.experiment_ids), query.filter or "", max_results=query.page_size,
+                                 order_by=list(query.order_by) or None, page_token=page_token)
+
+        page = self._call("could not search runs", search, rejected="the run search was rejected")
         return RunPage(runs=tuple(self._summary(r) for r in page), next_token=page.token or None,
                        query=query)
 

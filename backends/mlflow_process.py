@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from backends.errors import BackendError, BackendTimeout, NotConfigured, ServerError
-from backends.inference import safe_uri
-from backends.mlflow_backend import MlflowRuns, redact_uri
+from backends.mlflow_backend import MlflowRuns
+from backends.redact import redact
 from backends.runs import (
     Experiment,
     ExperimentStats,
@@ -98,7 +98,7 @@ class _Helper:
 
     def __init__(self, spec: tuple[str, str, float, str]) -> None:
         self.spec = spec  # (tracking URI, registry URI, timeout, the Python that runs the helper)
-        self.endpoint = redact_uri(spec[0])
+        self.endpoint = redact(spec[0])
         self._lock = threading.Lock()  # the connection and every pending table
         self._conn: _Conn | None = None
         self._ids = itertools.count(1)
@@ -177,7 +177,7 @@ class _Helper:
 
     def _drain_stderr(self, proc: subprocess.Popen) -> None:
         for raw in proc.stderr:
-            line = redact_text(raw.decode("utf-8", "replace").rstrip())
+            line = redact(raw.decode("utf-8", "replace").rstrip())
             if line:
                 self._stderr.append(line)
                 log.debug("helper: %s", line)
@@ -254,9 +254,6 @@ def stop_all() -> None:
         helper.stop()
 
 
-redact_text = safe_uri  # passwords in any URI in a line of the helper's output replaced by ***
-
-
 class MlflowProcessRuns:
     """Runs backend ``mlflow``: :class:`MlflowRuns` served by a shared helper process."""
 
@@ -278,7 +275,7 @@ class MlflowProcessRuns:
 
     @property
     def endpoint(self) -> str:
-        return redact_uri(self.tracking_uri)
+        return redact(self.tracking_uri)
 
     @property
     def helper_pid(self) -> int | None:

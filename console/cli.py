@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def start_log(path: str) -> logging.Handler:
+    """``MLOPS_CONSOLE_LOG``: the console's log goes to ``path`` (mode 0600), with secrets hidden in every
+    line (messages, exception texts and tracebacks alike)."""
+    from backends.redact import RedactingFormatter
+    from console.history import private_file
+
+    class PrivateFileHandler(logging.FileHandler):
+        def _open(self):
+            return private_file(self.baseFilename, self.mode, encoding=self.encoding or "utf-8")
+
+    handler = PrivateFileHandler(path, encoding="utf-8")
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("mlops_console")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -64,13 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     log_path = os.environ.get("MLOPS_CONSOLE_LOG")
     if log_path:
-        import logging
-
-        handler = logging.FileHandler(log_path)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger = logging.getLogger("mlops_console")
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+        try:
+            start_log(log_path)
+        except OSError as exc:
+            print(f"mlops-console: cannot write the log {log_path}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     from console.app import make_app
 
     app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])

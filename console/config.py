@@ -244,6 +244,11 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
         return Config(path=None)
     except OSError as exc:
         raise ConfigError(f"cannot be read: {exc.strerror}", path=path) from None
+    except UnicodeDecodeError as exc:
+        raw = exc.object[:exc.start]
+        line = raw.count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8",
+                          path=path, line=line) from None
     return parse_config(text, path)
 
 

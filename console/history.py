@@ -9,8 +9,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
+
+from backends.redact import redact
 
 LIMIT = 500
+
+
+def private_file(path: str | os.PathLike[str], mode: str = "a", encoding: str = "utf-8") -> IO[str]:
+    """``open(path, mode)`` for a file only the user may read: created 0600, and an existing file's
+    mode brought down to 0600 (a log or history may hold what the user typed or the servers said)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        pass  # not ours to change (a file on a share): it is still written
+    return os.fdopen(fd, mode, encoding=encoding)
 
 
 def state_dir(environ: dict[str, str] | None = None) -> Path:
@@ -33,6 +48,8 @@ class History(list):
         self.path: Path | None = path
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines() if self.path is not None else []
+            if lines:
+                os.chmod(self.path, 0o600)  # a file left readable by others by an older version
         except (OSError, UnicodeError):
             lines = []
         super().extend(line for line in lines[-limit:] if line.strip())
@@ -51,13 +68,12 @@ class History(list):
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as f:
-                f.write(entry + "\n")
+            with private_file(self.path) as f:
+                f.write(redact(entry) + "\n")
             if self.path.stat().st_size > 200 * self.limit:  # now and then, keep only the last entries
                 tmp = self.path.with_name(self.path.name + ".tmp")
-                tmp.write_text("".join(e + "\n" for e in self), encoding="utf-8")
-                os.chmod(tmp, 0o600)
+                with private_file(tmp, "w") as f:
+                    f.write("".join(redact(e) + "\n" for e in self))
                 tmp.replace(self.path)
         except OSError:
             self.path = None  # not writable here: keep the history in memory only

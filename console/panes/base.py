@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from backends.errors import BackendError, BackendTimeout
+from backends.redact import redact
 from console.commands import Command
 from widgets.footer import KeyFooter
 from widgets.panebar import PaneBar
@@ -65,13 +66,14 @@ def _hidden(widget: Widget) -> bool:
 
 
 def describe_error(error: BaseException) -> str:
-    """One line for the status bar. Backend errors carry their own wording; anything else is named."""
+    """One line for the status bar. Backend errors carry their own wording; anything else is named.
+    Secrets are hidden here: a library's exception text may quote a URL with its password."""
     if isinstance(error, BackendError):
         text = str(error)
         if error.detail:
             text += f": {error.detail}"
-        return text
-    return f"internal error: {type(error).__name__}: {error}"
+        return redact(text)
+    return redact(f"internal error: {type(error).__name__}: {error}")
 
 
 class PaneScreen(Screen):
@@ -272,6 +274,7 @@ class PaneScreen(Screen):
 
     # -- status ------------------------------------------------------------------------------------
     def set_status(self, text: str, level: str = "info") -> None:
+        text = redact(text)  # the one way text reaches the status bar (and, for errors, the log)
         try:
             self.query_one("#status", StatusBar).set(text, level)
         except Exception:  # the screen is being recomposed

@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from backends.deployments import (
     ADDED, AVAILABLE, CREATING, DELETED, FAILED, MODIFIED, PROBLEM, RELISTED, Deployment, Exchange, WatchEvent,
 )
+from backends.redact import redact
 from console.commands import Command
 from console.format import age
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
@@ -56,8 +57,8 @@ def state_cell(d: Deployment) -> Text:
 def reason_text(d: Deployment) -> str:
     if d.flagged:
         c = d.false_conditions[0]
-        return f"{c.type}=False: {c.reason or c.message}".strip()
-    return d.reason
+        return redact(f"{c.type}=False: {c.reason or c.message}".strip())
+    return redact(d.reason)  # a server's own words may quote the URL it was reached at
 
 
 class DeploymentsScreen(PaneScreen):
@@ -244,7 +245,7 @@ class DeploymentsScreen(PaneScreen):
         text = Text("Deployments", style="bold")
         endpoint = getattr(self.backend, "endpoint", "")
         if endpoint:
-            text.append(f"  {endpoint}")
+            text.append(f"  {redact(endpoint)}")
         text.append(f"  ns: {self.scope_text()}")
         shown = len(self._rows)
         total = len(self.deployments)
@@ -339,10 +340,10 @@ class DeploymentsScreen(PaneScreen):
         text.append(f"{d.namespace}/{d.name}", style="bold")
         text.append(f"  {d.state}")
         if d.reason:
-            text.append(f": {d.reason}")
+            text.append(f": {redact(d.reason)}")
         url = getattr(self.backend, "prediction_url", None)
         target = url(d) if url else d.address_url
-        text.append(f"\nsend to: {target or '(no address yet)'}")
+        text.append(f"\nsend to: {redact(target) or '(no address yet)'}")
         if d.conditions:
             text.append("\nconditions: ")
             for c in d.conditions:
@@ -392,7 +393,7 @@ class DeploymentsScreen(PaneScreen):
 
     def _show_yaml(self, d: Deployment, text: str) -> None:
         self.set_status(f"{d.namespace}/{d.name}: YAML (secrets redacted)")
-        body = Syntax(text, "yaml", theme="ansi_dark", background_color="default", word_wrap=True)
+        body = Syntax(redact(text), "yaml", theme="ansi_dark", background_color="default", word_wrap=True)
         self.app.push_screen(TextView(f"{d.namespace}/{d.name} (secrets redacted)", body))
 
     def action_pods(self) -> None:

@@ -23,7 +23,9 @@ from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
 from backends.deployments import Deployment, Event, Exchange, Pod, PredictionRequest, PredictionResponse, RequestTemplate
+from backends.redact import redact
 from console.format import age, short_time
+from console.history import private_file
 from console.panes.base import describe_error
 from widgets.data_table import DataTable
 from widgets.fast_table import FastTable
@@ -131,7 +133,7 @@ def describe_response(response: PredictionResponse) -> Content:
     ``SHOWN_CHARS`` characters, at a line end where there is one; the history keeps all of it)."""
     if response.status is None:
         return Content.assemble(("NO RESPONSE", "bold reverse"), f"  after {response.latency_s * 1000:.0f} ms\n\n",
-                                response.error)
+                                redact(response.error))
     body = response.pretty_body or "(empty body)"
     rest = ""
     if len(body) > SHOWN_CHARS:
@@ -199,7 +201,7 @@ class RequestView(ModalScreen[None]):
             src = f"  template: {t.source}" if t.source else ""
             yield Label(f"Test request: {d.namespace}/{d.name}  protocol {t.protocol}{src}", classes="title",
                         markup=False)
-            yield Label(f"{t.method} {t.url or '(no address: set ingress_url, or wait for status.address.url)'}",
+            yield Label(f"{t.method} {redact(t.url) or '(no address: set ingress_url, or wait for status.address.url)'}",
                         id="url", markup=False)
             with Horizontal(id="panes"):
                 with Vertical(id="left"):
@@ -363,7 +365,8 @@ class RequestView(ModalScreen[None]):
                 "protocol": ex.request.protocol, "request": payload, "status": r.status,
                 "latency_ms": round(r.latency_s * 1000, 1), "response": r.body, "error": r.error or None}))
         try:
-            path.write_text("\n".join(lines) + ("\n" if lines else ""))
+            with private_file(path, "w") as f:  # secrets hidden in every line (a URL's password, a token)
+                f.write("".join(redact(line) + "\n" for line in lines))
         except OSError as exc:
             self.query_one("#json-error", Static).update(Text(f"cannot save: {exc}", style="bold reverse"))
             return

@@ -440,6 +440,10 @@ class RunsScreen(PaneScreen):
         if column is None:
             self.set_status(f":sort {arg}: no such column (try metrics.NAME, params.NAME, start, name)", "error")
             return
+        if '"' in column or "`" in column:
+            # MLflow's names never hold them, and its order_by parser breaks on them
+            self.set_status(f":sort {arg}: bad sort key: a column name cannot hold \" or `", "error")
+            return
         self._request(sort=(column, desc))
 
     def complete_sort(self) -> list[str]:

@@ -523,7 +523,7 @@ def test_http_remote_is_asked_through_dvc(no_cache_repo, tmp_path):
 def test_remote_url_never_shows_credentials(seed_repo):
     seed_repo.dvc("remote", "add", "-d", "-f", "secret", "https://ada:hunter2@example.invalid/store")
     info = seed_repo.backend().workspace()
-    assert info.remote_url == "https://example.invalid/store" and "hunter2" not in repr(info)
+    assert info.remote_url == "https://ada:***@example.invalid/store" and "hunter2" not in repr(info)
 
 
 def test_pull_and_push_work_beside_a_malformed_dvc_file(no_cache_repo):

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from backends.errors import InvalidQuery, NotConfigured, NotFound, Unreachable
-from backends.mlflow_backend import MlflowRuns, redact_uri
+from backends.mlflow_backend import MlflowRuns
+from backends.redact import redact as redact_uri
 from backends.runs import ExperimentRuns, RunQuery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,3 +212,13 @@ def test_importing_backends_is_cheap():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("store", ["mlflow_sqlite", "running_server"])
+def test_an_order_by_mlflow_cannot_parse_is_an_invalid_query(store, request):
+    # a ValueError from MLflow's own order_by parser: the query's fault, not the server's
+    s = request.getfixturevalue(store)
+    backend = MlflowRuns.from_settings(s.settings(timeout=10))
+    with pytest.raises(InvalidQuery) as err:
+        backend.search_runs(RunQuery((s.experiment_id,), order_by=('params.`a"b` ASC',)))
+    assert "rejected" in str(err.value)

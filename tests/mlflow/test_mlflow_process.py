@@ -18,7 +18,8 @@ import pytest
 from backends import mlflow_process
 from backends.errors import InvalidQuery, NotConfigured, NotFound
 from backends.mlflow_backend import MlflowRuns
-from backends.mlflow_process import HelperGone, MlflowProcessRuns, redact_text
+from backends.mlflow_process import HelperGone, MlflowProcessRuns
+from backends.redact import redact as redact_text
 from backends.registry import create as create_backend
 from backends.runs import RunQuery
 

@@ -345,3 +345,18 @@ async def test_server_down_keeps_stale_data_and_recovers(running_server):
         await until(pilot, lambda: not screen.stale and not screen.problem, timeout=20, what="recovered")
         assert row_ids(screen) == before
         assert "[stale]" not in text_of(screen.query_one("#runs-title", Label))
+
+
+async def test_a_sort_key_mlflow_cannot_parse_is_a_bad_sort_key(mlflow_sqlite):
+    # MLflow turns the backticks of an order_by into quotes and splits it shell-like: a quote in the name
+    # broke that split, which was reported as the tracking server being down ("[stale] retrying")
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        before = row_ids(screen)
+        app.run_command_line(':sort params.a"b')
+        await until(pilot, lambda: screen.query_one("#status").level == "error", what="the answer to :sort")
+        status = screen.query_one("#status").text
+        assert "bad sort key" in status and "retrying" not in status
+        assert not screen.stale and "[stale]" not in text_of(screen.query_one("#runs-title", Label))
+        assert screen.sort == ("start", True) and row_ids(screen) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,15 @@ def test_cli_rejects_an_unknown_context_and_an_unknown_binding_id(tmp_path):
     done = _cli("--config", str(cfg), cwd=tmp_path)
     assert done.returncode == 2 and "keymap.data.chekout" in done.stderr and "unknown binding id" in done.stderr
     assert ", line 22," in done.stderr
+
+
+def test_cli_names_a_config_file_that_is_not_utf8(tmp_path):
+    # a file saved as Latin-1 (a comment with an accent): one line naming the file, not a traceback
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('default_context = "local"\n# café\n[contexts.local]\n'.encode("latin-1"))
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "console", "--config", str(bad)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"mlops-console: {bad}, line 2: not UTF-8 text (byte 0xe9); "
+                                   "save the file as UTF-8")
