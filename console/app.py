@@ -303,7 +303,9 @@ class MlopsConsole(App):
         if pane is not None:
             pane.set_status(text, level)
         else:
-            self.notify(text, severity="error" if level == "error" else "information")
+            from backends.redact import redact
+
+            self.notify(redact(text), severity="error" if level == "error" else "information")
 
     # global command handlers
     def command_pane_data(self, _arg: str) -> None:
