@@ -16,7 +16,7 @@ from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -265,9 +265,15 @@ class MlopsConsole(App):
             return []
         return [f"{name} {value}" for value in self.complete_arg(command) if value.startswith(arg)]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a question is answered (or cancelled) before anything else is done
+        if action in ("command_line", "command_palette") and not getattr(self.screen, "ALLOWS_COMMANDS", True):
+            return False
+        return True
+
     def action_command_line(self, initial: str = "") -> None:
-        if self.text_field_focused() or isinstance(self.screen, ModalScreen):
-            raise SkipAction()  # a colon typed into the field; dialogs keep their own keys
+        if self.text_field_focused():
+            raise SkipAction()  # a colon typed into the field
 
         def done(line: str | None) -> None:
             if line:

@@ -39,6 +39,7 @@ class ConfirmDialog(ModalScreen[str | None]):
     ConfirmDialog Button { margin: 0 1; min-width: 10; }
     """
 
+    ALLOWS_COMMANDS = False  # the app offers no `:` line or palette over a question
     BINDINGS = [
         Binding("escape,n", "choose('')", "Cancel", id="dialog.cancel"),
         Binding("enter", "choose_default", "Confirm", id="dialog.confirm", priority=True),
@@ -47,6 +48,11 @@ class ConfirmDialog(ModalScreen[str | None]):
     def __init__(self, title: str, body: RenderableType, choices: tuple[Choice, ...] = YES_NO) -> None:
         super().__init__()
         self.title_text, self.body, self.choices = title, body, choices
+        # each choice's key is a binding of this dialog (so help lists it), `y` also picks the first choice
+        for index, choice in enumerate(choices):
+            keys = choice.key + (",y" if index == 0 and choice.key != "y" else "")
+            if choice.value:
+                self._bindings.bind(keys, f"choose({choice.value!r})", choice.label)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -57,14 +63,6 @@ class ConfirmDialog(ModalScreen[str | None]):
                 for choice in self.choices:
                     yield Button(Text(f"[{choice.key}] {choice.label}"), id=f"choice-{choice.key}",
                                  variant="primary" if choice.value else "default")
-
-    def on_key(self, event) -> None:
-        # choices are dynamic, so their keys cannot be static bindings
-        for choice in self.choices:
-            if event.key == choice.key or (choice is self.choices[0] and event.key == "y"):
-                event.stop()
-                self.dismiss(choice.value or None)
-                return
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         key = (event.button.id or "").removeprefix("choice-")

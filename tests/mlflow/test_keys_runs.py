@@ -14,7 +14,7 @@ from widgets.picker import PickerView
 from widgets.views import TextView
 
 from .conftest import _free_port
-from .test_runs_pane import loaded as runs_loaded, pane, until
+from .test_runs_pane import loaded as runs_loaded, pane, row_ids, until
 
 SIZE = (80, 24)
 
@@ -39,8 +39,15 @@ async def filtered(pilot):
 
 
 async def marked(pilot):
+    """Exactly the first two runs marked, the cursor below them (entered again after a key changed it)."""
     await loaded(pilot)
-    await pilot.press("space", "space")
+    screen = pane(pilot.app)
+    table = screen.query_one("#runs")
+    for run_id in list(screen.marked):  # unmark what an earlier key marked
+        table.move_cursor(row=row_ids(screen).index(run_id))
+        await pilot.press("space")
+    await pilot.press("g", "space", "space")
+    assert len(screen.marked) == 2
 
 
 def dialog(key, view, extra=()):
@@ -65,6 +72,8 @@ async def after_ctx(pilot):
 
 AT_TOP = {k: "the cursor is on the first row" for k in ("k", "g", "up", "home")}
 RELOAD = {"r": "reloads the same runs", "escape": "nothing to close"}
+ONE_ROW = {k: "one row" for k in ("j", "k", "g", "G", "up", "down", "home", "end")}
+LAST_ROW = {k: "the cursor is on the last row" for k in ("j", "G", "down", "end")}
 
 STATES = [
     State("loaded", loaded, silent={**AT_TOP, **RELOAD}),
@@ -72,10 +81,11 @@ STATES = [
           silent={**AT_TOP, "r": "reloads the same runs"}),
     State("two runs marked", marked, holds=lambda app: len(pane(app).marked) == 2, silent={**AT_TOP, **RELOAD}),
     State("run detail", dialog("enter", TextView), silent={**AT_TOP}),
-    State("compare", dialog("C", CompareView, ("space", "space")), silent={**AT_TOP}),
-    State("chart", dialog("m", MetricChartView), silent={**AT_TOP}),
-    State("registry", dialog("M", RegistryView), silent={**AT_TOP}),
-    State("experiment picker", dialog("E", PickerView), silent={**AT_TOP}),
+    State("compare", dialog("C", CompareView, ("space", "space")),
+          silent={**AT_TOP, "enter": "a row of the comparison has nothing more to open"}),
+    State("chart", dialog("m", MetricChartView), silent={**AT_TOP, "enter": "the chosen metric is charted already"}),
+    State("registry", dialog("M", RegistryView), silent={**ONE_ROW}),
+    State("experiment picker", dialog("E", PickerView), silent={**AT_TOP, **LAST_ROW}),
     State("after :ctx", after_ctx, holds=lambda app: app.context.name == "other", silent={**AT_TOP, **RELOAD}),
 ]
 
@@ -93,7 +103,9 @@ async def test_every_key_unconfigured_and_server_down(tmp_path):
 
     empty = tmp_path / "nothing"
     empty.mkdir()
-    pressed = await check_state(app_for(f"file://{tmp_path}/missing-store"), "runs",
+    config = Config(path=None, default_context="n", contexts={"n": Context(name="n", repo=str(empty))})
+    pressed = await check_state(lambda: make_app(config, config.context(None, environ={}), initial_pane="runs",
+                                                 cursor_blink=False), "runs",
                                 State("unconfigured", unconfigured, silent={**RELOAD, "slash": "no table"}),
                                 size=SIZE)
     assert "r" in pressed
