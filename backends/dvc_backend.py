@@ -907,9 +907,12 @@ class DvcDatasets:
                                  interruptible=True, measure=WrittenBytes(root / located.output),
                                  message=f"checking out {located.output}")
                 if done.returncode != 0:
-                    raise BackendError(f"`dvc checkout` of {located.output} failed", endpoint=str(root),
-                                       detail=one_line(done.stderr or done.stdout),
-                                       hint="the workspace was put back as it was")
+                    said = done.stderr or done.stdout
+                    raise BackendError(
+                        f"`dvc checkout` of {located.output} failed" + (
+                            ": another DVC process holds the workspace's lock (.dvc/tmp/lock)"
+                            if "Unable to acquire lock" in said else ""),
+                        endpoint=str(root), detail=one_line(said), hint="the workspace was put back as it was")
             except BackendTimeout as exc:
                 self._roll_back(located, journal, exc)
                 raise BackendTimeout(
