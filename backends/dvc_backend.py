@@ -982,13 +982,20 @@ class DvcDatasets:
             return operation, (f"{located.record} has an unresolved merge conflict; resolve the merge first (edit "
                                f"the file and `git add` it, or abort the {(operation or 'merge')[2:]})")
         journal = self._read_journal()
+        if journal is not None and journal.get("broken"):
+            return operation, (f"the journal of an earlier checkout ({self._journal_path()}) cannot be read; look at "
+                               "the workspace, then remove that file")
         if journal is not None:
-            if _process_alive(journal) or (journal.get("pid") == os.getpid() and self._lock.locked()):
+            if self._journal_live(journal):
                 return operation, (f"a checkout of {journal.get('output')} is under way in this workspace "
                                    f"(process {journal.get('pid')})")
             return operation, (f"an earlier checkout of {journal.get('output')} was interrupted; finish it or put "
                                "the old version back first (press r: the pane offers both)")
         return operation, None
+
+    def _journal_live(self, journal: Mapping[str, Any]) -> bool:
+        """Whether the checkout a journal describes is still running (here, or in another console)."""
+        return _process_alive(journal) or (journal.get("pid") == os.getpid() and self._lock.locked())
 
     def _journal_path(self) -> Path:
         return self.root / ".dvc" / "tmp" / JOURNAL
@@ -1052,7 +1059,7 @@ class DvcDatasets:
     def interrupted_checkout(self) -> InterruptedCheckout | None:
         """The checkout a console was running when it stopped (killed, power cut), if its journal is here."""
         journal = self._read_journal()
-        if journal is None or _process_alive(journal) or journal.get("broken"):
+        if journal is None or self._journal_live(journal) or journal.get("broken"):
             return None
         return InterruptedCheckout(output=str(journal["output"]), rev=str(journal["rev"]),
                                    old_md5=journal.get("old_md5"), new_md5=journal.get("new_md5"),
