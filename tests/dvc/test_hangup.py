@@ -220,3 +220,51 @@ def test_the_next_start_offers_to_put_back_a_checkout_whose_console_was_killed(b
         term.close()
     assert one_version_whole(big_repo) == "HEAD"
     assert not (big_repo / JOURNAL).exists()
+
+
+def kill_dvc_children_in(ws: Path) -> int:
+    """SIGKILL every `dvc` process working in ``ws`` (what a power cut does to them); how many there were."""
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if b"dvc" in cmdline and b"checkout" in cmdline and cwd == str(ws):
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+def test_an_interrupted_checkout_can_be_finished(big_repo):
+    """The console and its DVC both killed half way (temporary file and all): finishing it gives the new
+    version whole, and checkouts are refused until then."""
+    import subprocess
+
+    from backends.dvc_backend import DvcDatasets
+
+    code = ("import sys; from backends.dvc_backend import DvcDatasets; "
+            "DvcDatasets(sys.argv[1]).checkout('data/big', 'HEAD~1')")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(big_repo)], cwd=ROOT,
+                            env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    big = big_repo / "data" / "big"
+    deadline = time.monotonic() + 90
+    while sum(1 for _ in big.iterdir()) <= 300:
+        assert time.monotonic() < deadline and proc.poll() is None, "the checkout did not get going"
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    assert kill_dvc_children_in(big_repo) == 1
+    backend = DvcDatasets(big_repo)
+    interrupted = backend.interrupted_checkout()
+    assert interrupted is not None and interrupted.output == "data/big"
+    assert interrupted.rev == git(big_repo, "rev-parse", "HEAD~1").stdout.strip()
+    plan = backend.plan_checkout("data/big", "HEAD")
+    assert "an earlier checkout of data/big was interrupted" in plan.problem
+    result = backend.recover_checkout(finish=True)
+    assert result.ok and "finished" in result.message
+    assert one_version_whole(big_repo) == "HEAD~1"
+    assert backend.interrupted_checkout() is None and not (big_repo / JOURNAL).exists()
