@@ -976,7 +976,8 @@ class DvcDatasets:
         """(the git operation under way, to warn about; why no checkout may start now, or None)."""
         operation, index_lock = self._git_state()
         if index_lock.exists():
-            return operation, _index_locked(str(index_lock), self._layout()[1]).message
+            return operation, (f"{_index_locked(str(index_lock), self._layout()[1]).message}; wait for it to finish "
+                               "(if no git process is running, remove that file)")
         entries = self._index_entries(self._git_path(located.record))
         if any(e.split(b"\t", 1)[0].rsplit(b" ", 1)[-1] != b"0" for e in entries.split(b"\0") if e):
             return operation, (f"{located.record} has an unresolved merge conflict; resolve the merge first (edit "
