@@ -102,11 +102,15 @@ class DataScreen(PaneScreen):
         def load() -> tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]:
             return backend.workspace(), backend.outputs()
 
-        self.call_backend("outputs", load, on_result=self._outputs_loaded, on_error=self._load_failed,
+        def loaded(result: tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]) -> None:
+            self._outputs_loaded(result)
+            # asked once the outputs are in, so that the first answer is the one that loaded DVC (freeze_long_lived)
+            if hasattr(backend, "interrupted_checkout"):
+                self.call_backend("journal", backend.interrupted_checkout, on_result=self._offer_recovery,
+                                  on_error=lambda error: self.show_error(error, "reading the checkout journal"))
+
+        self.call_backend("outputs", load, on_result=loaded, on_error=self._load_failed,
                           busy="reading workspace")
-        if hasattr(backend, "interrupted_checkout"):
-            self.call_backend("journal", backend.interrupted_checkout, on_result=self._offer_recovery,
-                              on_error=lambda error: self.show_error(error, "reading the checkout journal"))
 
     def _load_failed(self, error: BaseException) -> None:
         self.stale = bool(self.outputs)
