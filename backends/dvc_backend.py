@@ -880,9 +880,11 @@ class DvcDatasets:
             journal = {
                 "output": located.output, "record": located.record, "rev": plan.rev, "new_md5": new.md5,
                 "hash_name": hash_name, "old_md5": old_md5, "old_files": old_files,
+                # every file there, those DVC ignores (.dvcignore) too: a rollback removes only what is new
+                "old_present": _files_under(root / located.output),
                 "old_record": None if backup is None else base64.b64encode(backup).decode(),
                 "old_index": base64.b64encode(self._index_entries(git_record)).decode(),
-                "pid": os.getpid(), "host": socket.gethostname(),
+                "pid": os.getpid(), "pid_started": _process_start(os.getpid()), "host": socket.gethostname(),
                 "started": datetime.now().astimezone().isoformat(timespec="seconds"),
             }
             self._write_journal(journal)  # before the first change, so that a killed console leaves it
@@ -1045,7 +1047,8 @@ class DvcDatasets:
         except BackendError as exc:
             failures.append(f"its git index entry: {exc.message}")
         try:
-            self._put_back(located, (journal.get("old_md5"), journal.get("old_files")), journal.get("hash_name") or "md5")
+            self._put_back(located, (journal.get("old_md5"), journal.get("old_files")), journal.get("hash_name") or "md5",
+                           set(journal.get("old_present") or ()))
         except Exception as exc:
             failures.append(f"its data: {one_line(str(exc))}")
         if failures:
@@ -1095,8 +1098,8 @@ class DvcDatasets:
             self._git("checkout", rev, "--", self._git_path(located.record))
             new = self._workspace_entry(located)
             # files that belong to neither version are what the interrupted DVC was writing when it stopped
-            keep = set(journal.get("old_files") or ()) | {rel for rel, _ in self._cache().listing(new.md5, hash_name) or ()} \
-                if new.is_dir and new.md5 else None
+            keep = set(journal.get("old_present") or ()) | {
+                rel for rel, _ in self._cache().listing(new.md5, hash_name) or ()} if new.is_dir and new.md5 else None
             if keep is not None:
                 _remove_strays(root / located.output, keep)
             done = self._dvc("checkout", located.record, progress=progress, total=new.size,
@@ -1119,10 +1122,12 @@ class DvcDatasets:
             repo.close()
         return md5, ({rel: m for rel, (m, _s) in files.items()} if files is not None else None)
 
-    def _put_back(self, located: Located, saved: tuple[str | None, dict[str, str] | None], hash_name: str) -> None:
+    def _put_back(self, located: Located, saved: tuple[str | None, dict[str, str] | None], hash_name: str,
+                  present: set[str] | None = None) -> None:
         """After a failed checkout: bring the workspace copy back, from the cache, to what it was.
 
         Every file of it is in the cache (a checkout with unsaved changes is refused before it starts).
+        ``present``: every file that was under the output's folder before, those DVC ignores included.
         """
         md5, files = saved
         target = self.root / located.output
@@ -1133,7 +1138,7 @@ class DvcDatasets:
                 target.unlink(missing_ok=True)
             return
         if files is not None:
-            _remove_strays(target, set(files))  # DVC's temporary files too, which hashing may not list
+            _remove_strays(target, set(files) | (present or set()))  # DVC's temporary files too
         if self._snapshot(located, hash_name)[0] == md5:
             return
         cache = self._cache()
@@ -1272,8 +1277,27 @@ def _process_alive(journal: Mapping[str, Any]) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    started = journal.get("pid_started")
+    return started is None or _process_start(pid) in (None, started)  # not a new process with the same id
+
+
+def _process_start(pid: int) -> str | None:
+    """When a process started (clock ticks since boot), where the system says: tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _files_under(target: Path) -> list[str]:
+    """Relative paths of every file under directory ``target`` ([] when it is not a directory)."""
+    if not target.is_dir() or target.is_symlink():
+        return []
+    return [(Path(folder) / name).relative_to(target).as_posix() for folder, _dirs, names in os.walk(target)
+            for name in names]
 
 
 def _remove_strays(target: Path, keep: set[str]) -> None:

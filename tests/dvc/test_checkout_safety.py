@@ -3,11 +3,9 @@ timeouts, the journal of a checkout under way and its recovery."""
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
+import threading
+import time
 
 import pytest
 
@@ -128,3 +126,60 @@ def test_a_checkout_past_operation_timeout_says_so_in_words(seed_repo):
     assert "raise `operation_timeout`" in str(timed_out.value)
     assert seed_repo.snapshot() == before
     assert not journal_of(seed_repo).exists()
+
+
+def test_a_rollback_keeps_files_that_dvc_ignores(seed_repo):
+    """A file in the output's folder that .dvcignore hides from DVC is the user's: a rollback leaves it."""
+    ws = seed_repo
+    ws.write(".dvcignore", "notes.txt\n")
+    ws.write("data/images/notes.txt", "my notes, not data\n")
+    before = ws.snapshot()
+    backend = DvcDatasets.from_settings({"repo": str(ws.ws), "operation_timeout": 0.05})
+    with pytest.raises(BackendTimeout):
+        backend.checkout("data/images", "HEAD~5")
+    assert ws.read("data/images/notes.txt") == b"my notes, not data\n"
+    assert ws.snapshot() == before
+
+
+def test_an_index_lock_taken_half_way_is_named_and_the_journal_puts_things_back(seed_repo):
+    """git's index lock appears after `git checkout` changed the index, while `dvc checkout` waits for DVC's
+    lock and then fails: the index entry cannot be put back, the message says why and names the file, and
+    the journal stays so that it can be put back once the lock is gone."""
+    from tests.dvc.conftest import DvcLockHolder
+
+    ws = seed_repo
+    before = ws.snapshot()
+    entry_before = ws.git("ls-files", "-s", "--", "data/images.dvc").stdout
+    holder = DvcLockHolder(ws.ws)
+    backend = ws.backend()
+    outcome: list[BaseException] = []
+
+    def check_out() -> None:
+        try:
+            backend.checkout("data/images", "HEAD~5")
+        except BaseException as exc:  # noqa: BLE001 - looked at below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=check_out)
+    worker.start()
+    lock = ws.ws / ".git" / "index.lock"
+    try:
+        deadline = time.monotonic() + 60
+        while ws.git("ls-files", "-s", "--", "data/images.dvc").stdout == entry_before:
+            assert time.monotonic() < deadline and worker.is_alive(), outcome
+            time.sleep(0.02)
+        os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))  # git itself is done with it by now
+        worker.join(120)
+    finally:
+        holder.release()
+    [error] = outcome
+    text = str(error)
+    assert f"its git index entry: another git process holds the index ({lock} exists)" in text
+    assert "failed too" not in text
+    assert journal_of(ws).is_file()
+    assert ws.read("data/images.dvc") == before["data/images.dvc"]  # the file and the data are back already
+    lock.unlink()
+    result = backend.recover_checkout(finish=False)
+    assert result.ok
+    assert ws.snapshot() == before
+    assert not journal_of(ws).exists()
