@@ -882,6 +882,7 @@ class DvcDatasets:
                 "hash_name": hash_name, "old_md5": old_md5, "old_files": old_files,
                 # every file there, those DVC ignores (.dvcignore) too: a rollback removes only what is new
                 "old_present": _files_under(root / located.output),
+                "old_temporaries": sorted(_dvc_temporaries(root / located.output)),
                 "old_record": None if backup is None else base64.b64encode(backup).decode(),
                 "old_index": base64.b64encode(self._index_entries(git_record)).decode(),
                 "pid": os.getpid(), "pid_started": _process_start(os.getpid()), "host": socket.gethostname(),
@@ -1047,9 +1048,10 @@ class DvcDatasets:
         except BackendError as exc:
             failures.append(f"its git index entry: {exc.message}")
         try:
-            self._put_back(located, (journal.get("old_md5"), journal.get("old_files")), journal.get("hash_name") or "md5",
-                           set(journal.get("old_present") or ()))
-        except Exception as exc:
+            self._put_back(located, (journal.get("old_md5"), journal.get("old_files")),
+                           journal.get("hash_name") or "md5", set(journal.get("old_present") or ()))
+            _remove_dvc_temporaries(self.root / located.output, journal.get("old_temporaries") or ())
+        except Exception as exc:  # noqa: BLE001 - said in the message, the journal stays
             failures.append(f"its data: {one_line(str(exc))}")
         if failures:
             what = "checking out" if cause is not None else "putting back the interrupted checkout of"
@@ -1087,7 +1089,8 @@ class DvcDatasets:
                     raise
                 except Exception as exc:
                     raise BackendError(f"could not put {located.output} back", endpoint=str(root),
-                                       detail=one_line(str(exc)), hint="try again once no DVC command runs here") from exc
+                                       detail=one_line(str(exc)),
+                                       hint="try again once no DVC command runs here") from exc
                 finally:
                     repo.close()
                 return OperationResult(located.output, "checkout", True,
@@ -1102,6 +1105,7 @@ class DvcDatasets:
                 rel for rel, _ in self._cache().listing(new.md5, hash_name) or ()} if new.is_dir and new.md5 else None
             if keep is not None:
                 _remove_strays(root / located.output, keep)
+            _remove_dvc_temporaries(root / located.output, journal.get("old_temporaries") or ())
             done = self._dvc("checkout", located.record, progress=progress, total=new.size,
                              measure=WrittenBytes(root / located.output), message=f"checking out {located.output}")
             if done.returncode != 0 or self._snapshot(located, hash_name)[0] != new.md5:
@@ -1290,6 +1294,23 @@ def _process_start(pid: int) -> str | None:
         return None
     fields = stat.rsplit(")", 1)[-1].split()
     return fields[19] if len(fields) > 19 else None
+
+
+_DVC_TEMPORARY = re.compile(r"\.[0-9A-Za-z]{22}\.tmp")  # what DVC copies a file into before renaming it
+
+
+def _dvc_temporaries(output: Path) -> set[str]:
+    """Names of DVC's temporary files beside a file output (a directory output's are inside it)."""
+    try:
+        return {p.name for p in output.parent.iterdir() if _DVC_TEMPORARY.fullmatch(p.name) and p.is_file()}
+    except OSError:
+        return set()
+
+
+def _remove_dvc_temporaries(output: Path, keep: Iterable[str]) -> None:
+    """Remove the temporary files an interrupted DVC left beside a file output (not those there before)."""
+    for name in _dvc_temporaries(output) - set(keep):
+        (output.parent / name).unlink(missing_ok=True)
 
 
 def _files_under(target: Path) -> list[str]:

@@ -268,3 +268,46 @@ def test_an_interrupted_checkout_can_be_finished(big_repo):
     assert result.ok and "finished" in result.message
     assert one_version_whole(big_repo) == "HEAD~1"
     assert backend.interrupted_checkout() is None and not (big_repo / JOURNAL).exists()
+
+
+def test_an_interrupted_checkout_of_a_large_file_is_put_back_without_its_temporary_file(tmp_path):
+    """DVC copies a file output into a temporary file beside it; killed half way, that file stays. Putting
+    the old version back removes it and brings the old file back."""
+    import subprocess
+
+    from backends.dvc_backend import DvcDatasets
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    git(ws, "init", "-q", "-b", "main")
+    git(ws, "config", "user.name", "Ada Lovelace")
+    git(ws, "config", "user.email", "ada@example.com")
+    dvc(ws, "init", "-q")
+    (ws / "data").mkdir()
+    (ws / "data" / "huge.bin").write_bytes(os.urandom(1 << 20) * 150)
+    dvc(ws, "add", "-q", "data/huge.bin")
+    commit(ws, "150 MB")
+    (ws / "data" / "huge.bin").write_bytes(b"small\n")
+    dvc(ws, "add", "-q", "data/huge.bin")
+    commit(ws, "small", "data/huge.bin.dvc")
+    before = {p.name: p.read_bytes() for p in (ws / "data").iterdir()}
+
+    code = ("import sys; from backends.dvc_backend import DvcDatasets; "
+            "DvcDatasets(sys.argv[1]).checkout('data/huge.bin', 'HEAD~1')")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(ws)], cwd=ROOT,
+                            env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    deadline = time.monotonic() + 90
+    while not any(p.name.endswith(".tmp") for p in (ws / "data").iterdir()):
+        assert time.monotonic() < deadline and proc.poll() is None, "the copy did not start"
+        time.sleep(0.005)
+    proc.kill()
+    proc.wait()
+    assert kill_dvc_children_in(ws) == 1
+    assert any(p.name.endswith(".tmp") for p in (ws / "data").iterdir())  # what DVC leaves behind
+
+    backend = DvcDatasets(ws)
+    assert backend.interrupted_checkout() is not None
+    assert backend.recover_checkout(finish=False).ok
+    assert {p.name: p.read_bytes() for p in (ws / "data").iterdir()} == before
+    assert git(ws, "status", "--porcelain").stdout == ""
+    assert backend.interrupted_checkout() is None
