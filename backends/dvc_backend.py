@@ -1008,7 +1008,7 @@ class DvcDatasets:
         """Write the journal whole or not at all (a temporary file renamed over it, removed on failure)."""
         path = self._journal_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{JOURNAL}.{os.getpid()}.tmp")
+        tmp = path.with_name(f".{JOURNAL}.tmp")  # one name: a console killed while writing leaves at most one
         try:
             with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(journal, f)
