@@ -91,6 +91,18 @@ class CheckoutPlan:
     workspace_md5: str | None  # hash of what is in the workspace now, when known
     problem: str | None = None  # why the checkout cannot go ahead
     recorded_md5: str | None = None  # the md5 the workspace .dvc file (or dvc.lock) records now, before it is replaced
+    git_operation: str | None = None  # "a merge", "a rebase" ... under way in the repository, to warn about
+
+
+@dataclass(frozen=True)
+class InterruptedCheckout:
+    """A checkout that was under way when the console that ran it stopped (its journal is still there)."""
+
+    output: str
+    rev: str  # the commit that was being checked out
+    old_md5: str | None  # what the workspace held before (None: nothing)
+    new_md5: str | None
+    started: str  # ISO 8601 time the checkout started
 
 
 @dataclass(frozen=True)

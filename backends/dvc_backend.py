@@ -8,8 +8,13 @@ re-read on every refresh. Mutations run ``git`` and ``dvc`` as subprocesses, the
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +30,7 @@ from backends.data import (
     DataDiff,
     DataVersion,
     DiffEntry,
+    InterruptedCheckout,
     OperationResult,
     OutputStatus,
     Progress,
@@ -56,6 +62,7 @@ from backends.redact import redact
 from backends.errors import (
     BackendError,
     BackendTimeout,
+    Interrupted,
     NotConfigured,
     NotFound,
     ReadOnly,
@@ -64,6 +71,8 @@ from backends.errors import (
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_OPERATION_TIMEOUT = 3600.0
+JOURNAL = "mlops-console-checkout.json"  # in .dvc/tmp, which DVC keeps out of git
+_INDEX_LOCK = re.compile(r"'([^']*index\.lock)'")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -85,7 +94,8 @@ class DvcDatasets:
         self.timeout = timeout
         self.operation_timeout = operation_timeout
         self._roots: tuple[Path, Path] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while a checkout changes the workspace
+        self._stopping = threading.Event()  # set by interrupt(): the console is going away
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> DvcDatasets:
@@ -154,6 +164,9 @@ class DvcDatasets:
                                  endpoint=str(top), hint="raise `timeout` in the context") from exc
         if proc.returncode not in tuple(ok_codes):
             err = proc.stderr.decode("utf-8", "replace").strip()
+            locked = _INDEX_LOCK.search(err)
+            if locked and "exists" in err:
+                raise _index_locked(locked.group(1), top)
             if "not a git repository" in err:
                 raise NotConfigured("the data workspace is not a git repository", endpoint=str(top), detail=err)
             raise BackendError(f"`git {' '.join(args[:2])}` failed", endpoint=str(top), detail=err)
@@ -161,12 +174,18 @@ class DvcDatasets:
 
     def _dvc(self, *args: str, progress: ProgressCallback | None = None,
              measure: Callable[[], int] | None = None, total: int | None = None,
-             unit: str = "bytes", message: str = "") -> subprocess.CompletedProcess[str]:
-        """Run ``python -m dvc args`` in the DVC root, reporting ``measure()`` through ``progress`` while it runs."""
+             unit: str = "bytes", message: str = "", deadline: float | None = None,
+             interruptible: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m dvc args`` in the DVC root, reporting ``measure()`` through ``progress`` while it runs.
+
+        It is stopped at ``deadline`` (default: ``operation_timeout`` from now) with BackendTimeout, and when
+        ``interruptible``, by ``interrupt()`` with Interrupted. It runs in a session of its own, so that a
+        hang-up of the terminal reaches the console, which decides, and not DVC half way through.
+        """
         root = self.root
         cmd = [sys.executable, "-m", "dvc", *args]
         proc = subprocess.Popen(cmd, cwd=root, env=self._env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         out_chunks: list[str] = []
         err_chunks: list[str] = []
         readers = [
@@ -175,7 +194,8 @@ class DvcDatasets:
         ]
         for t in readers:
             t.start()
-        deadline = time.monotonic() + self.operation_timeout
+        if deadline is None:
+            deadline = time.monotonic() + self.operation_timeout
         last = -1
         try:
             while True:
@@ -183,6 +203,8 @@ class DvcDatasets:
                     proc.wait(timeout=0.1)
                     break
                 except subprocess.TimeoutExpired:
+                    if interruptible and self._stopping.is_set():
+                        raise Interrupted(f"`dvc {args[0]}` was stopped: the console is closing", endpoint=str(root))
                     if time.monotonic() > deadline:
                         raise BackendTimeout(f"`dvc {args[0]}` did not finish in {self.operation_timeout:g} s",
                                              endpoint=str(root), hint="raise `operation_timeout` in the context")
@@ -734,6 +756,11 @@ class DvcDatasets:
         return DataDiff(out, commit, True, tuple(entries_list), note)
 
     def plan_checkout(self, output: str, rev: str) -> CheckoutPlan:
+        plan = self._plan_checkout(output, rev)
+        operation, blocker = self._checkout_blockers(self._locate(output))
+        return dataclasses.replace(plan, problem=blocker or plan.problem, git_operation=operation)
+
+    def _plan_checkout(self, output: str, rev: str) -> CheckoutPlan:
         located = self._locate(output)
         commit, new, problem = self._entry_at(located, rev)
         root = self.root
@@ -842,33 +869,26 @@ class DvcDatasets:
         assert new is not None
         record_path = root / located.record
         git_record = self._git_path(located.record)
+        deadline = time.monotonic() + self.operation_timeout
         with self._lock:
-            backup = record_path.read_bytes() if record_path.is_file() else None
-            index_line = self._git("ls-files", "-s", "--", git_record).stdout
-            target = root / located.output
-
+            if self._stopping.is_set():
+                raise Interrupted(f"not checking out {located.output}: the console is closing", endpoint=str(root),
+                                  hint="nothing was changed")
             hash_name = new.hash_name or "md5"
-            saved = self._snapshot(located, hash_name)
-
-            def restore() -> None:
-                """Put the .dvc file, its git index entry and the data back as they were."""
-                if backup is None:
-                    record_path.unlink(missing_ok=True)
-                else:
-                    record_path.write_bytes(backup)
-                if index_line.strip():
-                    mode, sha, _stage_tab = index_line.decode().split(" ", 2)
-                    info = f"{mode} {sha}\t{git_record}\n"
-                else:
-                    info = f"0 {NULL_SHA}\t{git_record}\n"
-                try:
-                    self._git("update-index", "--index-info", input=info.encode())
-                    self._put_back(located, saved, hash_name)
-                except Exception as exc:
-                    raise BackendError(
-                        f"checking out {located.output} failed, and putting it back failed too",
-                        endpoint=str(root), detail=one_line(str(exc)),
-                        hint=f"{located.record} is restored; its data is in the cache as md5 {saved[0]}") from exc
+            old_md5, old_files = self._snapshot(located, hash_name)
+            backup = record_path.read_bytes() if record_path.is_file() else None
+            journal = {
+                "output": located.output, "record": located.record, "rev": plan.rev, "new_md5": new.md5,
+                "hash_name": hash_name, "old_md5": old_md5, "old_files": old_files,
+                # every file there, those DVC ignores (.dvcignore) too: a rollback removes only what is new
+                "old_present": _files_under(root / located.output),
+                "old_temporaries": sorted(_dvc_temporaries(root / located.output)),
+                "old_record": None if backup is None else base64.b64encode(backup).decode(),
+                "old_index": base64.b64encode(self._index_entries(git_record)).decode(),
+                "pid": os.getpid(), "pid_started": _process_start(os.getpid()), "host": socket.gethostname(),
+                "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+            }
+            self._write_journal(journal)  # before the first change, so that a killed console leaves it
 
             total = new.size
             if plan.diff.is_dir and plan.diff.entries and all(
@@ -879,30 +899,223 @@ class DvcDatasets:
                 if plan.source == "remote":
                     cache = self._cache()
                     fetched = self._dvc("fetch", located.record, progress=progress, total=total,
-                                        measure=lambda: self._cached_bytes(cache, new),
-                                        message=f"fetching {located.output} from the remote")
+                                        measure=lambda: self._cached_bytes(cache, new), deadline=deadline,
+                                        interruptible=True, message=f"fetching {located.output} from the remote")
                     if fetched.returncode != 0 or not cache.has_all(new):
                         raise Refused(f"could not fetch {located.output} at {plan.rev[:7]} from the remote",
                                       endpoint=str(root), detail=one_line(fetched.stderr or fetched.stdout),
                                       hint="nothing was changed")
-                if progress is not None:
-                    _report(progress, Progress(0, total, "bytes", f"checking out {located.output}"))
-                done = self._dvc("checkout", located.record, progress=progress, total=total,
-                                 measure=WrittenBytes(target), message=f"checking out {located.output}")
+                _report(progress, Progress(0, total, "bytes", f"checking out {located.output}"))
+                done = self._dvc("checkout", located.record, progress=progress, total=total, deadline=deadline,
+                                 interruptible=True, measure=WrittenBytes(root / located.output),
+                                 message=f"checking out {located.output}")
                 if done.returncode != 0:
-                    raise BackendError(f"`dvc checkout` of {located.output} failed", endpoint=str(root),
-                                       detail=one_line(done.stderr or done.stdout),
-                                       hint="the workspace was put back as it was")
-            except BaseException:
-                restore()
+                    said = done.stderr or done.stdout
+                    raise BackendError(
+                        f"`dvc checkout` of {located.output} failed" + (
+                            ": another DVC process holds the workspace's lock (.dvc/tmp/lock)"
+                            if "Unable to acquire lock" in said else ""),
+                        endpoint=str(root), detail=one_line(said), hint="the workspace was put back as it was")
+            except BackendTimeout as exc:
+                self._roll_back(located, journal, exc)
+                raise BackendTimeout(
+                    f"the checkout of {located.output} did not finish within {self.operation_timeout:g} s; it was "
+                    "stopped and the workspace was put back as it was", endpoint=str(root),
+                    hint="raise `operation_timeout` in the context") from exc
+            except Interrupted as exc:
+                self._roll_back(located, journal, exc)
+                raise Interrupted(f"the checkout of {located.output} was stopped because the console is closing; "
+                                  "the workspace was put back as it was", endpoint=str(root)) from exc
+            except BaseException as exc:
+                self._roll_back(located, journal, exc)
                 raise
-        if progress is not None:
-            _report(progress, Progress(total or 0, total, "bytes", f"checked out {located.output}"))
+            self._remove_journal()
+        _report(progress, Progress(total or 0, total, "bytes", f"checked out {located.output}"))
         short = plan.rev[:7]
         changes = tuple(f"{e.change} {e.path}" for e in plan.diff.entries)
         return OperationResult(located.output, "checkout", True,
                                f"{located.output} is now the version of {short} (md5 {new.md5})",
                                md5=new.md5, details=changes)
+
+    def interrupt(self) -> bool:
+        """Stop a checkout under way (it is put back as it was) and refuse new ones: the console is closing.
+        True when one was under way; ``wait_idle`` then waits for it to be put back."""
+        self._stopping.set()
+        return self._lock.locked()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no checkout is changing the workspace; False if one still is after ``timeout`` s."""
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        self._lock.release()
+        return True
+
+    # -- the index, the git state, the journal -------------------------------------------------------------
+
+    def _index_entries(self, git_record: str) -> bytes:
+        """The path's entries in git's index as ``ls-files -s -z`` gives them: every stage of a conflict."""
+        return self._git("ls-files", "-s", "-z", "--", git_record).stdout
+
+    def _restore_index(self, git_record: str, entries: bytes) -> None:
+        """Put the path's index entries back exactly, conflict stages included (a mode-0 line drops what
+        is there now; git takes higher stages only for a path that has no entry)."""
+        if self._index_entries(git_record) == entries:
+            return
+        info = f"0 {NULL_SHA}\t{git_record}\0".encode() + entries
+        self._git("update-index", "-z", "--index-info", input=info)
+
+    def _git_state(self) -> tuple[str | None, Path]:
+        """(the git operation under way in the repository - "a merge", "a rebase" ... - or None, the path of
+        git's index lock file)."""
+        names = (("MERGE_HEAD", "a merge"), ("rebase-merge", "a rebase"), ("rebase-apply", "a rebase"),
+                 ("CHERRY_PICK_HEAD", "a cherry-pick"), ("REVERT_HEAD", "a revert"), ("index.lock", ""))
+        proc = self._git("rev-parse", *(a for name, _ in names for a in ("--git-path", name)))
+        top = self._layout()[1]
+        paths = [top / line for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines()]
+        operation = next((what for (_, what), path in zip(names[:-1], paths) if path.exists()), None)
+        return operation, paths[-1]
+
+    def _checkout_blockers(self, located: Located) -> tuple[str | None, str | None]:
+        """(the git operation under way, to warn about; why no checkout may start now, or None)."""
+        operation, index_lock = self._git_state()
+        if index_lock.exists():
+            return operation, (f"{_index_locked(str(index_lock), self._layout()[1]).message}; wait for it to finish "
+                               "(if no git process is running, remove that file)")
+        entries = self._index_entries(self._git_path(located.record))
+        if any(e.split(b"\t", 1)[0].rsplit(b" ", 1)[-1] != b"0" for e in entries.split(b"\0") if e):
+            return operation, (f"{located.record} has an unresolved merge conflict; resolve the merge first (edit "
+                               f"the file and `git add` it, or abort the {(operation or 'merge')[2:]})")
+        journal = self._read_journal()
+        if journal is not None and journal.get("broken"):
+            return operation, (f"the journal of an earlier checkout ({self._journal_path()}) cannot be read; look at "
+                               "the workspace, then remove that file")
+        if journal is not None:
+            if self._journal_live(journal):
+                return operation, (f"a checkout of {journal.get('output')} is under way in this workspace "
+                                   f"(process {journal.get('pid')})")
+            return operation, (f"an earlier checkout of {journal.get('output')} was interrupted; finish it or put "
+                               "the old version back first (press r: the pane offers both)")
+        return operation, None
+
+    def _journal_live(self, journal: Mapping[str, Any]) -> bool:
+        """Whether the checkout a journal describes is still running (here, or in another console)."""
+        return _process_alive(journal) or (journal.get("pid") == os.getpid() and self._lock.locked())
+
+    def _journal_path(self) -> Path:
+        return self.root / ".dvc" / "tmp" / JOURNAL
+
+    def _write_journal(self, journal: Mapping[str, Any]) -> None:
+        """Write the journal whole or not at all (a temporary file renamed over it, removed on failure)."""
+        path = self._journal_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{JOURNAL}.tmp")  # one name: a console killed while writing leaves at most one
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(journal, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise BackendError("could not write the checkout journal, so the checkout did not start",
+                               endpoint=str(path), detail=one_line(str(exc)), hint="nothing was changed") from exc
+
+    def _read_journal(self) -> dict[str, Any] | None:
+        try:
+            journal = json.loads(self._journal_path().read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {"output": "?", "broken": True}
+        return journal if isinstance(journal, dict) else {"output": "?", "broken": True}
+
+    def _remove_journal(self) -> None:
+        self._journal_path().unlink(missing_ok=True)
+
+    def _roll_back(self, located: Located, journal: Mapping[str, Any], cause: BaseException | None = None) -> None:
+        """Put the .dvc file, its index entries (every stage) and the data back as the journal says they
+        were, then remove the journal. When a step fails, the journal stays for the next start to offer."""
+        record_path = self.root / located.record
+        git_record = self._git_path(located.record)
+        old = journal.get("old_record")
+        if old is None:
+            record_path.unlink(missing_ok=True)
+        else:
+            record_path.write_bytes(base64.b64decode(old))
+        failures: list[str] = []
+        try:
+            self._restore_index(git_record, base64.b64decode(journal.get("old_index") or ""))
+        except BackendError as exc:
+            failures.append(f"its git index entry: {exc.message}")
+        try:
+            self._put_back(located, (journal.get("old_md5"), journal.get("old_files")),
+                           journal.get("hash_name") or "md5", set(journal.get("old_present") or ()))
+            _remove_dvc_temporaries(self.root / located.output, journal.get("old_temporaries") or ())
+        except Exception as exc:  # noqa: BLE001 - said in the message, the journal stays
+            failures.append(f"its data: {one_line(str(exc))}")
+        if failures:
+            what = "checking out" if cause is not None else "putting back the interrupted checkout of"
+            raise BackendError(
+                f"{what} {located.output} failed, and these could not be put back: {'; '.join(failures)}",
+                endpoint=str(self.root),
+                hint=f"{located.record} is restored; press r when that is sorted out: the pane offers to finish "
+                     "putting it back") from cause
+        self._remove_journal()
+
+    def interrupted_checkout(self) -> InterruptedCheckout | None:
+        """The checkout a console was running when it stopped (killed, power cut), if its journal is here."""
+        journal = self._read_journal()
+        if journal is None or self._journal_live(journal) or journal.get("broken"):
+            return None
+        return InterruptedCheckout(output=str(journal["output"]), rev=str(journal["rev"]),
+                                   old_md5=journal.get("old_md5"), new_md5=journal.get("new_md5"),
+                                   started=str(journal.get("started", "")))
+
+    def recover_checkout(self, finish: bool, progress: ProgressCallback | None = None) -> OperationResult:
+        """Finish the interrupted checkout (``finish``) or put the old version back, then drop its journal."""
+        journal = self._read_journal()
+        if journal is None or journal.get("broken"):
+            raise NotFound("there is no interrupted checkout to finish", endpoint=str(self.root))
+        self._refuse_read_only("finish the interrupted checkout of" if finish else "put back", journal["output"])
+        located = self._locate(journal["output"])
+        root = self.root
+        with self._lock:
+            if not finish:
+                repo = self._open_repo()
+                try:
+                    with repo.lock:  # a DVC still writing there (its console was killed) must finish first
+                        self._roll_back(located, journal)
+                except BackendError:
+                    raise
+                except Exception as exc:
+                    raise BackendError(f"could not put {located.output} back", endpoint=str(root),
+                                       detail=one_line(str(exc)),
+                                       hint="try again once no DVC command runs here") from exc
+                finally:
+                    repo.close()
+                return OperationResult(located.output, "checkout", True,
+                                       f"{located.output} is back to the version it had before the interrupted "
+                                       f"checkout (md5 {journal.get('old_md5')})", md5=journal.get("old_md5"))
+            rev = str(journal["rev"])
+            hash_name = journal.get("hash_name") or "md5"
+            self._git("checkout", rev, "--", self._git_path(located.record))
+            new = self._workspace_entry(located)
+            # files that belong to neither version are what the interrupted DVC was writing when it stopped
+            keep = set(journal.get("old_present") or ()) | {
+                rel for rel, _ in self._cache().listing(new.md5, hash_name) or ()} if new.is_dir and new.md5 else None
+            if keep is not None:
+                _remove_strays(root / located.output, keep)
+            _remove_dvc_temporaries(root / located.output, journal.get("old_temporaries") or ())
+            done = self._dvc("checkout", located.record, progress=progress, total=new.size,
+                             measure=WrittenBytes(root / located.output), message=f"checking out {located.output}")
+            if done.returncode != 0 or self._snapshot(located, hash_name)[0] != new.md5:
+                raise BackendError(f"could not finish the checkout of {located.output}", endpoint=str(root),
+                                   detail=one_line(done.stderr or done.stdout),
+                                   hint="try again, or put the old version back")
+            self._remove_journal()
+        return OperationResult(located.output, "checkout", True,
+                               f"{located.output} is now the version of {rev[:7]} (md5 {new.md5}): the interrupted "
+                               "checkout was finished", md5=new.md5)
 
     def _snapshot(self, located: Located, hash_name: str) -> tuple[str | None, dict[str, str] | None]:
         """(md5, {relpath: md5} for a directory) of the workspace copy, to put it back after a failure."""
@@ -913,22 +1126,35 @@ class DvcDatasets:
             repo.close()
         return md5, ({rel: m for rel, (m, _s) in files.items()} if files is not None else None)
 
-    def _put_back(self, located: Located, saved: tuple[str | None, dict[str, str] | None], hash_name: str) -> None:
+    def _put_back(self, located: Located, saved: tuple[str | None, dict[str, str] | None], hash_name: str,
+                  present: set[str] | None = None) -> None:
         """After a failed checkout: bring the workspace copy back, from the cache, to what it was.
 
         Every file of it is in the cache (a checkout with unsaved changes is refused before it starts).
+        ``present``: every file that was under the output's folder before, those DVC ignores included.
         """
         md5, files = saved
         target = self.root / located.output
-        if md5 is None or self._snapshot(located, hash_name)[0] == md5:
+        if md5 is None:  # there was nothing: whatever the checkout wrote goes
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+            return
+        if files is not None:
+            _remove_strays(target, set(files) | (present or set()))  # DVC's temporary files too
+        if self._snapshot(located, hash_name)[0] == md5:
             return
         cache = self._cache()
 
         def put(dest: Path, oid: str) -> None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f".{dest.name}.restore.tmp")
-            shutil.copyfile(cache.object_path(oid, hash_name), tmp)
-            os.replace(tmp, dest)
+            try:
+                shutil.copyfile(cache.object_path(oid, hash_name), tmp)
+                os.replace(tmp, dest)
+            finally:
+                tmp.unlink(missing_ok=True)
 
         if files is None:
             if target.is_dir():
@@ -1038,6 +1264,76 @@ class DvcDatasets:
 
     def push(self, output: str, progress: ProgressCallback | None = None) -> OperationResult:
         return self._transfer("push", output, progress)
+
+
+def _index_locked(lock: str, top: Path) -> Refused:
+    return Refused(f"another git process holds the index ({lock} exists)", endpoint=str(top),
+                   hint="wait for it to finish; if no git process is running, remove that file")
+
+
+def _process_alive(journal: Mapping[str, Any]) -> bool:
+    """Whether another console that wrote a journal still runs (then its checkout is not interrupted)."""
+    pid = journal.get("pid")
+    if journal.get("host") != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    started = journal.get("pid_started")
+    return started is None or _process_start(pid) in (None, started)  # not a new process with the same id
+
+
+def _process_start(pid: int) -> str | None:
+    """When a process started (clock ticks since boot), where the system says: tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+_DVC_TEMPORARY = re.compile(r"\.[0-9A-Za-z]{22}\.tmp")  # what DVC copies a file into before renaming it
+
+
+def _dvc_temporaries(output: Path) -> set[str]:
+    """Names of DVC's temporary files beside a file output (a directory output's are inside it)."""
+    try:
+        return {p.name for p in output.parent.iterdir() if _DVC_TEMPORARY.fullmatch(p.name) and p.is_file()}
+    except OSError:
+        return set()
+
+
+def _remove_dvc_temporaries(output: Path, keep: Iterable[str]) -> None:
+    """Remove the temporary files an interrupted DVC left beside a file output (not those there before)."""
+    for name in _dvc_temporaries(output) - set(keep):
+        (output.parent / name).unlink(missing_ok=True)
+
+
+def _files_under(target: Path) -> list[str]:
+    """Relative paths of every file under directory ``target`` ([] when it is not a directory)."""
+    if not target.is_dir() or target.is_symlink():
+        return []
+    return [(Path(folder) / name).relative_to(target).as_posix() for folder, _dirs, names in os.walk(target)
+            for name in names]
+
+
+def _remove_strays(target: Path, keep: set[str]) -> None:
+    """Delete the files under directory ``target`` whose relative path is not in ``keep``, then the
+    folders that are left empty."""
+    if not target.is_dir() or target.is_symlink():
+        return
+    for folder, dirs, names in os.walk(target, topdown=False):
+        base = Path(folder)
+        for name in names:
+            path = base / name
+            if path.relative_to(target).as_posix() not in keep:
+                path.unlink(missing_ok=True)
+        if base != target and not any(base.iterdir()):
+            base.rmdir()
 
 
 def _report(progress: ProgressCallback | None, value: Progress) -> None:

@@ -65,3 +65,7 @@ class ReadOnly(BackendError):
 
 class Refused(BackendError):
     """An action was refused because it would lose data or leave things half done."""
+
+
+class Interrupted(BackendError):
+    """The console is stopping (hang-up, SIGTERM) and stopped the operation, putting things back."""

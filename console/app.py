@@ -216,6 +216,14 @@ class MlopsConsole(App):
             self._backends[kind] = self.build_backend(kind, self.context)
         return self._backends[kind]
 
+    def stop_operations(self, timeout: float = 600.0) -> None:
+        """Ask every backend with an operation under way (a checkout) to stop it and put things back, and
+        wait until it has: the console is about to exit (hang-up, SIGTERM)."""
+        for backend, _problem in list(self._backends.values()):
+            interrupt = getattr(backend, "interrupt", None)
+            if interrupt is not None and interrupt():
+                backend.wait_idle(timeout)
+
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
             event.widget.cursor_blink = False  # frozen screens for snapshot tests

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from console import __version__
 from console.config import ConfigError, apply_overrides, check_keymap, load_config
@@ -56,6 +57,19 @@ def start_log(path: str) -> logging.Handler:
     return handler
 
 
+def exit_cleanly_on_hangup(app: Any) -> None:
+    """On SIGHUP (the terminal went away: an SSH session closed) or SIGTERM, a checkout under way is stopped
+    and put back before the console exits, rather than the process dying with half a version on disk."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        app.stop_operations()
+        app.exit(return_code=128 + signum)
+
+    for signum in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -91,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from console.app import make_app
 
     app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
+    exit_cleanly_on_hangup(app)
     app.run()
     return app.return_code or 0
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the dataclasses arrive from the worker; importing them is l
         CheckoutPlan,
         DataDiff,
         DataVersion,
+        InterruptedCheckout,
         OperationResult,
         Progress,
         TrackedOutput,
@@ -71,6 +72,7 @@ class DataScreen(PaneScreen):
         self.selected_output: str | None = None
         self.stale = False
         self._last_result: tuple[str, str] | None = None  # an operation's outcome outlives the reload
+        self._offering_recovery = False
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -100,7 +102,14 @@ class DataScreen(PaneScreen):
         def load() -> tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]:
             return backend.workspace(), backend.outputs()
 
-        self.call_backend("outputs", load, on_result=self._outputs_loaded, on_error=self._load_failed,
+        def loaded(result: tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]) -> None:
+            self._outputs_loaded(result)
+            # asked once the outputs are in, so that the first answer is the one that loaded DVC (freeze_long_lived)
+            if hasattr(backend, "interrupted_checkout"):
+                self.call_backend("journal", backend.interrupted_checkout, on_result=self._offer_recovery,
+                                  on_error=lambda error: self.show_error(error, "reading the checkout journal"))
+
+        self.call_backend("outputs", load, on_result=loaded, on_error=self._load_failed,
                           busy="reading workspace")
 
     def _load_failed(self, error: BaseException) -> None:
@@ -282,9 +291,17 @@ class DataScreen(PaneScreen):
             ("change", "path", "workspace size", "version size", "workspace md5", "version md5"), rows, note))
 
     # -- checkout ----------------------------------------------------------------------------------------------
-    async def _in_thread(self, fn: Any, *args: Any, timeout: float | None = None) -> Any:
+    async def _in_thread(self, fn: Any, *args: Any, timeout: float | None = None, doing: str = "operation") -> Any:
+        """``fn(*args)`` in a thread; 0 as ``timeout`` waits for it whatever it takes (the backend keeps its
+        own deadline and says what it put back, which the pane must wait to hear)."""
         limit = self.settings.timeout if timeout is None else timeout
-        return await asyncio.wait_for(asyncio.to_thread(fn, *args), limit)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(fn, *args), limit or None)
+        except TimeoutError as exc:
+            from backends.errors import BackendTimeout
+
+            raise BackendTimeout(f"the {doing} did not finish within {limit:g} s", hint="it may still be running: "
+                                 "press r in a while to see the workspace as it is") from exc
 
     def _progress(self, progress: Progress) -> None:
         self.post_message(DataProgress(progress))  # called from the worker thread
@@ -315,6 +332,9 @@ class DataScreen(PaneScreen):
                 text.append(f"  ... and {len(entries) - 12} more\n")
         else:
             text.append("The workspace already holds this data (only the .dvc file changes).\n")
+        if plan.git_operation:
+            text.append(f"\n{plan.git_operation.capitalize()} is in progress in this repository: the checkout "
+                        "changes the .dvc file in the middle of it.\n", style="bold")
         if plan.dvc_file_dirty:
             text.append("\nThe .dvc file has changes not committed to git; they will be replaced "
                         f"(its data stays in the cache as md5 {plan.recorded_md5 or '?'}).\n", style="bold")
@@ -358,12 +378,12 @@ class DataScreen(PaneScreen):
         try:
             if answer == "save":
                 saved: OperationResult = await self._in_thread(backend.save_workspace, output.path,
-                                                               timeout=self.settings.operation_timeout)
+                                                               timeout=self.settings.operation_timeout, doing="save")
                 self.notify(f"workspace copy of {output.path} saved in the cache as md5 {saved.md5}",
                             title="saved", timeout=30)
             self.set_status(f"checking out {output.path} at {version.short}", "busy")
             result: OperationResult = await self._in_thread(backend.checkout, output.path, version.rev,
-                                                            self._progress, timeout=self.settings.operation_timeout)
+                                                            self._progress, timeout=0)
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, "checkout")
@@ -398,7 +418,7 @@ class DataScreen(PaneScreen):
         self.set_status(f"dvc {action} {output.path}", "busy")
         try:
             result = await self._in_thread(getattr(backend, action), output.path, self._progress,
-                                           timeout=self.settings.operation_timeout)
+                                           timeout=self.settings.operation_timeout, doing=action)
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, action)
@@ -410,3 +430,41 @@ class DataScreen(PaneScreen):
 
     def action_push(self) -> None:
         self._transfer("push")
+
+    # -- a checkout interrupted by a console that stopped (killed, power cut) -----------------------------------
+    def _offer_recovery(self, interrupted: InterruptedCheckout | None) -> None:
+        if interrupted is not None and not self._offering_recovery and not self.read_only:
+            self._offering_recovery = True
+            self._recover(interrupted)
+
+    @work(group="data.recover", exclusive=True, exit_on_error=False)
+    async def _recover(self, interrupted: InterruptedCheckout) -> None:
+        from widgets.confirm import Choice
+
+        short = interrupted.rev[:7]
+        body = Text()
+        body.append(f"A checkout of {interrupted.output} to the version of commit {short} (md5 "
+                    f"{interrupted.new_md5}), started {interrupted.started}, did not finish: the console running it "
+                    "stopped. The workspace may hold part of each version.\n\n")
+        body.append(f"o: put the old version back (md5 {interrupted.old_md5 or 'none: there was no copy'})\n"
+                    f"f: finish the checkout (the version of {short})\n"
+                    "n: later (checkouts here are refused until then; r offers this again)\n", style="dim")
+        try:
+            answer = await self.confirm(f"Interrupted checkout of {interrupted.output}", body,
+                                        (Choice("o", "Put the old version back", "old"),
+                                         Choice("f", "Finish the checkout", "finish"), Choice("n", "Later", "")))
+            if not answer:
+                self.set_status(f"the interrupted checkout of {interrupted.output} is left as it is; r offers it "
+                                "again", "warning")
+                return
+            self.set_status(("finishing" if answer == "finish" else "putting back") +
+                            f" the interrupted checkout of {interrupted.output}", "busy")
+            result: OperationResult = await self._in_thread(self.backend.recover_checkout, answer == "finish",
+                                                            self._progress, timeout=0)
+        except Exception as exc:  # noqa: BLE001
+            self._finish_operation(None)
+            self.show_error(exc, "recovering the interrupted checkout")
+            return
+        finally:
+            self._offering_recovery = False
+        self._finish_operation(result)

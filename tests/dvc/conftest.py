@@ -197,3 +197,43 @@ def repo_tools():
     from types import SimpleNamespace
 
     return SimpleNamespace(git=git, dvc=dvc, commit=commit, run=run)
+
+
+@pytest.fixture
+def merge_conflict(seed_repo: Workspace) -> Workspace:
+    """Two branches changed data/demo.txt; `git merge` stopped with data/demo.txt.dvc unmerged (UU)."""
+    ws = seed_repo
+    ws.git("checkout", "-q", "-b", "other")
+    ws.write("data/demo.txt", "the other branch's version\n")
+    ws.dvc("add", "-q", "data/demo.txt")
+    commit(ws.ws, "demo.txt on the other branch", "data/demo.txt.dvc")
+    ws.git("checkout", "-q", "main")
+    ws.dvc("checkout", "-q", "data/demo.txt.dvc")
+    ws.write("data/demo.txt", "main's version\n")
+    ws.dvc("add", "-q", "data/demo.txt")
+    commit(ws.ws, "demo.txt on main", "data/demo.txt.dvc")
+    merged = ws.git("merge", "other", check=False)
+    assert merged.returncode != 0 and "UU data/demo.txt.dvc" in ws.git("status", "--porcelain").stdout, merged
+    return ws
+
+
+class DvcLockHolder:
+    """Another process holding the workspace's DVC lock (.dvc/tmp/lock), as a running `dvc` command does."""
+
+    def __init__(self, ws: Path) -> None:
+        code = ("import sys, time, zc.lockfile; lock = zc.lockfile.LockFile(sys.argv[1]); "
+                "print('held', flush=True); time.sleep(600)")
+        self.proc = subprocess.Popen([sys.executable, "-c", code, str(ws / ".dvc" / "tmp" / "lock")],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "held"
+
+    def release(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def dvc_lock_held(seed_repo: Workspace):
+    holder = DvcLockHolder(seed_repo.ws)
+    yield holder
+    holder.release()
