@@ -266,3 +266,17 @@ def test_dvc_is_out_of_the_collectors_way_after_the_first_load(seed_repo):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result.get("walked") is False, result
     assert result["unfrozen"] < 20_000, result
+
+
+async def test_at_80x24_a_message_cut_by_the_edge_ends_with_an_ellipsis(seed_repo, screen_text):
+    # two versions whose messages differ only beyond the 80th column must not read the same
+    seed_repo.write("data/demo.txt", "version3\n")
+    seed_repo.dvc("add", "-q", "data/demo.txt")
+    seed_repo.git("commit", "-q", "-am", "update demo.txt again")
+    app = make(seed_repo.ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_history(pilot, "data/demo.txt", "update demo.txt")
+        await wait_for(pilot, lambda: "update demo.txt…" in screen_text(app))
+        rows = [line.rstrip() for line in screen_text(app).splitlines() if "update demo.txt" in line]
+        assert len(rows) == 2, rows
+        assert rows[0].endswith("update demo.txt…") and rows[1].endswith("update demo.txt"), rows
