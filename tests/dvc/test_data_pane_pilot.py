@@ -280,3 +280,34 @@ async def test_at_80x24_a_message_cut_by_the_edge_ends_with_an_ellipsis(seed_rep
         rows = [line.rstrip() for line in screen_text(app).splitlines() if "update demo.txt" in line]
         assert len(rows) == 2, rows
         assert rows[0].endswith("update demo.txt…") and rows[1].endswith("update demo.txt"), rows
+
+
+async def test_the_md5_of_saved_edits_stays_on_the_status_line_and_in_saves(dirty_repo, screen_text):
+    app = make(dirty_repo.ws)
+    digest = hashlib.md5(b"my unsaved edit\n").hexdigest()  # noqa: S324
+    async with app.run_test(size=(120, 34)) as pilot:
+        await pilot.press("colon", *"saves", "enter")
+        await wait_for(pilot, lambda: "no workspace copy was saved" in status(app))
+        await open_history(pilot, "data/demo.txt", "add demo.txt version1")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("s")
+        # the checkout is done and the pane has read the workspace again
+        await wait_for(pilot, lambda: any(v.is_current and v.message == "add demo.txt version1"
+                                          for v in pane(app).versions) and not pane(app).is_busy("history")
+                       and not pane(app).is_busy("outputs"), timeout=90)
+        assert digest in status(app) and ":saves" in status(app), status(app)
+        await pilot.press("colon", *"saves", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TableView))
+        assert digest in screen_text(app) and "data/demo.txt" in screen_text(app)
+        (row,) = app.screen.rows
+        recover = row[3]
+        assert "dvc checkout data/demo.txt.dvc" in recover and digest in recover
+        await pilot.press("escape")
+    # the recipe works: that md5 in the .dvc file and `dvc checkout` bring the edit back
+    record = dirty_repo.ws / "data" / "demo.txt.dvc"
+    lines = record.read_text().splitlines()
+    record.write_text("\n".join(f"- md5: {digest}" if line.startswith("- md5:") else line
+                                for line in lines if "size:" not in line) + "\n")
+    dirty_repo.dvc("checkout", "-q", "data/demo.txt.dvc")
+    assert dirty_repo.read("data/demo.txt") == b"my unsaved edit\n"
