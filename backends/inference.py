@@ -217,8 +217,13 @@ class RequestSender:
     """Sends test requests: plain-HTTP POSTs with ``backends.http1``, the rest with one pooled httpx
     client; thread-safe, lazily built."""
 
-    def __init__(self, timeout: float = 10.0) -> None:
+    # how a cluster's internal address is reached from outside it (the Kubernetes backend can also go
+    # through the ingress)
+    IN_CLUSTER_HINT = "port-forward the service (kubectl port-forward) and send to localhost"
+
+    def __init__(self, timeout: float = 10.0, in_cluster_hint: str = "") -> None:
         self.timeout = timeout
+        self.in_cluster_hint = in_cluster_hint or self.IN_CLUSTER_HINT
         self._client: Any = None
         self._http1: Any = None
         self._lock = threading.Lock()
@@ -295,7 +300,7 @@ class RequestSender:
         except httpx.TimeoutException as exc:
             raise self._timed_out(url, str(exc) or type(exc).__name__) from None
         except httpx.HTTPError as exc:
-            raise self._unreachable(url, str(exc), exc) from None
+            raise self._unreachable(url, str(exc), exc, self.in_cluster_hint) from None
         latency = time.perf_counter() - start
         response = PredictionResponse(status=resp.status_code, latency_s=latency, body=resp.text,
                                       headers=tuple(resp.headers.items()))
@@ -309,7 +314,7 @@ class RequestSender:
         except TimeoutError as exc:
             raise self._timed_out(url, str(exc) or "timed out") from None
         except OSError as exc:  # refused, reset, no route, a broken answer
-            raise self._unreachable(url, str(exc) or type(exc).__name__, exc) from None
+            raise self._unreachable(url, str(exc) or type(exc).__name__, exc, self.in_cluster_hint) from None
         latency = time.perf_counter() - start
         return PredictionResponse(status=answer.status, latency_s=latency, body=answer.text, headers=answer.headers)
 
@@ -318,14 +323,13 @@ class RequestSender:
                               hint="the model may be overloaded; raise `timeout` in the context")
 
     @staticmethod
-    def _unreachable(url: str, detail: str, error: BaseException | None = None) -> Unreachable:
+    def _unreachable(url: str, detail: str, error: BaseException | None = None,
+                     in_cluster_hint: str = IN_CLUSTER_HINT) -> Unreachable:
         host = urlsplit(url).hostname or ""
         if _name_not_resolved(error) and _in_cluster_name(host):
             # a Service's DNS name, which only resolves inside the cluster (status.address.url gives these)
             return Unreachable(f"cannot reach the model server: {host} is an address inside the cluster",
-                               endpoint=url, detail=detail,
-                               hint="set `ingress_url` in the context (or --ingress-url) to send through the "
-                                    "ingress, or port-forward the service and send to localhost")
+                               endpoint=url, detail=detail, hint=in_cluster_hint)
         if _name_not_resolved(error):
             return Unreachable(f"cannot reach the model server: no address for {host}", endpoint=url,
                                detail=detail, hint="is the host name right?")

@@ -227,7 +227,9 @@ class KubernetesDeployments:
         self.in_cluster = in_cluster
         self.mlflow_uri = mlflow_uri
         self.context_name = name
-        self.sender = RequestSender(self.timeout)
+        self.sender = RequestSender(self.timeout, in_cluster_hint=(
+            "set `ingress_url` in the context (or --ingress-url) to send through the ingress, or "
+            f"{RequestSender.IN_CLUSTER_HINT}"))
         self._client: Any = None
         self._server = ""
         self._lock = threading.Lock()

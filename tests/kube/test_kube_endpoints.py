@@ -130,6 +130,18 @@ def test_connection_refused_is_clear():
     assert "inside the cluster" not in str(err.value)  # only a cluster's own names get the ingress hint
 
 
+def test_an_in_cluster_url_that_does_not_resolve_says_to_port_forward():
+    import uuid
+
+    host = f"iris-{uuid.uuid4().hex[:8]}.models.svc.cluster.local"
+    b = endpoints({"name": "iris", "url": f"http://{host}:8000", "protocol": "v2", "model": "iris"})
+    with pytest.raises(Unreachable) as err:
+        b.send(only(b), '{"inputs": []}')
+    text = str(err.value)
+    assert f"{host} is an address inside the cluster" in text and "port-forward" in text, text
+    assert "ingress_url" not in text  # this backend has no ingress to go through
+
+
 @pytest.fixture
 def slow():
     with slow_server(delay=2.0) as server:
