@@ -94,7 +94,7 @@ class DeploymentsScreen(PaneScreen):
         self.known_namespaces: set[str] = set()
         self._namespaces_fetched = False
         self._generation = 0
-        self._listed_generation = -1  # the watch generation whose first list has arrived
+        self._listed_generation = -1  # the watch generation whose first answer (a list or a problem) has arrived
         self._watch_backend: Any = None
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
         self._rows: list[tuple[str, str]] = []
@@ -202,7 +202,7 @@ class DeploymentsScreen(PaneScreen):
         if message.generation != self._generation:
             return  # an older watch (namespace or context changed since)
         event = message.event
-        if event.kind == RELISTED:
+        if event.kind in (RELISTED, PROBLEM):
             self._listed_generation = message.generation
         if event.kind == PROBLEM:
             self._problem = event.error

@@ -199,6 +199,7 @@ async def test_a_context_the_kubeconfig_lacks_is_named_and_not_retried(tmp_path,
         before = len(lists())
         await pilot.pause(2.0)  # four times the first retry delay: a retry would have come by now
         assert len(lists()) == before
+        assert "'prod'" in status(app), "the error stays on the status line"
         await pilot.press("r")
         await wait_for(pilot, lambda: row_of(app, "reachable"), what="the list after r")
         assert status(app).startswith("1 deployment(s)"), status(app)
