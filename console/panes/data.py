@@ -401,13 +401,14 @@ class DataScreen(PaneScreen):
         if not self.saves:
             self.set_status("no workspace copy was saved in this session (checkout offers to save unsaved edits)")
             return
-        from widgets.views import TableView
+        from widgets.views import TextView
 
-        rows = [(short_time(s.when), s.path, s.md5, s.recover, s.root) for s in reversed(self.saves)]
-        self.app.push_screen(TableView(
-            f"Workspace copies saved in this session ({len(rows)})", ("saved", "path", "md5", "to get it back",
-                                                                        "workspace"), rows,
-            "Each copy stays in the DVC cache until `dvc gc` removes it; run the command in its workspace."))
+        text = Text()
+        for saved in reversed(self.saves):  # a block each: the recipe wraps instead of running off a column
+            text.append(f"{short_time(saved.when)}  {saved.path}", style="bold")
+            text.append(f"  in {saved.root}\n  md5 {saved.md5}\n  to get it back: {saved.recover}\n\n")
+        text.append("Each copy stays in the DVC cache until `dvc gc` removes it.", style="dim")
+        self.app.push_screen(TextView(f"Workspace copies saved in this session ({len(self.saves)})", text))
 
     def _finish_operation(self, result: OperationResult | None, saved: SavedCopy | None = None) -> None:
         self.query_one("#progress", ProgressBar).add_class("hidden")

@@ -9,7 +9,7 @@ from console.app import make_app
 from console.config import Config, Context
 from widgets.confirm import ConfirmDialog
 from widgets.status import StatusBar
-from widgets.views import TableView
+from widgets.views import TableView, TextView
 
 V1 = b"version1\n"
 
@@ -298,11 +298,12 @@ async def test_the_md5_of_saved_edits_stays_on_the_status_line_and_in_saves(dirt
                        and not pane(app).is_busy("outputs"), timeout=90)
         assert digest in status(app) and ":saves" in status(app), status(app)
         await pilot.press("colon", *"saves", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, TableView))
-        assert digest in screen_text(app) and "data/demo.txt" in screen_text(app)
-        (row,) = app.screen.rows
-        recover = row[3]
-        assert "dvc checkout data/demo.txt.dvc" in recover and digest in recover
+        await wait_for(pilot, lambda: isinstance(app.screen, TextView))
+        assert f"md5 {digest}" in screen_text(app)
+        body = " ".join(str(app.screen.body).split())
+        assert f"data/demo.txt in {dirty_repo.ws}" in body, body
+        assert f"to get it back: put md5 {digest} in data/demo.txt.dvc, then `dvc checkout data/demo.txt.dvc`" \
+            in body, body
         await pilot.press("escape")
     # the recipe works: that md5 in the .dvc file and `dvc checkout` bring the edit back
     record = dirty_repo.ws / "data" / "demo.txt.dvc"
