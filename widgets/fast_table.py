@@ -347,15 +347,21 @@ class FastTable(ScrollView, can_focus=True):
                 text.stylize(cursor_style, start, len(text))
         return text
 
-    def _mark_cut(self, segments: list, edge: int) -> list:
-        """An ellipsis ends the cell that the view's right edge cuts."""
+    def _mark_cut(self, text: Text, edge: int) -> Text:
+        """``text`` (a whole line) with an ellipsis ending the cell that the view's right edge cuts."""
         start = 0
         for w in self._widths:
             end = start + w + 2
             if end > edge:
-                return mark_cut(segments, edge, start, end)
+                if start >= edge:
+                    return text
+                segments = list(text.render(self.app.console))
+                marked = mark_cut(segments, edge, start, end)
+                if marked is segments:
+                    return text
+                return Text.assemble(*((s.text, s.style) for s in marked), no_wrap=True, end="")
             start = end
-        return segments
+        return text
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -378,7 +384,8 @@ class FastTable(ScrollView, can_focus=True):
                 style = self.get_component_rich_style("fast-table--odd")
             else:
                 style = Style()
-        segments = self._mark_cut(list(text.render(self.app.console)), scroll_x + width)
+        text = self._mark_cut(text, scroll_x + width)
+        segments = list(text.render(self.app.console))
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
         return strip.apply_style(base + style) if y == 0 or style else strip.apply_style(base)
 
