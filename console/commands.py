@@ -21,6 +21,19 @@ class Command:
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
+    def __call__(self) -> type:
+        """A pane's ``COMMANDS`` has the name of Textual's ``Screen.COMMANDS`` (palette providers), which
+        Textual calls as lazy providers when the palette opens: each gives a provider with nothing to offer
+        (the app's provider lists the pane's commands already)."""
+        from textual.command import Provider
+
+        class NoCommands(Provider):
+            async def search(self, query: str):  # noqa: ANN201 - Provider's signature
+                return
+                yield
+
+        return NoCommands
+
 
 GLOBAL_COMMANDS: tuple[Command, ...] = (
     Command("data", "Show the Data pane (DVC datasets)", "command_pane_data"),
