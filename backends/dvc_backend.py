@@ -59,6 +59,7 @@ from backends.dvc_files import (
     yaml_load,
 )
 from backends.redact import redact
+from backends.dvc_layout import check_layout
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -112,19 +113,7 @@ class DvcDatasets:
 
     def _check_layout(self) -> tuple[Path, Path]:
         """(DVC root, git top) found by looking at the file system only."""
-        start = self.repo_path.resolve()
-        if not start.is_dir():
-            raise NotConfigured("the data workspace does not exist", endpoint=str(start),
-                                hint="give an existing folder with `repo` in the context or --repo")
-        dvc_root = next((p for p in (start, *start.parents) if (p / ".dvc").is_dir()), None)
-        git_top = next((p for p in (start, *start.parents) if (p / ".git").exists()), None)
-        if git_top is None:
-            raise NotConfigured("the data workspace is not a git repository", endpoint=str(start),
-                                hint="run `git init` there, or point `repo` / --repo at a git + DVC workspace")
-        if dvc_root is None or not dvc_root.is_relative_to(git_top):
-            raise NotConfigured("the data workspace has no DVC (.dvc folder)", endpoint=str(start),
-                                hint="run `dvc init` there, or point `repo` / --repo at a DVC workspace")
-        return dvc_root, git_top
+        return check_layout(self.repo_path)
 
     def _layout(self) -> tuple[Path, Path]:
         if self._roots is None or not (self._roots[0] / ".dvc").is_dir():

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from backends.deployments import Deployment, PredictionRequest, PredictionResponse, RequestTemplate
 from backends.errors import BackendTimeout, InvalidQuery, NotFound, ServerError, Unreachable
@@ -211,8 +212,13 @@ class RequestSender:
     """Sends test requests: plain-HTTP POSTs with ``backends.http1``, the rest with one pooled httpx
     client; thread-safe, lazily built."""
 
-    def __init__(self, timeout: float = 10.0) -> None:
+    # how a cluster's internal address is reached from outside it (the Kubernetes backend can also go
+    # through the ingress)
+    IN_CLUSTER_HINT = "port-forward the service (kubectl port-forward) and send to localhost"
+
+    def __init__(self, timeout: float = 10.0, in_cluster_hint: str = "") -> None:
         self.timeout = timeout
+        self.in_cluster_hint = in_cluster_hint or self.IN_CLUSTER_HINT
         self._client: Any = None
         self._http1: Any = None
         self._lock = threading.Lock()
@@ -289,7 +295,7 @@ class RequestSender:
         except httpx.TimeoutException as exc:
             raise self._timed_out(url, str(exc) or type(exc).__name__) from None
         except httpx.HTTPError as exc:
-            raise self._unreachable(url, str(exc)) from None
+            raise self._unreachable(url, str(exc), exc, self.in_cluster_hint) from None
         latency = time.perf_counter() - start
         response = PredictionResponse(status=resp.status_code, latency_s=latency, body=resp.text,
                                       headers=tuple(resp.headers.items()))
@@ -303,7 +309,7 @@ class RequestSender:
         except TimeoutError as exc:
             raise self._timed_out(url, str(exc) or "timed out") from None
         except OSError as exc:  # refused, reset, no route, a broken answer
-            raise self._unreachable(url, str(exc) or type(exc).__name__) from None
+            raise self._unreachable(url, str(exc) or type(exc).__name__, exc, self.in_cluster_hint) from None
         latency = time.perf_counter() - start
         return PredictionResponse(status=answer.status, latency_s=latency, body=answer.text, headers=answer.headers)
 
@@ -312,9 +318,37 @@ class RequestSender:
                               hint="the model may be overloaded; raise `timeout` in the context")
 
     @staticmethod
-    def _unreachable(url: str, detail: str) -> Unreachable:
+    def _unreachable(url: str, detail: str, error: BaseException | None = None,
+                     in_cluster_hint: str = IN_CLUSTER_HINT) -> Unreachable:
+        host = urlsplit(url).hostname or ""
+        if _name_not_resolved(error) and _in_cluster_name(host):
+            # a Service's DNS name, which only resolves inside the cluster (status.address.url gives these)
+            return Unreachable(f"cannot reach the model server: {host} is an address inside the cluster",
+                               endpoint=url, detail=detail, hint=in_cluster_hint)
+        if _name_not_resolved(error):
+            return Unreachable(f"cannot reach the model server: no address for {host}", endpoint=url,
+                               detail=detail, hint="is the host name right?")
         return Unreachable("cannot reach the model server", endpoint=url, detail=detail,
                            hint="is it running and is the URL right?")
+
+
+_IN_CLUSTER = re.compile(r"\.(svc|pod)(\.cluster\.local)?\.?$|\.cluster\.local\.?$", re.IGNORECASE)
+
+
+def _in_cluster_name(host: str) -> bool:
+    return bool(_IN_CLUSTER.search(host))
+
+
+def _name_not_resolved(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) is a failed DNS look-up."""
+    import socket
+
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, socket.gaierror):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def build_template(sender: RequestSender, deployment: Deployment, base: str, *, model_uri: str = "",

@@ -234,7 +234,9 @@ class KubernetesDeployments:
         self.in_cluster = in_cluster
         self.mlflow_uri = mlflow_uri
         self.context_name = name
-        self.sender = RequestSender(self.timeout)
+        self.sender = RequestSender(self.timeout, in_cluster_hint=(
+            "set `ingress_url` in the context (or --ingress-url) to send through the ingress, or "
+            f"{RequestSender.IN_CLUSTER_HINT}"))
         self._client: Any = None
         self._server = ""
         self._lock = threading.Lock()
@@ -298,6 +300,7 @@ class KubernetesDeployments:
                     cfg = client.Configuration()
                     config.load_incluster_config(client_configuration=cfg)
                 else:
+                    self._check_context()
                     cfg = client.Configuration()
                     config.load_kube_config(config_file=self.kubeconfig, context=self.kube_context or None,
                                             client_configuration=cfg, persist_config=False)
@@ -311,6 +314,36 @@ class KubernetesDeployments:
             self.endpoint = cfg.host + (f" ({self.kube_context})" if self.kube_context else "")
             self._client = client.ApiClient(cfg)
             return self._client
+
+    def _check_context(self) -> None:
+        """A context the kubeconfig does not have is named, with the ones it has (the client's own message,
+        "Invalid kube-config file. Expected object with name ...", reads as a broken file)."""
+        import yaml
+
+        names: list[str] = []
+        current = ""
+        for path in self.kubeconfig.split(os.pathsep):
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    data = yaml.safe_load(fh)
+            except (OSError, ValueError, yaml.YAMLError):
+                return  # the client says what is wrong with the file
+            if not isinstance(data, dict):
+                return
+            names += [str(c["name"]) for c in data.get("contexts") or () if isinstance(c, dict) and c.get("name")]
+            current = current or str(data.get("current-context") or "")
+        wanted = self.kube_context or current
+        if wanted and wanted in names:
+            return
+        if self.kube_context:
+            problem = f"no context {wanted!r} in the kubeconfig"
+        elif current:
+            problem = f"the kubeconfig's current-context {current!r} is not one of its contexts"
+        else:
+            problem = "the kubeconfig sets no current-context"
+        have = ", ".join(dict.fromkeys(names)) or "none"
+        raise NotConfigured(f"{problem}; it has: {have}", endpoint=self.kubeconfig,
+                            hint="choose one with --kube-context or `kube_context` in the config")
 
     def _custom(self) -> Any:
         from kubernetes.client import CustomObjectsApi
@@ -585,6 +618,10 @@ class KubernetesDeployments:
                     need_list = True
                     continue
                 error = self._error(exc, "watch", PLURAL, namespace)
+            except NotConfigured as exc:
+                # the configuration is wrong, not the network: trying again changes nothing (r does, after a fix)
+                yield WatchEvent(PROBLEM, error=exc, retry_in=0, scope=scope, resource_version=rv)
+                return
             except BackendError as exc:
                 error = exc
             except Exception as exc:  # noqa: BLE001 - connection dropped, refused, timed out

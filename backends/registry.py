@@ -21,7 +21,7 @@ ENTRY_POINT_GROUP = "mlops_console.backends"
 DEFAULTS = {"data": "dvc", "runs": "mlflow", "deployments": "kubernetes", "metrics": "prometheus"}
 
 BUILTIN: dict[tuple[str, str], str] = {
-    ("data", "dvc"): "backends.dvc_backend:DvcDatasets.from_settings",
+    ("data", "dvc"): "backends.dvc_layout:from_settings",  # checks the folder before importing more
     ("data", "fake"): "backends.fake.data:FakeDatasets.from_settings",
     ("runs", "mlflow"): "backends.mlflow_process:MlflowProcessRuns.from_settings",
     ("runs", "mlflow-inprocess"): "backends.mlflow_backend:MlflowRuns.from_settings",

@@ -25,6 +25,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from widgets.edge import mark_cut
+
 Cell = Union[str, Text]
 MAX_COLUMN_WIDTH = 60
 
@@ -345,6 +347,22 @@ class FastTable(ScrollView, can_focus=True):
                 text.stylize(cursor_style, start, len(text))
         return text
 
+    def _mark_cut(self, text: Text, edge: int) -> Text:
+        """``text`` (a whole line) with an ellipsis ending the cell that the view's right edge cuts."""
+        start = 0
+        for w in self._widths:
+            end = start + w + 2
+            if end > edge:
+                if start >= edge:
+                    return text
+                segments = list(text.render(self.app.console))
+                marked = mark_cut(segments, edge, start, end)
+                if marked is segments:
+                    return text
+                return Text.assemble(*((s.text, s.style) for s in marked), no_wrap=True, end="")
+            start = end
+        return text
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x = int(self.scroll_x)
@@ -366,6 +384,7 @@ class FastTable(ScrollView, can_focus=True):
                 style = self.get_component_rich_style("fast-table--odd")
             else:
                 style = Style()
+        text = self._mark_cut(text, scroll_x + width)
         segments = list(text.render(self.app.console))
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
         return strip.apply_style(base + style) if y == 0 or style else strip.apply_style(base)

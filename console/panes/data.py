@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
@@ -14,6 +16,7 @@ from textual.widgets import Input, Label, ProgressBar
 
 from typing import TYPE_CHECKING
 
+from console.commands import Command
 from console.format import clip, human_size, short_time, yes_no
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from widgets.data_table import DataTable
@@ -45,6 +48,21 @@ HISTORY_COLUMNS = ((" ", 1), ("commit", 7), ("date", 16), ("size", 9), ("files",
                    ("remote", 6), ("message", 30), ("md5", 12), ("author", 20))
 
 
+@dataclass(frozen=True)
+class SavedCopy:
+    """A workspace copy saved into the cache before a checkout replaced it."""
+
+    when: datetime
+    root: str  # the workspace
+    path: str
+    md5: str
+    dvc_file: str
+
+    @property
+    def recover(self) -> str:
+        return f"put md5 {self.md5} in {self.dvc_file}, then `dvc checkout {self.dvc_file}`"
+
+
 class DataProgress(Message):
     def __init__(self, progress: Progress) -> None:
         super().__init__()
@@ -63,6 +81,9 @@ class DataScreen(PaneScreen):
         Binding("escape", "clear_filter", "Clear filter", id="data.clear_filter", show=False),
         *NAV_BINDINGS,
     ]
+    LINE_COMMANDS = (
+        Command("saves", "Workspace copies saved before a checkout (md5 and how to get them back)", "command_saves"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,6 +94,7 @@ class DataScreen(PaneScreen):
         self.stale = False
         self._last_result: tuple[str, str] | None = None  # an operation's outcome outlives the reload
         self._offering_recovery = False
+        self.saves: list[SavedCopy] = []  # of this session, in every workspace it visited
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -375,25 +397,54 @@ class DataScreen(PaneScreen):
         if not answer:
             self.set_status("checkout cancelled; nothing was changed")
             return
+        saved: SavedCopy | None = None
         try:
             if answer == "save":
-                saved: OperationResult = await self._in_thread(backend.save_workspace, output.path,
-                                                               timeout=self.settings.operation_timeout, doing="save")
-                self.notify(f"workspace copy of {output.path} saved in the cache as md5 {saved.md5}",
-                            title="saved", timeout=30)
+                copy: OperationResult = await self._in_thread(backend.save_workspace, output.path,
+                                                              timeout=self.settings.operation_timeout, doing="save")
+                saved = self._remember_save(output, copy)
             self.set_status(f"checking out {output.path} at {version.short}", "busy")
             result: OperationResult = await self._in_thread(backend.checkout, output.path, version.rev,
                                                             self._progress, timeout=0)
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, "checkout")
+            if saved is not None:
+                self.set_status(f"{self._saved_note(saved)}; checkout failed: {describe_error(exc)}", "error")
             return
-        self._finish_operation(result)
+        self._finish_operation(result, saved)
 
-    def _finish_operation(self, result: OperationResult | None) -> None:
+    def _remember_save(self, output: TrackedOutput, result: OperationResult) -> SavedCopy:
+        root = self.workspace_info.root if self.workspace_info else str(self.settings.repo or "")
+        saved = SavedCopy(datetime.now(timezone.utc), root, output.path, result.md5 or "?", output.dvc_file)
+        self.saves.append(saved)
+        self.notify(f"workspace copy of {output.path} saved in the cache as md5 {saved.md5}", title="saved",
+                    timeout=30)
+        return saved
+
+    @staticmethod
+    def _saved_note(saved: SavedCopy) -> str:
+        # the md5 first: a narrow status line still shows it whole
+        return f"your edits of {saved.path} are saved as md5 {saved.md5} (:saves shows how to get them back)"
+
+    def command_saves(self, _arg: str) -> None:
+        if not self.saves:
+            self.set_status("no workspace copy was saved in this session (checkout offers to save unsaved edits)")
+            return
+        from widgets.views import TextView
+
+        text = Text()
+        for saved in reversed(self.saves):  # a block each: the recipe wraps instead of running off a column
+            text.append(f"{short_time(saved.when)}  {saved.path}", style="bold")
+            text.append(f"  in {saved.root}\n  md5 {saved.md5}\n  to get it back: {saved.recover}\n\n")
+        text.append("Each copy stays in the DVC cache until `dvc gc` removes it.", style="dim")
+        self.app.push_screen(TextView(f"Workspace copies saved in this session ({len(self.saves)})", text))
+
+    def _finish_operation(self, result: OperationResult | None, saved: SavedCopy | None = None) -> None:
         self.query_one("#progress", ProgressBar).add_class("hidden")
         if result is not None:
-            self._last_result = (result.message, "ok" if result.ok else "error")
+            message = result.message if saved is None else f"{self._saved_note(saved)}; {result.message}"
+            self._last_result = (message, "ok" if result.ok else "error")
             self.set_status(*self._last_result)
             self.reload()  # the outputs, then the selected output's history
 

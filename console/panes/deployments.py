@@ -17,12 +17,14 @@ from textual.worker import get_current_worker
 from backends.deployments import (
     ADDED, AVAILABLE, CREATING, DELETED, FAILED, MODIFIED, PROBLEM, RELISTED, Deployment, Exchange, WatchEvent,
 )
+from backends.errors import NotConfigured
 from backends.redact import redact
 from console.commands import Command
 from console.format import age
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from console.panes.deployments_views import PodsEventsView, RequestView
 from widgets.fast_table import FastTable
+from widgets.status import StatusBar
 from widgets.views import TextView
 
 COLUMNS = (("namespace", "namespace"), ("name", "name"), ("state", "state"), ("replicas", "ready/desired"),
@@ -93,13 +95,14 @@ class DeploymentsScreen(PaneScreen):
         self.known_namespaces: set[str] = set()
         self._namespaces_fetched = False
         self._generation = 0
-        self._listed_generation = -1  # the watch generation whose first list has arrived
+        self._listed_generation = -1  # the watch generation whose first answer (a list or a problem) has arrived
         self._watch_backend: Any = None
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
         self._rows: list[tuple[str, str]] = []
         self._row_index: dict[tuple[str, str], int] = {}
         self._rebuild_pending = False
         self._problem: BaseException | None = None
+        self._count_said: tuple[str, str] | None = None  # (suffix, text) of the last count on the status line
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -200,14 +203,17 @@ class DeploymentsScreen(PaneScreen):
         if message.generation != self._generation:
             return  # an older watch (namespace or context changed since)
         event = message.event
-        if event.kind == RELISTED:
+        if event.kind in (RELISTED, PROBLEM):
             self._listed_generation = message.generation
         if event.kind == PROBLEM:
             self._problem = event.error
             self.stale = self.loaded
-            retry = f"; retrying in {event.retry_in:g} s" if event.retry_in else ""
             kept = " (showing the last data read)" if self.loaded else ""
-            self.set_status(f"watch: {describe_error(event.error)}{retry}{kept}", "error")
+            if isinstance(event.error, NotConfigured):  # not retried: the hint says what to change
+                self.set_status(f"{describe_error(event.error)}; r retries{kept}", "error")
+            else:
+                retry = f"; retrying in {event.retry_in:g} s" if event.retry_in else ""
+                self.set_status(f"watch: {describe_error(event.error)}{retry}{kept}", "error")
             self._set_title()
             return
         recovered = self._problem is not None
@@ -223,8 +229,7 @@ class DeploymentsScreen(PaneScreen):
             self._rebuild()
             if not self._namespaces_fetched:
                 self._fetch_namespaces()
-            self.set_status(f"{len(self.deployments)} deployment(s) in {self.scope_text()}"
-                            + (", watch reconnected" if recovered else ", watching for changes"), "info")
+            self._say_count(", watch reconnected" if recovered else ", watching for changes")
         elif event.kind in (ADDED, MODIFIED) and event.deployment is not None:
             d = event.deployment
             is_new = d.key not in self.deployments
@@ -233,12 +238,26 @@ class DeploymentsScreen(PaneScreen):
             if is_new or not self._update_row(d):
                 self._schedule_rebuild()
             if recovered:
-                self.set_status("watch reconnected", "info")
+                self._say_count(", watch reconnected")
         elif event.kind == DELETED and event.deployment is not None:
             if self.deployments.pop(event.deployment.key, None) is not None:
                 self._schedule_rebuild()
             self.set_status(f"{event.deployment.namespace}/{event.deployment.name} deleted", "info")
         self._set_title()
+
+    def _say_count(self, suffix: str) -> None:
+        """The number of deployments the table shows, on the status line; it follows the table's rebuilds
+        for as long as nothing else has been said since."""
+        shown, total = len(self._rows), len(self.deployments)
+        count = f"{shown} deployment(s)" if shown == total else f"{shown} of {total} deployment(s) shown"
+        text = f"{count} in {self.scope_text()}{suffix}"
+        self._count_said = (suffix, text)
+        self.set_status(text, "info")
+
+    def _recount(self) -> None:
+        said = self._count_said
+        if said is not None and self.query_one("#status", StatusBar).text == said[1]:
+            self._say_count(said[0])
 
     # -- the table ------------------------------------------------------------------------------------------
     def _set_title(self) -> None:
@@ -289,6 +308,7 @@ class DeploymentsScreen(PaneScreen):
             table.move_cursor(row=min(table.cursor_row, len(rows) - 1))
         self._set_title()
         self._show_detail()
+        self._recount()
 
     def _update_row(self, d: Deployment) -> bool:
         """Change one row in place; False when the table must be rebuilt instead."""

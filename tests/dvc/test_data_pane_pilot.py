@@ -9,7 +9,7 @@ from console.app import make_app
 from console.config import Config, Context
 from widgets.confirm import ConfirmDialog
 from widgets.status import StatusBar
-from widgets.views import TableView
+from widgets.views import TableView, TextView
 
 V1 = b"version1\n"
 
@@ -234,16 +234,16 @@ async def test_keys_typed_right_after_slash_or_colon_go_into_the_field(seed_repo
     async with app.run_test(size=(120, 34)) as pilot:
         await wait_for(pilot, lambda: pane(app).outputs)
         burst(app, "/", *"dcp", "\r")
-        await pilot.pause(0.3)
         box = pane(app).query_one("#filter")
-        assert box.value == "dcp" and not isinstance(app.screen, ConfirmDialog)
+        await wait_for(pilot, lambda: box.value == "dcp" and pane(app).query_one("#outputs").has_focus)
+        assert not isinstance(app.screen, ConfirmDialog)
         assert pane(app)._visible_outputs() == [] and "filter: dcp" in screen_text(app)
         assert pane(app).query_one("#outputs").has_focus  # enter took the focus back to the table
         # "/" again: the filter opens with its text selected (typing replaces it); in it "/" is a slash and
         # ":" a colon
         burst(app, "/", "/", ":")
-        await pilot.pause(0.3)
-        assert box.has_focus and box.value == "/:" and not isinstance(app.screen, ConfirmDialog)
+        await wait_for(pilot, lambda: box.has_focus and box.value == "/:")
+        assert not isinstance(app.screen, ConfirmDialog)
         await pilot.press("escape")
         await pilot.pause()
         # ":" and a command in one burst: the whole line reaches the command line, enter runs it
@@ -266,3 +266,49 @@ def test_dvc_is_out_of_the_collectors_way_after_the_first_load(seed_repo):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result.get("walked") is False, result
     assert result["unfrozen"] < 20_000, result
+
+
+async def test_at_80x24_a_message_cut_by_the_edge_ends_with_an_ellipsis(seed_repo, screen_text):
+    # two versions whose messages differ only beyond the 80th column must not read the same
+    seed_repo.write("data/demo.txt", "version3\n")
+    seed_repo.dvc("add", "-q", "data/demo.txt")
+    seed_repo.git("commit", "-q", "-am", "update demo.txt again")
+    app = make(seed_repo.ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_history(pilot, "data/demo.txt", "update demo.txt")
+        await wait_for(pilot, lambda: "update demo.txt…" in screen_text(app))
+        rows = [line.rstrip() for line in screen_text(app).splitlines() if "update demo.txt" in line]
+        assert len(rows) == 2, rows
+        assert rows[0].endswith("update demo.txt…") and rows[1].endswith("update demo.txt"), rows
+
+
+async def test_the_md5_of_saved_edits_stays_on_the_status_line_and_in_saves(dirty_repo, screen_text):
+    app = make(dirty_repo.ws)
+    digest = hashlib.md5(b"my unsaved edit\n").hexdigest()  # noqa: S324
+    async with app.run_test(size=(120, 34)) as pilot:
+        await pilot.press("colon", *"saves", "enter")
+        await wait_for(pilot, lambda: "no workspace copy was saved" in status(app))
+        await open_history(pilot, "data/demo.txt", "add demo.txt version1")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("s")
+        # the checkout is done and the pane has read the workspace again
+        await wait_for(pilot, lambda: any(v.is_current and v.message == "add demo.txt version1"
+                                          for v in pane(app).versions) and not pane(app).is_busy("history")
+                       and not pane(app).is_busy("outputs"), timeout=90)
+        assert digest in status(app) and ":saves" in status(app), status(app)
+        await pilot.press("colon", *"saves", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextView))
+        assert f"md5 {digest}" in screen_text(app)
+        body = " ".join(str(app.screen.body).split())
+        assert f"data/demo.txt in {dirty_repo.ws}" in body, body
+        assert f"to get it back: put md5 {digest} in data/demo.txt.dvc, then `dvc checkout data/demo.txt.dvc`" \
+            in body, body
+        await pilot.press("escape")
+    # the recipe works: that md5 in the .dvc file and `dvc checkout` bring the edit back
+    record = dirty_repo.ws / "data" / "demo.txt.dvc"
+    lines = record.read_text().splitlines()
+    record.write_text("\n".join(f"- md5: {digest}" if line.startswith("- md5:") else line
+                                for line in lines if "size:" not in line) + "\n")
+    dirty_repo.dvc("checkout", "-q", "data/demo.txt.dvc")
+    assert dirty_repo.read("data/demo.txt") == b"my unsaved edit\n"

@@ -52,6 +52,34 @@ def test_missing_folder_is_not_configured(tmp_path):
         DvcDatasets.from_settings({"repo": str(tmp_path / "nope")})
 
 
+@pytest.mark.parametrize("layout", ["not git", "git without dvc", "missing"])
+def test_a_folder_that_is_no_workspace_is_reported_before_dvc_is_imported(tmp_path, layout):
+    # in a fresh process, as the console builds the backend: the cheap file-system checks come before the
+    # backend's modules and DVC are imported, so the pane says what is wrong without waiting for them
+    folder = tmp_path / "nope" if layout == "missing" else tmp_path
+    if layout == "git without dvc":
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    probe = (
+        "import json, sys\n"
+        "from backends import registry\n"
+        "from backends.errors import NotConfigured\n"
+        "try:\n"
+        f"    registry.create('data', 'dvc', {{'repo': {str(folder)!r}}}).workspace()\n"
+        "    error = None\n"
+        "except NotConfigured as exc:\n"
+        "    error = str(exc)\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dvc', 'dvc_data', 'scmrepo')\n"
+        "                or m in ('backends.dvc_backend', 'backends.dvc_files', 'backends.data'))\n"
+        "print(json.dumps({'error': error, 'loaded': loaded}))\n"
+    )
+    root = Path(__file__).resolve().parent.parent.parent
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=root)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    expected = {"not git": "not a git repository", "git without dvc": "no DVC", "missing": "does not exist"}[layout]
+    assert result["error"] and expected in result["error"], result
+    assert result["loaded"] == [], result
+
+
 def test_default_is_current_directory_and_satisfies_protocol(seed_repo, monkeypatch):
     monkeypatch.chdir(seed_repo.ws / "data")  # a subfolder finds the workspace root
     backend = DvcDatasets.from_settings({})

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 IRIS_FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
@@ -36,6 +37,7 @@ class SlowServer:
 
     def __init__(self, url: str, delay: float) -> None:
         self.url, self.delay, self.posts = url, delay, 0
+        self.received: list[datetime] = []  # when each POST arrived
 
 
 @contextmanager
@@ -55,6 +57,7 @@ def slow_server(delay: float) -> Iterator[SlowServer]:
             self.wfile.write(b"{}")
 
         def do_POST(self):
+            server.received.append(datetime.now(timezone.utc))
             server.posts += 1
             self._answer(server.delay)
 

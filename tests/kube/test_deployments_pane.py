@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from backends.deployments import AVAILABLE
 from console.app import make_app
@@ -147,6 +147,64 @@ async def test_api_server_outage_marks_stale_and_recovers(kubeconfig, namespace,
         assert "[stale]" not in str(pane(app).query_one("#deployments-title").render())
 
 
+async def test_the_count_on_the_status_line_is_what_the_table_shows(kubeconfig, namespace, kube_client, kube_api):
+    create(kube_client, namespace, "one")
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: row_of(app, "one") and "watching for changes" in status(app))
+        create(kube_client, namespace, "two")  # shown through the watch: the stream is open
+        await wait_for(pilot, lambda: len(table_rows(app)) == 2 and not pane(app)._rebuild_pending)
+        assert status(app).startswith("2 deployment(s)"), status(app)
+        # the watch drops (503), and a deployment is added while the reconnect waits
+        kube_api.watch_gate.clear()
+        try:
+            kube_api.fail_next.append(503)
+            kube_api.store.break_watches()
+            await wait_for(pilot, lambda: "503" in status(app), what="the drop shown")
+            create(kube_client, namespace, "three")
+        finally:
+            kube_api.watch_gate.set()
+        await wait_for(pilot, lambda: len(table_rows(app)) == 3, what="the new row")
+        await wait_for(pilot, lambda: "reconnected" in status(app) and not pane(app)._rebuild_pending,
+                       what="reconnected")
+        assert status(app).startswith("3 deployment(s)"), status(app)
+        # a filter: the count says how many of them are shown
+        await pilot.press("slash", *"three", "enter")
+        await wait_for(pilot, lambda: len(table_rows(app)) == 1, what="filtered")
+        create(kube_client, namespace, "four")
+        await wait_for(pilot, lambda: len(pane(app).deployments) == 4 and not pane(app)._rebuild_pending)
+        assert len(table_rows(app)) == 1
+
+
+async def test_a_context_the_kubeconfig_lacks_is_named_and_not_retried(tmp_path, kube_api, namespace, kube_client,
+                                                                      screen_text):
+    import yaml
+
+    create(kube_client, namespace, "reachable")
+    kc = kube_api.write_kubeconfig(tmp_path / "kc", context="fake")
+    cfg = yaml.safe_load(kc.read_text())
+    cfg["contexts"].append({"name": "staging", "context": {"cluster": "fake-cluster", "user": "fake-user"}})
+    kc.write_text(yaml.safe_dump(cfg))
+    app = make(kubeconfig=str(kc), kube_context="prod", namespaces=(namespace,))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "'prod'" in status(app), what="the context error")
+        text = status(app)
+        assert "fake" in text and "staging" in text and "retrying" not in text and "r retries" in text, text
+        shown = screen_text(app)  # at 80x24 the names are on the screen, not cut off
+        assert "'prod'" in shown and "fake, staging" in shown.replace("\n", " "), shown
+        # the user adds the context; nothing is retried until they press r
+        cfg["contexts"].append({"name": "prod", "context": {"cluster": "fake-cluster", "user": "fake-user"}})
+        kc.write_text(yaml.safe_dump(cfg))
+        lists = lambda: [r for r in kube_api.requests if namespace in r[1] and P in r[1]]  # noqa: E731
+        before = len(lists())
+        await pilot.pause(2.0)  # four times the first retry delay: a retry would have come by now
+        assert len(lists()) == before
+        assert "'prod'" in status(app), "the error stays on the status line"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: row_of(app, "reachable"), what="the list after r")
+        assert status(app).startswith("1 deployment(s)"), status(app)
+
+
 async def test_filter_narrows_the_table(kubeconfig, namespace, kube_client):
     create(kube_client, namespace, "alpha")
     create(kube_client, namespace, "beta")
@@ -163,7 +221,7 @@ async def test_not_configured_says_how(monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     app = make()
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: pane(app).query("#not-configured"), what="the not-configured text")
         text = str(pane(app).query_one("#not-configured").render())
         assert "KUBECONFIG" in text and "--kubeconfig" in text
 
@@ -218,9 +276,9 @@ async def test_real_model_yaml_pods_log_and_test_requests(kubeconfig, namespace,
         # invalid JSON: pointed at, never sent
         editor.load_text('{\n  "inputs": [1, 2,,]\n}')
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "nothing was sent" in screen_text(app), what="the JSON error")
         assert len(view.history) == 2
-        assert "line 2, column 19" in screen_text(app) and "nothing was sent" in screen_text(app)
+        assert "line 2, column 19" in screen_text(app)
         assert editor.cursor_location == (1, 18)
         # replay the first request, then save the history
         view.query_one("#history").move_cursor(row=0)
@@ -310,7 +368,8 @@ async def test_an_answer_after_the_dialog_closed_is_kept_with_its_send_time(scre
             await wait_for(pilot, lambda: history, what="the answer, after the dialog closed")
             ex = history[0]
             assert ex.response.status == 200 and ex.response.latency_s >= 0.7
-            assert ex.sent_at - sent < timedelta(seconds=0.5), "the time it was sent, not when the answer came"
+            # the time it was sent (before the server had it), not when the answer came (0.8 s after that)
+            assert sent <= ex.sent_at <= server.received[0]
             await pilot.press("t")
             await wait_for(pilot, lambda: isinstance(app.screen, RequestView), what="editor again")
             await pilot.pause()

@@ -58,14 +58,31 @@ async def test_end_scrolls_to_the_last_row_and_updates_show_while_scrolled():
 
 async def test_wide_cells_are_cut_and_columns_fit_the_widest_value():
     app = TableApp(3)
-    async with app.run_test(size=(60, 8)) as pilot:
+    async with app.run_test(size=(80, 8)) as pilot:
         table = app.query_one(FastTable)
         table.update_cell("k1", "name", "x" * 200)
         await pilot.pause()
         row = next(line for line in lines(app) if "xxx" in line)
-        assert "…" in row or len(row.rstrip()) <= 60
+        # the column stops at 60 characters, the last one an ellipsis, and the next column follows it
+        assert row.startswith(" " + "x" * 59 + "…" + "  Available"), row
         assert table.get_cell("k1", "name") == "x" * 200
         assert [str(c) for c in table.get_row_at(2)] == ["row-002", "Available"]
+
+
+async def test_a_cell_cut_by_the_right_edge_ends_with_an_ellipsis():
+    app = TableApp(0)
+    async with app.run_test(size=(24, 8)) as pilot:
+        table = app.query_one(FastTable)
+        table.set_columns([("name", "name", "left"), ("message", "message", "left")])
+        table.set_rows([("a", ["row-a", "update demo.txt again"]), ("b", ["row-b", "update demo.txt"])])
+        await pilot.pause()
+        first, second = (line.rstrip() for line in lines(app)[1:3])
+        # the view ends on the blank before "again": without the ellipsis both rows would read the same
+        assert first == " row-a  update demo.txt…", first
+        assert second == " row-b  update demo.txt", second  # only its padding is beyond the edge
+        table.scroll_to(x=6, animate=False)  # the whole message in view: no ellipsis
+        await pilot.pause()
+        assert lines(app)[1].strip() == "update demo.txt again", lines(app)[1]
 
 
 async def test_set_columns_replaces_everything_and_right_justified_columns_align_numbers():

@@ -58,3 +58,32 @@ async def test_textual_table_alone_keeps_the_stale_drawing():
     """The case the subclass exists for (if Textual fixes it, this test says the subclass can go)."""
     line = await drawn_after_measuring(TextualDataTable, add_long_row)
     assert "mlp   v1" in line, line
+
+
+class CutApp(App):
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="t", cursor_type="row")
+
+    def on_mount(self) -> None:
+        from rich.text import Text
+
+        table = self.query_one(DataTable)
+        table.add_column("name", width=5)
+        table.add_column("message", width=21)
+        # a styled cell wider than its fixed column, and messages that the view's right edge cuts
+        table.add_row(Text("diabetes"), "update demo.txt again", key="a")
+        table.add_row("mlp", "update demo.txt", key="b")
+
+
+async def test_cells_cut_short_end_with_an_ellipsis():
+    app = CutApp()
+    async with app.run_test(size=(24, 6)) as pilot:
+        table = app.query_one(DataTable)
+        await pilot.pause()
+        first, second = (table.render_line(y).text.rstrip() for y in (1, 2))
+        # the column cuts "diabetes"; the view ends on the blank before "again"
+        assert first == " diab…  update demo.txt…", first
+        assert second == " mlp    update demo.txt", second  # only padding lies beyond the edge
+        table.scroll_to(x=7, animate=False)
+        await pilot.pause()
+        assert table.render_line(1).text.strip() == "update demo.txt again"
