@@ -118,6 +118,44 @@ async def test_completion_lists_the_exporters_names(prometheus):
         assert [s.points[-1][1] for s in screen.query_one("#chart", LineChart).series] == [MEMORY_BYTES["iris"]]
 
 
+async def test_tab_walks_the_candidates_shown_under_the_editor(prometheus):
+    app, _ = live_app(prometheus.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        editor = screen.query_one("#editor", PromQLEditor)
+        label = editor.query_one("#candidates")
+
+        def highlighted() -> list[str]:
+            text = label.content  # the Rich Text the editor gave the label
+            return [text.plain[s.start:s.end] for s in getattr(text, "spans", ()) if "reverse" in str(s.style)]
+
+        await type_query(pilot, "mlc_m")
+        both = "mlc_many_series  mlc_model_memory_bytes"
+        await wait_until(pilot, lambda: str(label.render()) == both, what="the two candidates listed")
+        walk = [("tab", "mlc_many_series"), ("tab", "mlc_model_memory_bytes"), ("tab", "mlc_many_series"),
+                ("shift+tab", "mlc_model_memory_bytes"), ("shift+tab", "mlc_many_series")]
+        for key, want in walk:
+            await pilot.press(key)
+            await pilot.pause()
+            assert editor.input.value == want and editor.input.cursor_position == len(want), key
+            assert highlighted() == [want] and str(label.render()).endswith(both), key
+        # typing ends the walk: the next tab completes the new word
+        await pilot.press("{")
+        await wait_until(pilot, lambda: "idx" in str(label.render()).split(), what="label names")
+        assert highlighted() == []
+        await pilot.press("i", "tab")
+        assert editor.input.value == "mlc_many_series{idx"
+        # at 80 columns the one in the line stays in view among many
+        await type_query(pilot, "mlc_many_series{idx=")
+        await wait_until(pilot, lambda: "00" in str(label.render()).split(), what="60 label values")
+        for _ in range(30):
+            await pilot.press("tab")
+        await pilot.pause()
+        assert editor.input.value == 'mlc_many_series{idx="29"'
+        assert highlighted() == ["29"] and str(label.render()).startswith("30/60  < ")
+        assert len(str(label.render())) <= editor.content_region.width - 2
+
+
 def title_of(screen) -> str:
     return str(screen.query_one("#metrics-title").render())
 
