@@ -345,3 +345,82 @@ async def test_server_down_keeps_stale_data_and_recovers(running_server):
         await until(pilot, lambda: not screen.stale and not screen.problem, timeout=20, what="recovered")
         assert row_ids(screen) == before
         assert "[stale]" not in text_of(screen.query_one("#runs-title", Label))
+
+
+async def test_escape_clears_an_applied_filter_and_reloads(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, app, 7)
+        await pilot.press("slash", *"params.l1_ratio = '1.0'", "enter")
+        await until(pilot, lambda: screen.filter_text and not screen.is_busy("runs"), what="filter applied")
+        filtered = {r["run_id"] for r in mlflow_sqlite.runs if r["l1_ratio"] == 1.0}
+        assert set(row_ids(screen)) == filtered and len(filtered) < 7
+        # escape in the box drops only what was typed there
+        await pilot.press("slash", "backspace", "backspace", "escape")
+        assert screen.filter_text == "params.l1_ratio = '1.0'" and set(row_ids(screen)) == filtered
+        assert screen.query_one("#filter").value == "params.l1_ratio = '1.0'"
+        # escape on the table clears the applied filter and reads every run again
+        assert app.focused is screen.query_one("#runs", FastTable)
+        await pilot.press("escape")
+        await until(pilot, lambda: not screen.filter_text and len(screen.runs) == 7 and not screen.is_busy("runs"),
+                    what="the filter cleared")
+        assert set(row_ids(screen)) == {r["run_id"] for r in mlflow_sqlite.runs}
+        assert screen.query_one("#filter").has_class("hidden")
+        assert "filter:" not in text_of(screen.query_one("#runs-title", Label))
+
+
+async def test_a_rejected_filter_is_said_once_and_the_status_fits_one_line(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot, app, 7)
+        await pilot.press("slash", *"metrics.rmse <<< 3", "enter")
+        error = screen.query_one("#filter-error", Label)
+        await until(pilot, lambda: not error.has_class("hidden"), what="inline error")
+        await pilot.pause()
+        shown = app.screen._compositor.render_strips()
+        text = "\n".join(strip.text for strip in shown)
+        # MLflow's message in full, once, in the inline place (which wraps); the status points there
+        assert text.count("Invalid comparator") == 1
+        assert "'<<<'" in text_of(error) and ">=" in text_of(error)
+        status = screen.query_one("#status")
+        assert status.size.height == 1 and "previous results kept" in status.text
+        assert len("ERROR " + status.text) <= status.content_region.width
+
+
+async def test_j_and_k_scroll_the_run_detail(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app, 7)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TextView) and app.screen.query("#scroll"), what="detail view")
+        scroll = app.screen.query_one("#scroll")
+        await until(pilot, lambda: scroll.max_scroll_y > 2, what="a detail longer than the dialog")
+        await pilot.press("j", "j")
+        await until(pilot, lambda: scroll.scroll_y == 2, what="j scrolled down")
+        await pilot.press("k")
+        await until(pilot, lambda: scroll.scroll_y == 1, what="k scrolled up")
+        await pilot.press("G")
+        await until(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y, what="G: the end")
+        await pilot.press("g")
+        await until(pilot, lambda: scroll.scroll_y == 0, what="g: the top")
+
+
+async def test_the_run_name_stays_in_view_while_scrolling_right(mlflow_sqlite):
+    app = runs_app(mlflow_sqlite.uri)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot, app, 7)
+        table = screen.query_one("#runs", FastTable)
+        assert table.virtual_size.width > table.size.width  # too wide for 80 columns
+        await pilot.press("end")
+        await until(pilot, lambda: table.scroll_x > 0, what="scrolled right")
+        assert table.column_key == table.column_keys[-1]
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        top = table.region.y
+        header, rows = lines[top], lines[top + 1:top + 8]
+        assert header.split()[0] == "run" and header.rstrip().endswith(screen._label(table.column_keys[-1]))
+        assert [row.split()[0] for row in rows] == [run.run_name for run in screen.runs]
+        # the last column's values are in view beside the names
+        last = table.column_keys[-1].partition(".")[2]
+        assert [row.split()[-1] for row in rows] == [dict(run.params)[last] for run in screen.runs]
+        await pilot.press("home")
+        await until(pilot, lambda: table.scroll_x == 0, what="back to the start")
