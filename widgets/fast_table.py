@@ -6,6 +6,8 @@ Only the visible lines are rendered; column widths come from ``cell_len`` (no Ri
 
 ``cursor_type="row"`` (the default) highlights whole rows; ``cursor_type="cell"`` adds a column cursor
 (left / right, home / end for the first / last column, ctrl+home / ctrl+end for the first / last row).
+``fixed_columns=N`` keeps the first N columns in view while the others scroll sideways (at most half the
+width: a wider one is cut with an ellipsis).
 """
 
 from __future__ import annotations
@@ -99,10 +101,11 @@ class FastTable(ScrollView, can_focus=True):
         def control(self) -> "FastTable":
             return self.table
 
-    def __init__(self, *, cursor_type: Literal["row", "cell"] = "row", name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, cursor_type: Literal["row", "cell"] = "row", fixed_columns: int = 0,
+                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.cursor_type = cursor_type
+        self.fixed_columns = fixed_columns
         self._labels: list[Cell] = []
         self._justify: list[JustifyMethod] = []
         self._col_keys: list[str] = []
@@ -219,8 +222,21 @@ class FastTable(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         total = sum(w + 2 for w in self._widths)
-        self.virtual_size = Size(total, len(self._rows) + 1)
+        frozen, shown = self._frozen()
+        self.virtual_size = Size(total - frozen + shown, len(self._rows) + 1)
         self.refresh()
+
+    def _frozen(self) -> tuple[int, int]:
+        """The width of the fixed columns, and how much of it is shown (at most half the view)."""
+        if not self.fixed_columns:
+            return 0, 0
+        frozen = sum(w + 2 for w in self._widths[:self.fixed_columns])
+        view = self.scrollable_content_region.width
+        return frozen, min(frozen, view // 2) if view else frozen
+
+    def on_resize(self) -> None:
+        if self.fixed_columns:
+            self._resize()  # the part of the fixed columns shown depends on the width
 
     def _refresh_row(self, row: int) -> None:
         self.refresh_line(row + 1)  # virtual line 0 is the header
@@ -251,10 +267,11 @@ class FastTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row, animate=False)
         elif self.cursor_row >= top + body:
             self.scroll_to(y=self.cursor_row - body + 1, animate=False)
-        if self.cursor_type == "cell" and self._col_keys:
-            left = sum(w + 2 for w in self._widths[:self.cursor_column])
+        if self.cursor_type == "cell" and self._col_keys and self.cursor_column >= self.fixed_columns:
+            frozen, shown = self._frozen()  # a fixed column is always in view; the others scroll past it
+            left = sum(w + 2 for w in self._widths[:self.cursor_column]) - frozen
             right = left + self._widths[self.cursor_column] + 2
-            view = max(1, self.scrollable_content_region.width)
+            view = max(1, self.scrollable_content_region.width - shown)
             x = int(self.scroll_x)
             if left < x:
                 self.scroll_to(x=left, animate=False)
@@ -283,6 +300,7 @@ class FastTable(ScrollView, can_focus=True):
         """First row; in a cell table the first column."""
         if self.cursor_type == "cell":
             self.move_cursor(column=0)
+            self.scroll_to(x=0, animate=False)  # past fixed columns too: the row is read from its start
         else:
             self.action_scroll_top()
 
@@ -321,7 +339,9 @@ class FastTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
             row = int(self.scroll_y) + event.y - 1
-            column = self._column_at(int(self.scroll_x) + event.x) if self.cursor_type == "cell" else None
+            frozen, shown = self._frozen()
+            x = event.x if event.x < shown else int(self.scroll_x) + event.x - shown + frozen
+            column = self._column_at(x) if self.cursor_type == "cell" else None
             if 0 <= row < len(self._rows):
                 if row == self.cursor_row and event.chain > 1 and column in (None, self.cursor_column):
                     self.action_select()
@@ -386,8 +406,30 @@ class FastTable(ScrollView, can_focus=True):
                 style = Style()
         text = self._mark_cut(text, scroll_x + width)
         segments = list(text.render(self.app.console))
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
+        frozen, shown = self._frozen()
+        if frozen:
+            strip = self._with_fixed_columns(Strip(segments), y, frozen, shown, scroll_x, width)
+        else:
+            strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
         return strip.apply_style(base + style) if y == 0 or style else strip.apply_style(base)
+
+    def _with_fixed_columns(self, line: Strip, y: int, frozen: int, shown: int, scroll_x: int, width: int) -> Strip:
+        """``line`` (all its cells) with the fixed columns at the left and the rest scrolled by ``scroll_x``."""
+        if shown == frozen:
+            head = line.crop_extend(0, frozen, None)
+        else:  # wider than half the view: the fixed cells again, cut with an ellipsis
+            row = int(self.scroll_y) + y - 1
+            cells = self._labels if y == 0 else self._rows[row]
+            cursor = None
+            if y and row == self.cursor_row and self.cursor_type == "cell":
+                cursor = self.get_component_rich_style("fast-table--cursor")
+            text = self._line_text(cells[:self.fixed_columns], cursor)
+            text.rstrip()  # only text that is cut gets the ellipsis, not the padding
+            text.truncate(shown - 1, overflow="ellipsis", pad=True)
+            text.append(" ")
+            head = Strip(list(text.render(self.app.console)))
+        tail = line.crop_extend(frozen + scroll_x, frozen + scroll_x + width - shown, None)
+        return Strip.join([head, tail])
 
 
 __all__ = ["FastTable"]

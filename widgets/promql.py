@@ -3,8 +3,9 @@
 The widget knows nothing of Prometheus: ``complete(context)`` is given a :class:`CompletionContext`
 (what kind of word is being typed, its prefix, the metric and label around it) and returns
 candidate words; the caller may answer from a cache and later call :meth:`PromQLEditor.recomplete`.
-``tab`` takes the first candidate, ``up`` / ``down`` walk the history, ``enter`` posts
-:class:`PromQLEditor.Run`, ``escape`` posts :class:`PromQLEditor.Cancelled`.
+The candidates are listed under the line; ``tab`` takes the first and, pressed again, the next
+(``shift+tab`` the previous), the one taken shown in the list. ``up`` / ``down`` walk the history,
+``enter`` posts :class:`PromQLEditor.Run`, ``escape`` posts :class:`PromQLEditor.Cancelled`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -96,6 +98,45 @@ def completion_context(text: str) -> CompletionContext:
     return CompletionContext("metric", word, len(text) - len(word))
 
 
+@dataclass(frozen=True)
+class _Cycle:
+    """``tab`` walking the candidates: the text before and after the cursor when it started, the
+    candidates then, which one is in the line, and the line it made (any other edit ends the walk)."""
+
+    before: str
+    after: str
+    context: CompletionContext
+    words: tuple[str, ...]
+    index: int
+    value: str
+
+
+def candidate_line(words: Sequence[str], current: int, width: int) -> Text:
+    """The candidates on one line of ``width`` cells, ``current`` (-1: none) highlighted and always in
+    view; ``+N``: N more that do not fit, ``<``: some before."""
+    if not words:
+        return Text()
+    text = Text()
+    if current >= 0:
+        text.append(f"{current + 1}/{len(words)}  ", style="bold")
+    start = 0
+    room = width - text.cell_len - 2 - len(f"  +{len(words)}")
+    while start < current and sum(len(w) + 2 for w in words[start:current + 1]) > room:
+        start += 1
+    if start:
+        text.append("< ")
+    for index in range(start, len(words)):
+        rest = len(words) - index - 1
+        reserve = len(f"+{rest}") + 2 if rest else 0
+        if index > start and text.cell_len + len(words[index]) > width - reserve:
+            text.append(f"+{rest + 1}")
+            break
+        text.append(words[index], style="reverse bold" if index == current else "")
+        text.append("  ")
+    text.rstrip()
+    return text
+
+
 def apply_completion(text: str, context: CompletionContext, word: str) -> str:
     """``text`` with the word at ``context.start`` replaced by ``word`` (values get their quotes)."""
     if context.kind == "value":
@@ -128,7 +169,8 @@ class PromQLEditor(Vertical):
     PromQLEditor #candidates { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("tab", "accept", "Complete", id="promql.complete", priority=True),
+        Binding("tab", "accept(1)", "Complete", id="promql.complete", priority=True),
+        Binding("shift+tab", "accept(-1)", "Previous", id="promql.previous", priority=True, show=False),
         Binding("up", "history(-1)", "Older", id="promql.older", show=False),
         Binding("down", "history(1)", "Newer", id="promql.newer", show=False),
         Binding("escape", "cancel", "Cancel", id="promql.cancel"),
@@ -149,6 +191,7 @@ class PromQLEditor(Vertical):
         self.complete = complete
         self.history = history if history is not None else []
         self._history_index = len(self.history)
+        self._cycle: _Cycle | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="PromQL (tab completes, up/down history, enter runs, escape cancels)",
@@ -175,10 +218,14 @@ class PromQLEditor(Vertical):
         return context, words
 
     def _show_candidates(self) -> None:
+        label = self.query_one("#candidates", Label)
+        width = self.content_region.width - label.styles.padding.width or 78  # the label is as wide as its text
+        if self._cycle is not None:
+            label.update(candidate_line(self._cycle.words, self._cycle.index, width))
+            return
         value = self.input.value[:self.input.cursor_position]
         _context, words = self.candidates(value)
-        shown = "  ".join(words[:8]) + (f"  (+{len(words) - 8})" if len(words) > 8 else "")
-        self.query_one("#candidates", Label).update(shown)
+        label.update(candidate_line(words, -1, width))
 
     def recomplete(self) -> None:
         """Show the candidates again (e.g. after the caller's cache was filled)."""
@@ -190,6 +237,8 @@ class PromQLEditor(Vertical):
     @on(Input.Changed, "#promql-input")
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
+        if self._cycle is not None and event.value != self._cycle.value:
+            self._cycle = None  # typed, deleted or walked the history: the walk is over
         self._show_candidates()
 
     @on(Input.Submitted, "#promql-input")
@@ -201,13 +250,23 @@ class PromQLEditor(Vertical):
                 self.history.append(query)
             self.post_message(self.Run(query))
 
-    def action_accept(self) -> None:
-        text = self.input.value[:self.input.cursor_position]
-        context, words = self.candidates(text)
-        if words:
-            self.input.value = apply_completion(text, context, words[0]) + \
-                self.input.value[self.input.cursor_position:]
-            self.input.cursor_position = len(apply_completion(text, context, words[0]))
+    def action_accept(self, step: int = 1) -> None:
+        """``tab`` (``step`` 1) puts the next candidate in the line, ``shift+tab`` (-1) the previous one."""
+        cycle = self._cycle
+        if cycle is None or self.input.value != cycle.value:
+            value, cursor = self.input.value, self.input.cursor_position
+            context, words = self.candidates(value[:cursor])
+            if not words:
+                return
+            cycle = _Cycle(value[:cursor], value[cursor:], context, tuple(words), -1 if step > 0 else 0, value)
+        index = (cycle.index + step) % len(cycle.words)
+        completed = apply_completion(cycle.before, cycle.context, cycle.words[index])
+        # a single candidate is simply taken: the next tab completes what follows it
+        self._cycle = _Cycle(cycle.before, cycle.after, cycle.context, cycle.words, index,
+                             completed + cycle.after) if len(cycle.words) > 1 else None
+        self.input.value = completed + cycle.after
+        self.input.cursor_position = len(completed)
+        self._show_candidates()
 
     def action_history(self, delta: int) -> None:
         if not self.history:

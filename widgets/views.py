@@ -15,7 +15,8 @@ from widgets.data_table import DataTable
 
 
 class TextView(ModalScreen[None]):
-    """A titled, scrollable text (YAML, logs, details). ``escape`` / ``q`` close it."""
+    """A titled, scrollable text (YAML, logs, details). ``escape`` / ``q`` close it; ``j`` / ``k`` / ``g`` /
+    ``G`` scroll it as they move in the panes' tables (arrows and page keys too)."""
 
     DEFAULT_CSS = """
     TextView { align: center middle; }
@@ -23,7 +24,13 @@ class TextView(ModalScreen[None]):
     TextView #title { text-style: bold; padding: 0 1; }
     TextView #foot { color: $text-muted; padding: 0 1; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="dialog.close")]
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", id="dialog.close"),
+        Binding("j", "scroll_body('down')", "Down", id="dialog.down", show=False),
+        Binding("k", "scroll_body('up')", "Up", id="dialog.up", show=False),
+        Binding("g", "scroll_body('home')", "Top", id="dialog.top", show=False),
+        Binding("G", "scroll_body('end')", "Bottom", id="dialog.bottom", show=False),
+    ]
 
     def __init__(self, title: str, body: RenderableType, footer: str = "escape: close") -> None:
         super().__init__()
@@ -38,6 +45,11 @@ class TextView(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#scroll").focus()
+
+    def action_scroll_body(self, where: str) -> None:
+        scroll = self.query_one("#scroll", VerticalScroll)
+        {"down": scroll.scroll_down, "up": scroll.scroll_up, "home": scroll.scroll_home,
+         "end": scroll.scroll_end}[where](animate=False)
 
 
 class TableView(ModalScreen[None]):

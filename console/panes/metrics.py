@@ -333,10 +333,11 @@ class MetricsScreen(PaneScreen):
         end = datetime.fromtimestamp(math.floor(now.timestamp() / step) * step, now.tzinfo)
         start = end - timedelta(seconds=math.ceil(seconds / step) * step)
         jobs = self._jobs(query)
+        board = self.dashboard
         self.polls += 1
         self.call_backend("poll", run_poll, self.backend, jobs, start, end, step, now,
-                          on_result=lambda results: self._polled(query, start, end, results),
-                          on_error=self._poll_failed, timeout=0)
+                          on_result=lambda results: self._polled(query, board, start, end, results),
+                          on_error=lambda error: self._poll_failed(error, query), timeout=0)
 
     def _after_poll(self, delay: float) -> None:
         if self._again:
@@ -345,14 +346,15 @@ class MetricsScreen(PaneScreen):
         else:
             self._arm(delay)
 
-    def _poll_failed(self, error: BaseException) -> None:
+    def _poll_failed(self, error: BaseException, query: str) -> None:
         self.failures += 1
         delay = min(MAX_BACKOFF, self.interval * 2 ** min(self.failures - 1, 6))
         had_data = self.last_range is not None or self.last_ok is not None
         self.stale = had_data
         self.query_one("#chart", LineChart).set_stale(had_data)
         self.query_one("#dashboard", DashboardGrid).set_stale(had_data)
-        self._pending_query = None
+        if query == self._pending_query:
+            self._pending_query = None
         keep = "; showing the last data (stale)" if had_data else ""
         retry = f"; retrying in {delay:g}s" if self.live else "; press r to retry"
         self._status(f"{describe_error(error)}{keep}{retry}", "error")
@@ -361,7 +363,14 @@ class MetricsScreen(PaneScreen):
             self.show_error(error)
         self._after_poll(delay)
 
-    def _polled(self, query: str, start: datetime, end: datetime, results: list[tuple[Job, Any]]) -> None:
+    def _polled(self, query: str, board: Dashboard | None, start: datetime, end: datetime,
+                results: list[tuple[Job, Any]]) -> None:
+        if board is not self.dashboard or (self._pending_query is not None and query != self._pending_query):
+            # asked before the view or the query changed (closing the `:` line resumes the pane, which
+            # polls the old query at once): drawing it would undo the change, so poll the new one
+            self._again = True
+            self._after_poll(self.interval)
+            return
         recovered = self.failures > 0
         self.failures = 0
         self.stale = False

@@ -65,12 +65,15 @@ def order_clause(column: str, descending: bool) -> str | None:
 class RunsScreen(PaneScreen):
     PANE = "runs"
     FILTER_TARGET = "runs"
+    CSS = """
+    RunsScreen #filter-error { width: 1fr; height: auto; max-height: 4; padding: 0 1; }
+    """
     FILTER_AS_YOU_TYPE = False  # MLflow search syntax, applied by the store on enter
     BINDINGS = [
         Binding("E", "experiments", "Experiments", id="runs.experiments"),
         Binding("s", "sort", "Sort", id="runs.sort"),
         Binding("slash", "filter", "Filter", id="runs.filter", priority=True),  # see PaneScreen.action_filter
-        Binding("escape", "close_filter", "Close filter", id="runs.close_filter", show=False),
+        Binding("escape", "close_filter", "Clear filter", id="runs.close_filter", show=False),
         Binding("space", "mark", "Mark", id="runs.mark"),
         Binding("C", "compare", "Compare", id="runs.compare"),
         Binding("m", "chart", "Chart", id="runs.chart"),
@@ -121,8 +124,9 @@ class RunsScreen(PaneScreen):
         yield Input(placeholder="MLflow filter, e.g. metrics.rmse < 70 and params.alpha = '0.01' "
                                 "(enter applies, escape closes)", id="filter", classes="filter hidden")
         yield Label("", id="filter-error", classes="hidden")
-        # the virtual table draws only the visible rows: a page of runs costs no measuring and no redraw of the rest
-        yield FastTable(id="runs", cursor_type="cell")
+        # the virtual table draws only the visible rows: a page of runs costs no measuring and no redraw of the rest;
+        # the mark and the run name stay in view while the other columns scroll
+        yield FastTable(id="runs", cursor_type="cell", fixed_columns=2)
 
     def on_mount(self) -> None:
         # PaneScreen.on_mount runs after this one (Textual calls each class's handler) and starts the load
@@ -201,8 +205,11 @@ class RunsScreen(PaneScreen):
             self._wanted = None
             message = error.detail or str(error)
             if query.filter != self.filter_text:
+                # the store's words go inline, where there is room for them; the status line only points there
                 self._show_filter_error(f"MLflow rejected the filter: {message}")
-            self.set_status(f"{describe_error(error)} - previous results kept", "error")
+                self.set_status("filter rejected (MLflow's message above); previous results kept", "error")
+            else:
+                self.set_status(f"{describe_error(error)} - previous results kept", "error")
             return
         self._load_failed(error)
 
@@ -464,12 +471,22 @@ class RunsScreen(PaneScreen):
         self._request(filter_text=text)
 
     def action_close_filter(self) -> None:
+        """``escape``: in the filter box it drops what was typed there (the applied filter stays, so a
+        slip never loses a long filter); elsewhere it clears the applied filter and reloads."""
         box = self.query_one("#filter", Input)
+        applied = self._wanted[1] if self._wanted else self.filter_text
         self._hide_filter_error()
-        box.value = self.filter_text
-        if not self.filter_text:
-            box.add_class("hidden")
-        self.query_one("#runs", FastTable).focus()
+        table = self.query_one("#runs", FastTable)
+        if self.focused is box or not applied:
+            box.value = self.filter_text
+            if not self.filter_text:
+                box.add_class("hidden")
+            table.focus()
+            return
+        box.value = ""
+        box.add_class("hidden")
+        table.focus()
+        self._request(filter_text="")
 
     def _show_filter_error(self, message: str) -> None:
         label = self.query_one("#filter-error", Label)

@@ -140,8 +140,8 @@ def test_a_killed_helper_fails_the_call_in_flight_and_comes_back(mlflow_sqlite, 
     caller = threading.Thread(target=lambda: _catch(outcome, backend.search_runs, RunQuery((eid,))))
     caller.start()
     try:
+        # the call is out (sent, and no answer can come while the store is locked)
         _wait(lambda: backend._helper._conn is not None and backend._helper._conn.pending)
-        time.sleep(0.3)  # the query is waiting on the lock inside the helper
         os.kill(pid, signal.SIGKILL)
         caller.join(15)
     finally:
@@ -192,11 +192,14 @@ async def main():
             if getattr(screen, "runs", None):
                 break
         await pilot.press("enter")
-        await pilot.pause(1.0)
+        for _ in range(600):
+            await pilot.pause(0.05)
+            if type(app.screen).__name__ == "TextView":
+                break
         heavy = sorted(m for m in ("mlflow", "pandas", "sqlalchemy") if m in sys.modules)
         built = sorted(kind for kind in ("data", "deployments", "metrics") if app.peek_backend(kind) is not None)
         print(json.dumps({{"runs": len(screen.runs), "heavy": heavy, "backend": type(screen.backend).__name__,
-                          "other backends built": built}}))
+                          "other backends built": built, "on screen": type(app.screen).__name__}}))
 
 asyncio.run(main())
 """
@@ -204,7 +207,7 @@ asyncio.run(main())
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"runs": len(mlflow_sqlite.runs), "heavy": [], "backend": "MlflowProcessRuns",
-                      "other backends built": []}
+                      "other backends built": [], "on screen": "TextView"}
 
 
 def test_passwords_in_helper_output_are_masked():

@@ -107,3 +107,41 @@ async def test_click_moves_the_cell_cursor():
         header = lines(app)[0]
         await pilot.click(FastTable, offset=(header.index("alpha"), 3))
         assert (table.cursor_row, table.column_key) == (2, "alpha")
+
+
+class FixedApp(CellApp):
+    def compose(self) -> ComposeResult:
+        yield FastTable(id="t", cursor_type="cell", fixed_columns=2)
+
+
+async def test_fixed_columns_stay_in_view_while_the_rest_scrolls():
+    app = FixedApp()
+    async with app.run_test(size=(50, 10)) as pilot:
+        table = app.query_one(FastTable)
+        await pilot.press("end")
+        assert table.column_key == "wide2" and table.scroll_x > 0
+        header, first = lines(app)[:2]
+        assert header.split()[0] == "run" and header.split()[-1] == "w2"
+        assert first.split()[0] == "run-0000" and first.split()[-1] == "z0" * 10
+        # a click right of the fixed columns lands on the column drawn there, one on them on theirs
+        await pilot.click(FastTable, offset=(first.index("z0z0"), 2))
+        assert (table.cursor_row, table.column_key) == (1, "wide2")
+        await pilot.click(FastTable, offset=(first.index("run-0000"), 1))
+        assert (table.cursor_row, table.column_key) == (0, "run")
+        # left from the last column scrolls the columns between back in beside the fixed ones
+        await pilot.press("end", "left")
+        assert table.column_key == "wide1" and "a" * 30 in lines(app)[1]
+        await pilot.press("home")
+        assert table.scroll_x == 0 and lines(app)[0].split()[:3] == ["run", "rmse", "alpha"]
+
+
+async def test_fixed_columns_wider_than_half_the_view_are_cut_with_an_ellipsis():
+    app = FixedApp()
+    async with app.run_test(size=(24, 10)) as pilot:
+        table = app.query_one(FastTable)
+        half = table.scrollable_content_region.width // 2
+        await pilot.pause()
+        assert lines(app)[1][:half + 1] == "    run-0… "[:half] + " "
+        await pilot.press("end")
+        first = lines(app)[1]
+        assert first.startswith("    run-0… "[:half]) and first.rstrip().endswith("z0")

@@ -53,6 +53,8 @@ def test_runs_table_80x24_sorted_and_marked(snap_compare, fake_app):
 
 
 def test_runs_filter_error_inline(snap_compare, fake_app):
+    # must show: the rejected filter in its box, the store's message once (inline, under the box), the
+    # previous runs, and a one-line status that points at the message instead of repeating it
     async def run_before(pilot):
         screen = await _loaded(pilot)
         await pilot.press("slash")

@@ -20,7 +20,8 @@ from .pane_helpers import screen_text, table_rows, type_query, wait_until
 
 
 class CountingPrometheus(PrometheusMetrics):
-    """The real backend, counting how many queries run at the same time."""
+    """The real backend, counting how many queries run at the same time; a test clears ``gate`` to
+    hold range queries until it sets it again."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,6 +29,8 @@ class CountingPrometheus(PrometheusMetrics):
         self.running = 0
         self.most_at_once = 0
         self.calls = 0
+        self.gate = threading.Event()
+        self.gate.set()
 
     def range_query(self, *args, **kwargs):
         with self._guard:
@@ -35,6 +38,7 @@ class CountingPrometheus(PrometheusMetrics):
             self.calls += 1
             self.most_at_once = max(self.most_at_once, self.running)
         try:
+            self.gate.wait(30)
             return super().range_query(*args, **kwargs)
         finally:
             with self._guard:
@@ -112,6 +116,91 @@ async def test_completion_lists_the_exporters_names(prometheus):
         await wait_until(pilot, lambda: screen.promql == 'mlc_model_memory_bytes{model="iris"}'
                          and screen.last_range.query == screen.promql, what="completed query charted")
         assert [s.points[-1][1] for s in screen.query_one("#chart", LineChart).series] == [MEMORY_BYTES["iris"]]
+
+
+async def test_tab_walks_the_candidates_shown_under_the_editor(prometheus):
+    app, _ = live_app(prometheus.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot, app)
+        editor = screen.query_one("#editor", PromQLEditor)
+        label = editor.query_one("#candidates")
+
+        def highlighted() -> list[str]:
+            text = label.content  # the Rich Text the editor gave the label
+            return [text.plain[s.start:s.end] for s in getattr(text, "spans", ()) if "reverse" in str(s.style)]
+
+        await type_query(pilot, "mlc_m")
+        both = "mlc_many_series  mlc_model_memory_bytes"
+        await wait_until(pilot, lambda: str(label.render()) == both, what="the two candidates listed")
+        walk = [("tab", "mlc_many_series"), ("tab", "mlc_model_memory_bytes"), ("tab", "mlc_many_series"),
+                ("shift+tab", "mlc_model_memory_bytes"), ("shift+tab", "mlc_many_series")]
+        for key, want in walk:
+            await pilot.press(key)
+            await pilot.pause()
+            assert editor.input.value == want and editor.input.cursor_position == len(want), key
+            assert highlighted() == [want] and str(label.render()).endswith(both), key
+        # typing ends the walk: the next tab completes the new word
+        await pilot.press("{")
+        await wait_until(pilot, lambda: "idx" in str(label.render()).split(), what="label names")
+        assert highlighted() == []
+        await pilot.press("i", "tab")
+        assert editor.input.value == "mlc_many_series{idx"
+        # at 80 columns the one in the line stays in view among many
+        await type_query(pilot, "mlc_many_series{idx=")
+        await wait_until(pilot, lambda: "00" in str(label.render()).split(), what="60 label values")
+        for _ in range(30):
+            await pilot.press("tab")
+        await pilot.pause()
+        assert editor.input.value == 'mlc_many_series{idx="29"'
+        assert highlighted() == ["29"] and str(label.render()).startswith("30/60  < ")
+        assert len(str(label.render())) <= editor.content_region.width - 2
+
+
+def title_of(screen) -> str:
+    return str(screen.query_one("#metrics-title").render())
+
+
+QUERIES = ("mlc_room_temperature_celsius", "mlc_model_memory_bytes", 'mlc_room_temperature_celsius{room="attic"}',
+           "up", "mlc_requests_total")
+
+
+async def test_promql_typed_on_the_colon_line_while_live(prometheus):
+    # closing the `:` line resumes the pane, which polls the old query at once: its answer must not
+    # undo the new query (it did: the header stayed `PromQL up`)
+    app, _ = live_app(prometheus.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        assert screen.live
+        for query in QUERIES:
+            await pilot.press("colon", *f"promql {query}", "enter")
+            await wait_until(pilot, lambda: screen.promql == query and screen.last_range.query == query,
+                             what=f"{query} charted")
+            assert title_of(screen).startswith(f"PromQL {query} ")
+            polls = screen.polls
+            await wait_until(pilot, lambda: screen.polls >= polls + 2 and not screen.is_busy("poll"),
+                             what="two more live polls")
+            assert screen.promql == query and screen.last_range.query == query
+
+
+async def test_promql_run_from_the_editor_while_a_poll_is_out(prometheus):
+    app, made = live_app(prometheus.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot, app)
+        backend = made["metrics"]
+        for query in QUERIES[:3]:
+            await type_query(pilot, query)
+            old = screen.promql
+            backend.gate.clear()  # the next poll (of the old query) is held until the query is run
+            try:
+                screen.poll()
+                await wait_until(pilot, lambda: backend.running == 1, what="a poll of the old query out")
+                await pilot.press("enter")
+                assert screen._pending_query == query
+            finally:
+                backend.gate.set()
+            await wait_until(pilot, lambda: screen.promql == query and screen.last_range.query == query,
+                             what=f"{query} charted after the {old} poll answered")
+            assert title_of(screen).startswith(f"PromQL {query} ")
 
 
 async def test_invalid_query_and_series_cap(prometheus):
