@@ -117,7 +117,7 @@ async def test_every_key_unconfigured_and_api_down(tmp_path):
                        timeout=30, what="the error")
 
     await check_state(cluster_app(path, "default"), "deployments",
-                      State("API down", down, silent={**ONE_ROW, **RELOAD}), size=SIZE)
+                      State("API down", down, silent={**ONE_ROW, **RELOAD, "enter": "no rows"}), size=SIZE)
 
 
 async def test_every_key_on_the_endpoints_backend(mlserver_url):
