@@ -71,10 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger = logging.getLogger("mlops_console")
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-    from console.app import make_app
+    from console.crash import exception_text, report_crash
 
-    app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
-    app.run()
+    try:
+        from console.app import make_app
+
+        app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
+        app.run()
+    except Exception as exc:  # noqa: BLE001 - reported in a file, one line here
+        print(report_crash(exception_text(exc)), file=sys.stderr)
+        return 1
+    if app.crash_line:
+        print(app.crash_line, file=sys.stderr)
+        return 1
     return app.return_code or 0
 
 
