@@ -110,11 +110,11 @@ class RequestEditor(TextArea):
         self.show_line_numbers = False
         lines = text.count("\n") + 1
         preview = text[:PREVIEW_CHARS]
+        size = size_text(len(text) if text.isascii() else len(text.encode("utf-8", "replace")))
         self.load_text(
-            f"{size_text(len(text) if text.isascii() else len(text.encode('utf-8', 'replace')))} payload"
-            + (f" from {source}" if source else "") + f", {lines:,} line(s): too large to edit here.\n"
-            "ctrl+s sends it as it is; ctrl+e edits it in $EDITOR; ctrl+l loads another file.\n"
-            f"Its first {len(preview):,} characters:\n\n{preview}"
+            f"{size} payload, {lines:,} line(s)\n" + (f"from {source}\n" if source else "")
+            + "too large to edit here:\n  ctrl+s sends it as it is\n  ctrl+e edits it in $EDITOR\n"
+            f"  ctrl+l loads another file\n\nIts first {len(preview):,} characters:\n\n{preview}"
             + ("\n..." if len(text) > len(preview) else ""))
 
     async def _on_paste(self, event) -> None:

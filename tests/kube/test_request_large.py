@@ -49,7 +49,7 @@ async def test_a_payload_from_a_file_and_an_answer_of_megabytes_are_kept_in_boun
         assert editor.large == payload and editor.payload == payload
         # shown as a summary with its beginning, not laid out whole
         assert editor.read_only and len(editor.text) < PREVIEW_CHARS + 400
-        assert editor.text.startswith("19.") and "MB payload from" in editor.text
+        assert editor.text.startswith("19.") and f"MB payload, 1 line(s)\nfrom {payload_file}\n" in editor.text
         assert f"loaded 19." in screen_text(app)
         # ctrl+s sends the loaded payload as it is
         await pilot.press("ctrl+s")
