@@ -91,6 +91,8 @@ class _Values:
 
 def answer_text(content: bytes, piece: int = 1 << 20) -> str:
     """The answer's bytes as text, decoded a megabyte at a time (for the same reason)."""
+    if content.isascii():  # the common case: a plain copy, quick at any size
+        return content.decode("ascii")
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     view = memoryview(content)
     parts = [decoder.decode(view[i:i + piece]) for i in range(0, len(view), piece)]
