@@ -38,6 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the console; an unexpected error anywhere exits 1 with one line naming its crash report."""
+    try:
+        return _run(argv)
+    except Exception as exc:  # noqa: BLE001 - the details go to a file, one line here
+        from console.crash import exception_text, report_crash
+
+        print(report_crash(exception_text(exc)), file=sys.stderr)
+        return 1
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
@@ -71,16 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger = logging.getLogger("mlops_console")
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-    from console.crash import exception_text, report_crash
+    from console.app import make_app
 
-    try:
-        from console.app import make_app
-
-        app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
-        app.run()
-    except Exception as exc:  # noqa: BLE001 - reported in a file, one line here
-        print(report_crash(exception_text(exc)), file=sys.stderr)
-        return 1
+    app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
+    app.run()
     if app.crash_line:
         print(app.crash_line, file=sys.stderr)
         return 1
