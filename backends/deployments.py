@@ -195,6 +195,7 @@ class PredictionRequest:
     method: str = "POST"
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
     protocol: str = ""
+    body_cut: int = 0  # characters of the body sent that are not kept in ``body`` (see inference.keep_prefix)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ class PredictionResponse:
     body: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     error: str = ""  # connection refused, timeout ... (the client's own words)
+    body_cut: int = 0  # characters of the answer that are not kept in ``body``
 
     @property
     def ok(self) -> bool:

@@ -25,6 +25,9 @@ from backends.redact import redact
 
 DEFAULT_FEATURES = 4
 JSON_HEADERS = (("Content-Type", "application/json"),)
+#: of each payload and answer, what a request's record keeps: the history holds records, and whole
+#: 100 MB answers kept there would hold hundreds of MB
+KEPT_BODY_CHARS = 256 * 1024
 
 _SUFFIXES = (
     re.compile(r"/api/v1\.0/(predictions|metadata)(/[^/]*)?/?$"),
@@ -53,6 +56,25 @@ def parse_payload(text: str) -> Any:
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
             line=exc.lineno, column=exc.colno, detail=exc.msg,
         ) from None
+
+
+def keep_prefix(text: str, limit: int = KEPT_BODY_CHARS) -> tuple[str, int]:
+    """The first ``limit`` characters of ``text`` and how many more there were."""
+    if len(text) <= limit:
+        return text, 0
+    return text[:limit], len(text) - limit
+
+
+def request_record(url: str, body: str, protocol: str = "",
+                   headers: Sequence[tuple[str, str]] = JSON_HEADERS) -> PredictionRequest:
+    """What is kept of a request that was (or was to be) sent: its payload cut by :func:`keep_prefix`."""
+    kept, cut = keep_prefix(body)
+    return PredictionRequest(url=url, body=kept, headers=tuple(headers), protocol=protocol, body_cut=cut)
+
+
+def _response(status: int, latency: float, text: str, headers: tuple[tuple[str, str], ...]) -> PredictionResponse:
+    kept, cut = keep_prefix(text)
+    return PredictionResponse(status=status, latency_s=latency, body=kept, headers=headers, body_cut=cut)
 
 
 def base_url(url: str) -> str:
@@ -275,7 +297,8 @@ class RequestSender:
 
         Any HTTP answer (2xx, 400 MICROSERVICE_BAD_DATA, 500 with a traceback, 404) comes back as a
         :class:`PredictionResponse`; no answer at all raises :class:`Unreachable` or
-        :class:`BackendTimeout`.
+        :class:`BackendTimeout`. The request and response returned keep the first ``KEPT_BODY_CHARS``
+        characters of each body (``body_cut`` says how many more there were).
         """
         parse_payload(body)
         if not url:
@@ -283,7 +306,7 @@ class RequestSender:
                            hint="set ingress_url in the context, or wait until status.address.url is set")
         from backends import http1
 
-        request = PredictionRequest(url=url, body=body, headers=tuple(headers), protocol=protocol)
+        request = request_record(url, body, protocol, headers)
         if http1.applies(url):
             return request, self._send_http1(url, body, tuple(headers))
         import httpx
@@ -297,9 +320,7 @@ class RequestSender:
         except httpx.HTTPError as exc:
             raise self._unreachable(url, str(exc), exc, self.in_cluster_hint) from None
         latency = time.perf_counter() - start
-        response = PredictionResponse(status=resp.status_code, latency_s=latency, body=resp.text,
-                                      headers=tuple(resp.headers.items()))
-        return request, response
+        return request, _response(resp.status_code, latency, resp.text, tuple(resp.headers.items()))
 
     def _send_http1(self, url: str, body: str, headers: tuple[tuple[str, str], ...]) -> PredictionResponse:
         pool = self.http1()
@@ -311,7 +332,7 @@ class RequestSender:
         except OSError as exc:  # refused, reset, no route, a broken answer
             raise self._unreachable(url, str(exc) or type(exc).__name__, exc, self.in_cluster_hint) from None
         latency = time.perf_counter() - start
-        return PredictionResponse(status=answer.status, latency_s=latency, body=answer.text, headers=answer.headers)
+        return _response(answer.status, latency, answer.text, answer.headers)
 
     def _timed_out(self, url: str, detail: str) -> BackendTimeout:
         return BackendTimeout(f"no answer within {self.timeout:g} s", endpoint=url, detail=detail,

@@ -9,6 +9,8 @@ Secrets never appear in ``endpoint`` or in any error message.
 
 from __future__ import annotations
 
+import codecs
+import json
 import math
 import os
 import re
@@ -62,6 +64,100 @@ def _float(text: Any) -> float:
 
 def _ts(when: datetime) -> str:
     return f"{when.timestamp():.3f}"
+
+
+# -- decoding answers a piece at a time ------------------------------------------------------------
+# A query over 10,000 series answers tens of MB of JSON. One json.loads of it holds the interpreter lock
+# for seconds, and the UI thread can neither draw nor take a key meanwhile. So the first levels of an
+# answer (the body, ``data``, its ``result`` list) are walked here and each element is decoded on its own,
+# a short hold each; and a series' ``values`` are only located, then decoded for the series that are kept.
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+_WALKED_DEPTH = 3  # body, data, data.result: deeper values are decoded whole
+
+
+class _Values:
+    """The ``values`` of a series in the answer's text, not decoded yet."""
+
+    __slots__ = ("text", "start", "end")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text, self.start, self.end = text, start, end
+
+    def decode(self) -> Any:
+        return json.loads(self.text[self.start:self.end])
+
+
+def answer_text(content: bytes, piece: int = 1 << 20) -> str:
+    """The answer's bytes as text, decoded a megabyte at a time (for the same reason)."""
+    if content.isascii():  # the common case: a plain copy, quick at any size
+        return content.decode("ascii")
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    view = memoryview(content)
+    parts = [decoder.decode(view[i:i + piece]) for i in range(0, len(view), piece)]
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
+
+
+def decode_answer(text: str) -> Any:
+    """The JSON ``text`` as ``json.loads`` gives it, except that a series' ``values`` list comes as a
+    :class:`_Values` to decode later (see :func:`_series_values`). Raises ``ValueError`` when it is not JSON."""
+    value, end = _walk(text, _SPACE.match(text, 0).end(), 0)
+    if _SPACE.match(text, end).end() != len(text):
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
+def _walk(text: str, pos: int, depth: int) -> tuple[Any, int]:
+    char = text[pos:pos + 1]
+    if depth > _WALKED_DEPTH or char not in ("{", "["):
+        return _DECODER.raw_decode(text, pos)
+    close = "}" if char == "{" else "]"
+    items: Any = {} if char == "{" else []
+    pos = _SPACE.match(text, pos + 1).end()
+    if text[pos:pos + 1] == close:
+        return items, pos + 1
+    while True:
+        if char == "{":
+            key, pos = _DECODER.raw_decode(text, pos)
+            if not isinstance(key, str):
+                raise ValueError(f"an object key is not a string at {pos}")
+            pos = _SPACE.match(text, pos).end()
+            if text[pos:pos + 1] != ":":
+                raise ValueError(f"expecting ':' at {pos}")
+            pos = _SPACE.match(text, pos + 1).end()
+            if depth == _WALKED_DEPTH and key == "values":
+                value, pos = _locate_values(text, pos)
+            else:
+                value, pos = _walk(text, pos, depth + 1)
+            items[key] = value
+        else:
+            value, pos = _walk(text, pos, depth + 1)
+            items.append(value)
+        pos = _SPACE.match(text, pos).end()
+        sep = text[pos:pos + 1]
+        if sep == close:
+            return items, pos + 1
+        if sep != ",":
+            raise ValueError(f"expecting ',' or {close!r} at {pos}")
+        pos = _SPACE.match(text, pos + 1).end()
+
+
+def _locate_values(text: str, pos: int) -> tuple[Any, int]:
+    """A series' ``[[t, "v"], ...]``: its points hold numbers and number strings only, so the first
+    ``]]`` ends it. Anything else is decoded as usual."""
+    if text.startswith("[[", pos):
+        end = text.find("]]", pos)
+        after = _SPACE.match(text, end + 2).end() if end >= 0 else -1
+        if end >= 0 and text[after:after + 1] in (",", "}") and "{" not in text[pos:end]:
+            return _Values(text, pos, end + 2), end + 2
+    return _DECODER.raw_decode(text, pos)
+
+
+def _series_values(item: dict[str, Any]) -> Any:
+    values = item.get("values") or ()
+    return values.decode() if isinstance(values, _Values) else values
 
 
 class PrometheusMetrics:
@@ -185,7 +281,7 @@ class PrometheusMetrics:
             raise Unreachable(f"talking to Prometheus failed: {type(exc).__name__}",
                               endpoint=self.endpoint, detail=str(exc)) from None
         try:
-            body = response.json()
+            body = decode_answer(answer_text(response.content))
         except ValueError:
             body = None
         status = response.status_code
@@ -232,14 +328,13 @@ class PrometheusMetrics:
                 "timeout": f"{self.timeout:g}s"}
         data, warnings = self._call("/api/v1/query_range", form=form)
         result = data.get("result") or []
-        series = [
-            Series(labels_of(item.get("metric") or {}),
-                   tuple((float(t), _float(v)) for t, v in item.get("values") or ()))
-            for item in result
-        ]
-        series.sort(key=lambda s: s.labels)
-        return RangeResult(query, start, end, float(step), tuple(series[:max_series]),
-                           len(series), warnings)
+        # the points of the series that are cut are never decoded
+        labelled = sorted(((labels_of(item.get("metric") or {}), index) for index, item in enumerate(result)))
+        series = tuple(
+            Series(labels, tuple((float(t), _float(v)) for t, v in _series_values(result[index])))
+            for labels, index in labelled[:max_series]
+        )
+        return RangeResult(query, start, end, float(step), series, len(result), warnings)
 
     def instant_query(self, query: str, time: datetime | None = None,
                       max_series: int = 200) -> InstantResult:
@@ -262,7 +357,7 @@ class PrometheusMetrics:
                                              datetime.fromtimestamp(float(t), timezone.utc)))
         elif kind == "matrix":  # a range selector asked for instantly: show the last value
             for item in result or ():
-                values = item.get("values") or ()
+                values = _series_values(item)
                 if values:
                     t, v = values[-1]
                     samples.append(InstantSample(labels_of(item.get("metric") or {}), _float(v),

@@ -23,6 +23,7 @@ from textual.widgets import Input
 from backends.errors import BackendError, NotConfigured
 from console.commands import GLOBAL_COMMANDS, Command, find_command, split_command_line
 from console.config import Config, ConfigError, Context
+from console.crash import CrashReports
 from console.history import History
 from console.panes.base import PANES, PaneScreen
 
@@ -63,6 +64,14 @@ def all_binding_ids() -> set[str]:
     return ids
 
 
+def _driver_class() -> Any:
+    if sys.platform == "win32":
+        return None
+    from console.terminal import driver_class
+
+    return driver_class()
+
+
 class ConsoleCommands(Provider):
     """The palette, fed by the same command table as the `:` line."""
 
@@ -92,7 +101,7 @@ class ConsoleCommands(Provider):
                 yield Hit(score, matcher.highlight(text), callback, help=help_text)
 
 
-class MlopsConsole(App):
+class MlopsConsole(CrashReports, App):
     TITLE = "mlops-console"
     CSS_PATH = Path(__file__).parent / "console.tcss"
     COMMANDS = {ConsoleCommands}
@@ -119,7 +128,7 @@ class MlopsConsole(App):
                  cursor_blink: bool = True) -> None:
         # the app starts in the initial pane's mode (no default screen first, no switch)
         self.DEFAULT_MODE = initial_pane
-        super().__init__()
+        super().__init__(driver_class=_driver_class())
         self.cursor_blink = cursor_blink
         self.config = config
         self.context = context

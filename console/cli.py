@@ -71,6 +71,17 @@ def exit_cleanly_on_hangup(app: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the console; an unexpected error anywhere exits 1 with one line naming its crash report."""
+    try:
+        return _run(argv)
+    except Exception as exc:  # noqa: BLE001 - the details go to a file, one line here
+        from console.crash import exception_text, report_crash
+
+        print(report_crash(exception_text(exc)), file=sys.stderr)
+        return 1
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
@@ -107,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = make_app(config, context, initial_pane=PANE_NAMES[args.pane])
     exit_cleanly_on_hangup(app)
     app.run()
+    if app.crash_line:
+        print(app.crash_line, file=sys.stderr)
+        return 1
     return app.return_code or 0
 
 

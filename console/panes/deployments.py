@@ -448,7 +448,8 @@ class DeploymentsScreen(PaneScreen):
     def _open_request(self, d: Deployment, template: Any) -> None:
         backend = self.backend
         history = self.histories.setdefault(d.key, [])
-        body = history[-1].request.body if history else None
+        # the last payload again, unless the history could not keep it whole
+        body = history[-1].request.body if history and not history[-1].request.body_cut else None
         self.set_status(f"{d.namespace}/{d.name}: ctrl+s sends to {template.url or '(no address)'}")
         self.app.push_screen(RequestView(d, template, history, lambda text: backend.send(d, text, template.url or None),
                                          self.app.now, body=body))

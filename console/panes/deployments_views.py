@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shlex
+import subprocess
+import tempfile
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +17,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -23,13 +27,15 @@ from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
 from backends.deployments import Deployment, Event, Exchange, Pod, PredictionRequest, PredictionResponse, RequestTemplate
+from backends.inference import KEPT_BODY_CHARS, parse_payload, request_record
 from backends.redact import redact
 from console.format import age, short_time
 from console.history import private_file
 from console.panes.base import describe_error
 from widgets.data_table import DataTable
 from widgets.fast_table import FastTable
-from widgets.request_editor import JsonProblem, RequestEditor
+from widgets.path_prompt import PathPrompt
+from widgets.request_editor import JsonProblem, RequestEditor, size_text
 
 
 class LogLoaded(Message):
@@ -126,11 +132,13 @@ class PodsEventsView(ModalScreen[None]):
 
 
 SHOWN_CHARS = 32_000  # of a response body on screen: wrapping much more would hold the UI for a while
+HISTORY_ENTRIES = 50  # per deployment, the oldest dropped first
 
 
 def describe_response(response: PredictionResponse) -> Content:
     """Status, latency and the pretty-printed body, as the server sent it (a long body is cut at about
-    ``SHOWN_CHARS`` characters, at a line end where there is one; the history keeps all of it)."""
+    ``SHOWN_CHARS`` characters, at a line end where there is one; the history keeps its first
+    ``KEPT_BODY_CHARS`` characters)."""
     if response.status is None:
         return Content.assemble(("NO RESPONSE", "bold reverse"), f"  after {response.latency_s * 1000:.0f} ms\n\n",
                                 redact(response.error))
@@ -141,8 +149,12 @@ def describe_response(response: PredictionResponse) -> Content:
         if cut < SHOWN_CHARS // 2:  # no line end near: cut inside the line
             cut = SHOWN_CHARS
         rest = (f"\n\n... {len(body) - cut:,} more characters not shown; "
-                "ctrl+o saves the history with every body whole")
+                "ctrl+o saves what the history keeps of each body")
         body = body[:cut]
+    if response.body_cut:
+        total = len(response.body) + response.body_cut
+        rest += (f"\n\nThe answer had {total:,} characters: the history keeps the first "
+                 f"{len(response.body):,} and not the last {response.body_cut:,}.")
     return Content.assemble(
         (f"HTTP {response.status}", "bold" if response.ok else "bold reverse"),
         f"  {response.latency_s * 1000:.0f} ms",
@@ -182,6 +194,9 @@ class RequestView(ModalScreen[None]):
         Binding("escape", "dismiss", "Close", id="dialog.close"),
         Binding("ctrl+r", "replay", "Replay", id="request.replay"),
         Binding("ctrl+o", "save", "Save history", id="request.save"),
+        Binding("ctrl+l", "load_file", "Load payload", id="request.load"),
+        # priority: in the editor ctrl+e would move to the line's end
+        Binding("ctrl+e", "external_edit", "Edit in $EDITOR", id="request.external_edit", priority=True),
     ]
 
     def __init__(self, deployment: Deployment, template: RequestTemplate, history: list[Exchange],
@@ -194,6 +209,7 @@ class RequestView(ModalScreen[None]):
         self.save_dir = save_dir or Path.cwd()
         self._in_flight: deque[tuple[str, datetime]] = deque()  # (history row key, sent at), oldest first
         self._next_key = len(history) + 1
+        self._last_path = ""  # the file ctrl+l loaded last, offered again
 
     def compose(self) -> ComposeResult:
         d, t = self.deployment, self.template
@@ -213,8 +229,8 @@ class RequestView(ModalScreen[None]):
                         yield Static("ctrl+s sends the request", id="response", markup=False)
             yield Label("History", id="history-title", classes="title", markup=False)
             yield FastTable(id="history")
-            yield Label("ctrl+s send  ctrl+f format  ctrl+r replay selected  ctrl+o save history  "
-                        "tab: response, history  escape: close", id="foot", markup=False)
+            yield Label("ctrl+s send  ctrl+f format  ctrl+l load file  ctrl+e $EDITOR  ctrl+r replay  "
+                        "ctrl+o save history  escape: close", id="foot", markup=False)
 
     def on_mount(self) -> None:
         import queue
@@ -247,7 +263,7 @@ class RequestView(ModalScreen[None]):
         """A history row: #, sent, status, latency, payload."""
         status = Text("-" if response.status is None else str(response.status),
                       style="" if response.ok else "bold reverse")
-        return key, short_time(sent_at), status, f"{response.latency_s * 1000:.0f} ms", " ".join(body.split())[:60]
+        return key, short_time(sent_at), status, f"{response.latency_s * 1000:.0f} ms", " ".join(body[:200].split())[:60]
 
     def _show_response(self, response: PredictionResponse) -> None:
         self._response.update(describe_response(response))
@@ -256,6 +272,14 @@ class RequestView(ModalScreen[None]):
     @on(RequestEditor.Invalid)
     def _invalid(self, event: RequestEditor.Invalid) -> None:
         self._show_problem(event.problem)
+
+    @on(RequestEditor.Notice)
+    def _notice(self, event: RequestEditor.Notice) -> None:
+        self._say(event.text)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self._json_error.update(Text(text, style="bold reverse") if error else Text(text))
+        self._error_shown = True
 
     def _show_problem(self, problem: JsonProblem) -> None:
         self._json_error.update(Text(f"{problem} - nothing was sent", style="bold reverse"))
@@ -311,12 +335,13 @@ class RequestView(ModalScreen[None]):
             problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
             response = None  # nothing was sent: no history entry
         elif error is not None:
-            request = PredictionRequest(self.template.url, message.body, protocol=self.template.protocol)
+            request = request_record(self.template.url, message.body, self.template.protocol)
             response = PredictionResponse(None, message.elapsed, error=describe_error(error))
         else:
             request, response = message.result
         if response is not None:
             self.history.append(Exchange(self.deployment.key, request, response, sent_at))
+            del self.history[:-HISTORY_ENTRIES]
         if not self.is_attached:  # closed while the request was out: the history has it
             return
         if self._title_says_sending and not self._in_flight:
@@ -338,6 +363,9 @@ class RequestView(ModalScreen[None]):
             return
         table = self._history_table
         table.add_row(*self._history_cells(key, sent_at, body, response), key=key)
+        dropped = table.row_count - len(self.history)
+        if dropped > 0:  # the oldest entries left the history
+            table.set_rows([(table.row_key_at(i), table.get_row_at(i)) for i in range(dropped, table.row_count)])
         table.move_cursor(row=table.row_count - 1)
         self._history_title.update(f"History ({len(self.history)})", layout=False)  # a full-width line
 
@@ -345,9 +373,14 @@ class RequestView(ModalScreen[None]):
         if not self.history:
             return
         table = self._history_table
-        ex = self.history[min(max(table.cursor_row, 0), len(self.history) - 1)]
+        index = min(max(table.cursor_row, 0), len(self.history) - 1)
+        ex = self.history[index]
+        if ex.request.body_cut:
+            self._say(f"the payload of {table.row_key_at(index) or 'that request'} was too large to keep whole "
+                      f"(the history keeps {KEPT_BODY_CHARS:,} characters): ctrl+l loads it again", error=True)
+            return
         editor = self.query_one("#editor", RequestEditor)
-        editor.load_text(ex.request.body)
+        editor.set_payload(ex.request.body)
         self.send_body(ex.request.body)
 
     def action_save(self) -> None:
@@ -363,7 +396,10 @@ class RequestView(ModalScreen[None]):
             lines.append(json.dumps({
                 "sent_at": ex.sent_at.isoformat() if ex.sent_at else None, "url": ex.request.url,
                 "protocol": ex.request.protocol, "request": payload, "status": r.status,
-                "latency_ms": round(r.latency_s * 1000, 1), "response": r.body, "error": r.error or None}))
+                "latency_ms": round(r.latency_s * 1000, 1), "response": r.body, "error": r.error or None,
+                # what the history did not keep of a large body (its first part is above)
+                **({"request_chars_not_kept": ex.request.body_cut} if ex.request.body_cut else {}),
+                **({"response_chars_not_kept": r.body_cut} if r.body_cut else {})}))
         try:
             with private_file(path, "w") as f:  # secrets hidden in every line (a URL's password, a token)
                 f.write("".join(redact(line) + "\n" for line in lines))
@@ -372,3 +408,67 @@ class RequestView(ModalScreen[None]):
             return
         self.query_one("#json-error", Static).update(f"saved {len(lines)} request(s) to {path}")
         self.notify(f"saved {len(lines)} request(s) to {path}", title="history saved")
+
+    # -- large payloads: from a file, or edited in $EDITOR --------------------------------------------------
+    def action_load_file(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self._say(f"reading {path}")
+                self._load_file(path)
+
+        self.app.push_screen(PathPrompt("Load the request payload from a file (JSON)", self._last_path), chosen)
+
+    @work(thread=True, group="request.load", exclusive=True, exit_on_error=False)
+    def _load_file(self, path: str) -> None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+            parse_payload(text)  # a file that is not JSON is refused here, before it replaces anything
+            result, error = text, None
+        except OSError as exc:
+            result, error = None, f"cannot read {path}: {exc.strerror or exc}"
+        except UnicodeDecodeError as exc:
+            result, error = None, f"{path} is not UTF-8 text (byte {exc.start}); nothing was loaded"
+        except Exception as exc:  # noqa: BLE001 - InvalidPayload, said in the dialog
+            result, error = None, f"{path}: {exc}; nothing was loaded"
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._file_loaded, path, result, error)
+
+    def _file_loaded(self, path: str, text: str | None, error: str | None) -> None:
+        if not self.is_attached:
+            return
+        if text is None:
+            self._say(error or "nothing was loaded", error=True)
+            return
+        self._last_path = path
+        self.query_one("#editor", RequestEditor).set_payload(text, path)
+        self._say(f"loaded {size_text(len(text))} from {path}; ctrl+s sends it")
+
+    def action_external_edit(self) -> None:
+        """Edit the payload in $VISUAL / $EDITOR (else vi), the console suspended meanwhile, as git and k9s do."""
+        editor = self.query_one("#editor", RequestEditor)
+        command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        fd, name = tempfile.mkstemp(prefix="mlops-console-request-", suffix=".json")  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(editor.payload)
+            try:
+                with self.app.suspend():
+                    status = subprocess.call([*command, name])
+            except SuspendNotSupported:  # no terminal to hand over (a headless run): the editor runs as it is
+                status = subprocess.call([*command, name], stdin=subprocess.DEVNULL)
+            text = Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self._say(f"editing in {command[0]} failed: {exc}; the payload is unchanged", error=True)
+            return
+        finally:
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
+        if status != 0:
+            self._say(f"{command[0]} exited with status {status}; the payload is unchanged", error=True)
+            return
+        if text != editor.payload:
+            editor.set_payload(text, f"$EDITOR ({command[0]})")
+            self._say(f"payload from {command[0]}: {size_text(len(text))}")
+        editor.focus()
