@@ -21,17 +21,19 @@ def have_tmux() -> bool:
 
 
 class Tmux:
-    """One tmux server of its own (``-L``), one session running the console."""
+    """One tmux server of its own (``-L``), one session running the console with a clean environment (what
+    a login shell has, not the test runner's variables)."""
 
     def __init__(self, args: list[str], *, size=(80, 24), env: dict[str, str] | None = None,
                  cwd: str | os.PathLike | None = None) -> None:
         self.socket = f"mlops-console-test-{uuid.uuid4().hex[:8]}"
         self.target = "console"
         keep = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "KUBECONFIG", "DVC_", "GIT_"))}
-        keep.update({"TERM": "xterm-256color", "LANG": "C.UTF-8", "PYTHONWARNINGS": "ignore"})
+        keep.update({"TERM": "xterm-256color", "LANG": "C.UTF-8", "PYTHONWARNINGS": "ignore",
+                     "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")})
         keep.update(env or {})
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in keep.items())
-        line = f"cd {shlex.quote(str(cwd or os.getcwd()))} && env {exports} {shlex.quote(COMMAND)} " + \
+        line = f"cd {shlex.quote(str(cwd or os.getcwd()))} && env -i {exports} {shlex.quote(COMMAND)} " + \
             " ".join(shlex.quote(a) for a in args) + "; echo EXIT=$?; sleep 60"
         self._tmux("new-session", "-d", "-s", self.target, "-x", str(size[0]), "-y", str(size[1]), line)
 

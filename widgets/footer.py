@@ -85,8 +85,7 @@ class KeyFooter(Footer):
         self._schedule_rebuild()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._bindings_ready:
-            self._schedule_rebuild()
+        self._schedule_rebuild()  # the width the keys were fitted to may have been the terminal's first guess
 
     def _schedule_rebuild(self) -> None:
         if not self._rebuild_pending:

@@ -511,6 +511,8 @@ class MetricsScreen(PaneScreen):
         grid.remove_class("hidden")
         self.query_one("#query-view").add_class("hidden")
         self.query_one("#query-error").add_class("hidden")
+        if self.focused is not None and self.focused.id == "instant":
+            self.set_focus(None)  # the instant table is hidden with the query view: keys go to the pane
         self._update_title()
         if report.skipped:
             self._status(f"{board.title}: {len(report.skipped)} item(s) not imported, e.g. "
@@ -524,6 +526,8 @@ class MetricsScreen(PaneScreen):
         self.query_one("#query-view").remove_class("hidden")
         if self.query_error:
             self.query_one("#query-error").remove_class("hidden")
+        if self.focused is None:
+            self.focus_default()
         self._update_title()
         self.poll()
 

@@ -32,9 +32,12 @@ async def filter_open(pilot):
     await settle(pilot)
 
 
-async def checkout_dialog(pilot):
+async def push_dialog(pilot):
+    """A confirmation open (push: its `y` changes nothing in a workspace whose data is pushed already, so
+    the state can be entered again after it; the checkout dialog's keys are tested in
+    test_data_pane_pilot.py and test_checkout_safety_pilot.py)."""
     await history(pilot)
-    await pilot.press("c")
+    await pilot.press("P")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
 
 
@@ -70,7 +73,7 @@ STATES = [
     State("filter applied", filtered, holds=lambda app: pane(app).filter_text == "demo",
           silent={**ONE_ROW, "r": "reloads the same data"}),
     State("filter box open", filter_open, holds=lambda app: app.text_field_focused()),
-    State("checkout dialog", checkout_dialog, silent={}),
+    State("push confirmation", push_dialog, silent={}),
     State("diff view", diff_view, silent={**ONE_ROW, "enter": "a row of a diff has nothing more to open"}),
     State("after :ctx", after_ctx, holds=lambda app: app.context.name == "other",
           silent={**AT_TOP, **RELOAD}),

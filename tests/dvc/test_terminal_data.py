@@ -63,15 +63,18 @@ def test_no_color_cursor_rows_stand_out_by_attribute(seed_repo):
 
 def test_resize_to_80x24_and_back_keeps_the_keys_that_fit_and_help(seed_repo):
     with Tmux(["--repo", str(seed_repo.ws)], size=(120, 34)) as term:
-        wide = footer(term.wait_for(OUTPUTS))
-        assert wide.rstrip().endswith("? Help") and "c Checkout" in wide
+        term.wait_for(OUTPUTS)
+        wide = footer(term.wait_for(lambda s: "palette" in footer(s), what="the footer at 120 columns"))
+        assert wide.rstrip().endswith("? Help") and "c Checkout" in wide and "^p palette" in wide
         term.resize(80, 24)
-        narrow = footer(term.wait_for(lambda s: len(s.splitlines()[0]) <= 80, what="80 columns"))
+        # the footer is laid out again for the new width: the palette key (least important) no longer fits
+        narrow = footer(term.wait_for(lambda s: "palette" not in footer(s) and "? Help" in footer(s),
+                                         what="the footer at 80 columns"))
         for key in ("d Diff", "c Checkout", "p Pull", "P Push"):
             assert key in narrow
         assert narrow.rstrip().endswith("? Help") and len(narrow.rstrip()) <= 80
         term.resize(120, 34)
-        again = footer(term.wait_for(lambda s: len(s.splitlines()[0]) > 80, what="120 columns"))
+        again = footer(term.wait_for(lambda s: "palette" in footer(s), what="the footer at 120 columns"))
         assert again.rstrip().endswith("? Help") and "c Checkout" in again
 
 

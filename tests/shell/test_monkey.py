@@ -1,0 +1,81 @@
+"""A monkey at the keyboard: with a fixed seed, thousands of keys per pane drawn from the keys help lists
+there, printable characters, `escape`, `enter` and `tab`, on the in-memory fake backends. The app must never
+crash, never put focus into a hidden widget, and never hold the screen for long on one key. A failure
+names the seed and the keys that led to it, to replay them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import string
+import time
+
+import pytest
+
+from conftest import make_fake_app
+from console.panes.base import _hidden
+from keycontract import advertised_keys
+
+KEYS_PER_PANE = int(os.environ.get("MONKEY_KEYS", "2000"))
+SEED = int(os.environ.get("MONKEY_SEED", "20261206"))
+# q and the ctrl keys that quit would end the run; ctrl+e suspends the app for $EDITOR (no terminal here)
+NEVER = {"q", "ctrl+c", "ctrl+q", "ctrl+e"}
+PRINTABLE = [c for c in string.ascii_letters + string.digits + " .,:/=<>'\"-_[]{}()" if c != "q"]
+NAMED = {" ": "space", ":": "colon", "/": "slash", ".": "full_stop", ",": "comma", "=": "equals_sign",
+         "<": "less_than_sign", ">": "greater_than_sign", "'": "apostrophe", '"': "quotation_mark",
+         "-": "minus", "_": "underscore", "[": "left_square_bracket", "]": "right_square_bracket",
+         "{": "left_curly_bracket", "}": "right_curly_bracket", "(": "left_parenthesis", ")": "right_parenthesis"}
+class LoopLag:
+    """How long the app's event loop was held (a frame could not be drawn): a task that asks to wake every
+    10 ms measures how late it wakes. Scrolling animations and workers do not count; blocking work does."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def watch(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.perf_counter() - before - 0.01)
+
+
+HELD_LIMIT = 0.5  # seconds one key may hold the app (the issue's bound; a human notices far less)
+
+
+@pytest.mark.parametrize("pane", ["data", "runs", "deployments", "metrics"])
+async def test_a_monkey_cannot_break_the_pane(pane, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # ctrl+o saves request histories into the current folder
+    rng = random.Random(f"{SEED}-{pane}")
+    app = make_fake_app(pane, contexts={"other": {}})
+    app.animation_level = "none"  # pressing waits for animations to end; the monkey needs no smooth scrolling
+    typed: list[str] = []
+    slowest = (0.0, "")
+    lag = LoopLag()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        watcher = asyncio.create_task(lag.watch())
+        for _ in range(KEYS_PER_PANE):
+            bound = [k for k, _a, _d in advertised_keys(app) if k not in NEVER]
+            roll = rng.random()
+            if roll < 0.45 and bound:
+                key = rng.choice(bound)
+            elif roll < 0.85:
+                char = rng.choice(PRINTABLE)
+                key = NAMED.get(char, char)
+            else:
+                key = rng.choice(["escape", "enter", "tab", "escape", "up", "down"])
+            typed.append(key)
+            lag.worst = 0.0
+            await pilot.press(key)
+            if lag.worst > slowest[0]:
+                slowest = (lag.worst, f"{key} on {type(app.screen).__name__} after {typed[-6:-1]}")
+            replay = f"seed {SEED}, pane {pane}, key {len(typed)}: {typed[-12:]}"
+            assert app.is_running, f"the app ended: {replay}"
+            assert app.focused is None or not _hidden(app.focused), f"focus in a hidden widget: {replay}"
+            if len(typed) % 200 == 0:
+                await pilot.pause(0.05)  # let workers answer now and then, as a person's pauses do
+        await pilot.pause(0.2)
+        assert app.is_running
+        watcher.cancel()
+    assert slowest[0] < HELD_LIMIT, f"key {slowest[1]} held the app {slowest[0]:.2f} s (seed {SEED}, pane {pane})"
