@@ -6,16 +6,24 @@ import gc
 import importlib
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual import events
+from textual import events, work
 from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import (
+    CommandList,
+    CommandPalette,
+    DiscoveryHit,
+    Hit,
+    Hits,
+    Provider,
+)
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
@@ -25,7 +33,8 @@ from console.commands import GLOBAL_COMMANDS, Command, find_command, split_comma
 from console.config import Config, ConfigError, Context
 from console.crash import CrashReports
 from console.history import History
-from console.panes.base import PANES, PaneScreen
+from console.panes.base import PANES, PaneScreen, _hidden
+from widgets.dialog import DismissOnce
 
 BackendFactory = Callable[[str, Context], Any]
 
@@ -70,6 +79,30 @@ def _driver_class() -> Any:
     from console.terminal import driver_class
 
     return driver_class()
+
+
+_gather = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]  # Textual's method, unstarted
+
+
+class Palette(DismissOnce, CommandPalette):
+    """Textual's palette, made safe for keys typed in one burst (`ctrl+p`, a few letters, `pageup`,
+    `escape`, `enter`): it closes once, a search still running when the palette closes ends quietly instead of failing on the list it
+    no longer has, and moving through a list not laid out yet does nothing instead of failing."""
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        try:
+            await _gather(self, search_value)
+        except NoMatches:
+            if self.is_attached and self.query(CommandList):
+                raise
+
+    def _action_command_list(self, action: str) -> None:
+        # keys typed ahead of the list's first layout have no lines to move through yet (Textual indexes
+        # them only once the list has a size)
+        if self.query(CommandList) and not self.query_one(CommandList).scrollable_content_region:
+            return
+        super()._action_command_list(action)
 
 
 class ConsoleCommands(Provider):
@@ -174,15 +207,25 @@ class MlopsConsole(CrashReports, App):
             await super().on_event(event)
 
     async def on_event(self, event: events.Event) -> None:
-        if (self._held_keys is not None and isinstance(event, (events.Key, events.Paste))
-                and not event.is_forwarded):
-            self._held_keys.append(event)
-            return
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if not self.screen_stack:
+                return  # keys typed after `q`, arriving while the app closes: there is nothing left to act
+            if self._held_keys is not None:
+                self._held_keys.append(event)
+                return
+            self._focus_shown_widget()
         await super().on_event(event)
+
+    def _focus_shown_widget(self) -> None:
+        """A key never goes to a widget the user cannot see: if the focused one was hidden (its line closed,
+        its view replaced) after it took focus, the pane's main table takes it first."""
+        focused, screen = self.focused, self.screen
+        if focused is not None and isinstance(screen, PaneScreen) and _hidden(focused):
+            screen.set_focus(screen.default_focus())
 
     # -- clock and backends ---------------------------------------------------------------------------
     def now(self) -> datetime:
-        return self._now() if self._now else datetime.now(timezone.utc)
+        return self._now() if self._now else datetime.now(UTC)
 
     def peek_backend(self, kind: str) -> tuple[Any, BaseException | None] | None:
         """The backend of ``kind`` if it was built already, else None (and nothing is built)."""
@@ -289,14 +332,14 @@ class MlopsConsole(CrashReports, App):
         return True
 
     def action_command_line(self, initial: str = "") -> None:
-        if self.text_field_focused():
-            raise SkipAction()  # a colon typed into the field
+        from widgets.command_line import CommandLine
+
+        if self.text_field_focused() or isinstance(self.screen, CommandLine):
+            raise SkipAction()  # a colon typed into the field (or into the line, open but not focused yet)
 
         def done(line: str | None) -> None:
             if line:
                 self.run_command_line(line)
-
-        from widgets.command_line import CommandLine
 
         self.hold_keys()  # what is typed next goes into the line once it is open
         self.push_screen(CommandLine(self.complete_line, initial, self.command_history), done)
@@ -368,6 +411,10 @@ class MlopsConsole(CrashReports, App):
         for screen in self.pane_screens():
             await screen.context_changed()
         self._say(f"context {name!r}" + (" (read-only)" if context.read_only else ""), "ok")
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(Palette())  # no fixed id: one closed in the same burst may not be gone yet
 
     def action_interrupt(self) -> None:
         focused = self.focused

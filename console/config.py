@@ -275,5 +275,16 @@ def redact(settings: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in settings.items()}
 
 
-__all__ = ["Config", "ConfigError", "Context", "Endpoint", "KINDS", "apply_overrides", "check_keymap",
-           "default_config_path", "load_config", "parse_config", "redact"]
+__all__ = [
+    "KINDS",
+    "Config",
+    "ConfigError",
+    "Context",
+    "Endpoint",
+    "apply_overrides",
+    "check_keymap",
+    "default_config_path",
+    "load_config",
+    "parse_config",
+    "redact",
+]

@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import os
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backends.redact import (
+    redact as _scrub,  # the one redaction of what leaves for a file or the screen
+)
 from console.history import state_dir
-
-from backends.redact import redact as _scrub  # the one redaction of what leaves for a file or the screen
 
 
 def write_crash_report(details: str, directory: Path | None = None) -> Path:
@@ -24,7 +25,7 @@ def write_crash_report(details: str, directory: Path | None = None) -> Path:
 
     directory = directory or state_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     path = directory / f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8", errors="replace") as f:

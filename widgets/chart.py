@@ -39,7 +39,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["ChartSeries", "LineChart", "distinct_digits", "format_value", "unit_for_metric", "PALETTE"]
+__all__ = ["PALETTE", "ChartSeries", "LineChart", "distinct_digits", "format_value", "unit_for_metric"]
 
 PALETTE = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_cyan",
            "bright_magenta", "bright_yellow", "bright_green", "blue", "bright_red")
@@ -78,7 +78,7 @@ def unit_for_metric(name: str) -> str:
         bucket = re.search(r"(\w+)_bucket\b", name)
         if bucket:
             return _unit_of(bucket.group(1))
-    mean = re.search(r"(\w+)_sum\b.*/.*\b\1_count\b", name, re.S)
+    mean = re.search(r"(\w+)_sum\b.*/.*\b\1_count\b", name, re.DOTALL)
     if mean:
         return _unit_of(mean.group(1))
     if re.search(r"_(count|total|bucket)\b", name) and not re.search(r"_seconds_total\b", name):

@@ -8,10 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label
 
+from widgets.dialog import Dialog
 from widgets.typeahead import focus_for_typing
 
 
@@ -25,7 +25,7 @@ class _CallableSuggester(Suggester):
         return matches[0] if matches else None
 
 
-class CommandLine(ModalScreen[str | None]):
+class CommandLine(Dialog[str | None]):
     """``complete(text)`` returns full-line candidates; ``tab`` accepts the first, ``escape`` cancels."""
 
     # the candidates stand above the line, never on it: what is typed is always visible
@@ -76,8 +76,14 @@ class CommandLine(ModalScreen[str | None]):
     def _changed(self, event: Input.Changed) -> None:
         self._show_hint(event.value)
 
+    def _line(self) -> Input | None:
+        """The input, once built (a key typed in the same burst as `:` can come first)."""
+        return next(self.query(Input).results(Input), None)
+
     def action_complete(self) -> None:
-        cmd = self.query_one(Input)
+        cmd = self._line()
+        if cmd is None:
+            return
         matches = self.complete(cmd.value)
         if matches:
             cmd.value = matches[0]
@@ -86,12 +92,16 @@ class CommandLine(ModalScreen[str | None]):
     def key_up(self) -> None:
         if self.history and self._history_index > 0:
             self._history_index -= 1
-            self.query_one(Input).value = self.history[self._history_index]
+            line = self._line()
+            if line is not None:
+                line.value = self.history[self._history_index]
 
     def key_down(self) -> None:
         if self._history_index < len(self.history) - 1:
             self._history_index += 1
-            self.query_one(Input).value = self.history[self._history_index]
+            line = self._line()
+            if line is not None:
+                line.value = self.history[self._history_index]
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

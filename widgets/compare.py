@@ -18,10 +18,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from widgets.data_table import DataTable
+from widgets.dialog import Dialog
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class CompareRow:
         return len(set(self.values)) > 1
 
 
-class CompareView(ModalScreen[None]):
+class CompareView(Dialog[None]):
     DEFAULT_CSS = """
     CompareView { align: center middle; }
     CompareView > Vertical { width: 98%; height: 90%; border: thick $primary; background: $surface; }

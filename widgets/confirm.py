@@ -9,8 +9,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
+
+from widgets.dialog import Dialog
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Choice:
 YES_NO = (Choice("y", "Yes", "yes"), Choice("n", "Cancel", ""))
 
 
-class ConfirmDialog(ModalScreen[str | None]):
+class ConfirmDialog(Dialog[str | None]):
     """Dismisses with the chosen ``Choice.value``; ``n`` / ``escape`` dismiss with ``None``.
 
     ``y`` and ``enter`` pick the first choice (the action); a choice whose value is ``""`` is the cancel.

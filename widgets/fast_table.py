@@ -80,25 +80,25 @@ class FastTable(ScrollView, can_focus=True):
     class RowHighlighted(Message):
         """The cursor moved (to another row, or in a cell table to another column)."""
 
-        def __init__(self, table: "FastTable", cursor_row: int, row_key: str, cursor_column: int = 0,
+        def __init__(self, table: FastTable, cursor_row: int, row_key: str, cursor_column: int = 0,
                      column_key: str | None = None) -> None:
             super().__init__()
             self.table, self.cursor_row, self.row_key = table, cursor_row, row_key
             self.cursor_column, self.column_key = cursor_column, column_key
 
         @property
-        def control(self) -> "FastTable":
+        def control(self) -> FastTable:
             return self.table
 
     class RowSelected(Message):
-        def __init__(self, table: "FastTable", cursor_row: int, row_key: str, cursor_column: int = 0,
+        def __init__(self, table: FastTable, cursor_row: int, row_key: str, cursor_column: int = 0,
                      column_key: str | None = None) -> None:
             super().__init__()
             self.table, self.cursor_row, self.row_key = table, cursor_row, row_key
             self.cursor_column, self.column_key = cursor_column, column_key
 
         @property
-        def control(self) -> "FastTable":
+        def control(self) -> FastTable:
             return self.table
 
     def __init__(self, *, cursor_type: Literal["row", "cell"] = "row", fixed_columns: int = 0,

@@ -8,13 +8,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from widgets.dialog import Dialog
 from widgets.typeahead import focus_for_typing
 
 
-class PathPrompt(ModalScreen[str | None]):
+class PathPrompt(Dialog[str | None]):
     DEFAULT_CSS = """
     PathPrompt { align: center middle; }
     PathPrompt > Vertical { width: 80%; max-width: 100; height: auto; border: thick $primary;

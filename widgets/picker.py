@@ -17,15 +17,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from widgets.data_table import DataTable
+from widgets.dialog import Dialog
 
 MARK = "*"
 
 
-class PickerView(ModalScreen[tuple[str, ...] | None]):
+class PickerView(Dialog[tuple[str, ...] | None]):
     """Dismisses with the marked keys (or the highlighted one when none is marked), None on escape.
 
     With ``allow_empty`` an empty mark set is a valid answer (e.g. "show no extra columns").

@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
-
 EDITABLE_CHARS = 100_000
 PREVIEW_CHARS = 4_000  # of a large payload, shown in its summary
 
@@ -64,13 +63,13 @@ class RequestEditor(TextArea):
     ]
 
     class Invalid(Message):
-        def __init__(self, editor: "RequestEditor", problem: JsonProblem) -> None:
+        def __init__(self, editor: RequestEditor, problem: JsonProblem) -> None:
             super().__init__()
             self.editor = editor
             self.problem = problem
 
         @property
-        def control(self) -> "RequestEditor":
+        def control(self) -> RequestEditor:
             return self.editor
 
     class Notice(Message):

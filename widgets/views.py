@@ -8,13 +8,13 @@ from rich.console import RenderableType
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from widgets.data_table import DataTable
+from widgets.dialog import Dialog
 
 
-class TextView(ModalScreen[None]):
+class TextView(Dialog[None]):
     """A titled, scrollable text (YAML, logs, details). ``escape`` / ``q`` close it; ``j`` / ``k`` / ``g`` /
     ``G`` scroll it as they move in the panes' tables (arrows and page keys too)."""
 
@@ -47,12 +47,15 @@ class TextView(ModalScreen[None]):
         self.query_one("#scroll").focus()
 
     def action_scroll_body(self, where: str) -> None:
-        scroll = self.query_one("#scroll", VerticalScroll)
+        scrolls = self.query("#scroll").results(VerticalScroll)
+        scroll = next(scrolls, None)
+        if scroll is None:
+            return  # a key typed right after the view was asked for, before it was built: nothing to scroll yet
         {"down": scroll.scroll_down, "up": scroll.scroll_up, "home": scroll.scroll_home,
          "end": scroll.scroll_end}[where](animate=False)
 
 
-class TableView(ModalScreen[None]):
+class TableView(Dialog[None]):
     """A titled table of rows (plain strings or Rich Text)."""
 
     DEFAULT_CSS = """

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
+from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual import on
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
@@ -24,13 +24,13 @@ from backends.redact import redact
 from console.commands import Command
 from widgets.footer import KeyFooter
 from widgets.panebar import PaneBar
-from widgets.typeahead import focus_for_typing
 from widgets.status import StatusBar
+from widgets.typeahead import focus_for_typing
 
 if TYPE_CHECKING:
-    from widgets.confirm import Choice
     from console.app import MlopsConsole
     from console.config import Context
+    from widgets.confirm import Choice
 
 log = logging.getLogger("mlops_console")
 
@@ -95,7 +95,8 @@ class PaneScreen(Screen):
         super().__init__(id=f"pane-{self.PANE}")
         self.filter_text = ""
         self._pending: dict[str, int] = {}
-        self._busy_text: dict[str, str] = {}  # the "busy" words a call put in the status bar, by group
+        self._busy_text: dict[str, str] = {}
+        self._rebuilding = False  # the "busy" words a call put in the status bar, by group
         self._handlers: dict[tuple[str, int], tuple[Callable[[Any], Any], Callable[[BaseException], Any] | None]] = {}
 
     # -- what the pane works with -------------------------------------------------------------
@@ -155,9 +156,8 @@ class PaneScreen(Screen):
         return None
 
     def focus_default(self) -> None:
-        widget = self.default_focus()
-        if widget is not None:
-            self.set_focus(widget)
+        """Focus the main table at once; with none shown, nothing (the pane's own keys still work)."""
+        self.set_focus(self.default_focus())
 
     def not_configured_text(self) -> RenderableType:
         problem = self.backend_problem
@@ -210,7 +210,11 @@ class PaneScreen(Screen):
         self._handlers.clear()
         backend = self.backend  # built now, so that the new body matches it
         self.filter_text = ""  # the new context's table starts unfiltered, as the recomposed (hidden) box is
-        await self.recompose()
+        self._rebuilding = True  # keys acted on meanwhile (`r`) ask nothing: the reload below does
+        try:
+            await self.recompose()
+        finally:
+            self._rebuilding = False
         self.focus_default()
         if backend is not None:
             self.reload()
@@ -317,6 +321,8 @@ class PaneScreen(Screen):
         dropped. After ``timeout`` seconds (default: the context's ``timeout``; 0 = none) the pane stops
         waiting and reports a timeout; a late answer is dropped too.
         """
+        if self._rebuilding:
+            return  # the body is being replaced (`:ctx`): its answer would find no widgets to fill
         token = next(self._tokens)
         previous = self._pending.get(group)
         if previous is not None:

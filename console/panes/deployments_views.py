@@ -22,17 +22,25 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
-from backends.deployments import Deployment, Event, Exchange, Pod, PredictionRequest, PredictionResponse, RequestTemplate
+from backends.deployments import (
+    Deployment,
+    Event,
+    Exchange,
+    Pod,
+    PredictionRequest,
+    PredictionResponse,
+    RequestTemplate,
+)
 from backends.inference import KEPT_BODY_CHARS, parse_payload, request_record
 from backends.redact import redact
 from console.format import age, short_time
 from console.history import private_file
 from console.panes.base import describe_error
 from widgets.data_table import DataTable
+from widgets.dialog import Dialog
 from widgets.fast_table import FastTable
 from widgets.path_prompt import PathPrompt
 from widgets.request_editor import JsonProblem, RequestEditor, size_text
@@ -44,7 +52,7 @@ class LogLoaded(Message):
         self.kind, self.key, self.result, self.error = kind, key, result, error
 
 
-class PodsEventsView(ModalScreen[None]):
+class PodsEventsView(Dialog[None]):
     """Pods (phase, ready, restarts, age), events (newest first, warnings marked) and a pod's log tail."""
 
     DEFAULT_CSS = """
@@ -175,7 +183,7 @@ class RequestSent:
     elapsed: float
 
 
-class RequestView(ModalScreen[None]):
+class RequestView(Dialog[None]):
     """The test request editor: JSON payload, the response, and this deployment's history."""
 
     DEFAULT_CSS = """

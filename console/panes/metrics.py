@@ -20,21 +20,27 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from backends.dashboards import Dashboard, ImportReport, expand, legend_for, parse_label_values
+from backends.dashboards import (
+    Dashboard,
+    ImportReport,
+    expand,
+    legend_for,
+    parse_label_values,
+)
 from backends.errors import BackendError, InvalidQuery
 from backends.metrics import WINDOWS, InstantResult, RangeResult, legend_names, step_for
 from console.commands import Command
 from console.format import age, short_time
 from console.history import History
-from console.panes.base import PaneScreen, describe_error
+from console.panes.base import _hidden, PaneScreen, describe_error
 from widgets.chart import ChartSeries, LineChart, format_value, unit_for_metric
 from widgets.dashboard import DashboardGrid, PanelData, PanelSpec
 from widgets.data_table import DataTable
+from widgets.dialog import Dialog
 from widgets.promql import DURATIONS, FUNCTIONS, CompletionContext, PromQLEditor
 from widgets.views import TableView
 
@@ -72,7 +78,7 @@ def run_poll(backend: Any, jobs: Sequence[Job], start: datetime, end: datetime, 
     return out
 
 
-class DashboardPicker(ModalScreen[int | None]):
+class DashboardPicker(Dialog[int | None]):
     """Choose a dashboard (or the query view, -1); shows what each file could not import."""
 
     DEFAULT_CSS = """
@@ -511,8 +517,8 @@ class MetricsScreen(PaneScreen):
         grid.remove_class("hidden")
         self.query_one("#query-view").add_class("hidden")
         self.query_one("#query-error").add_class("hidden")
-        if self.focused is not None and self.focused.id == "instant":
-            self.set_focus(None)  # the instant table is hidden with the query view: keys go to the pane
+        if self.focused is not None and _hidden(self.focused):
+            self.set_focus(None)  # the instant table or the editor went with the query view: keys go to the pane
         self._update_title()
         if report.skipped:
             self._status(f"{board.title}: {len(report.skipped)} item(s) not imported, e.g. "
@@ -588,7 +594,7 @@ class MetricsScreen(PaneScreen):
 
     def _close_editor(self) -> None:
         self.query_one("#editor", PromQLEditor).add_class("hidden")
-        self.query_one("#instant", DataTable).focus()
+        self.focus_default()  # at once: a key that follows in the same burst must not reach the hidden line
 
     async def run_query(self, query: str) -> None:
         query = query.strip()

@@ -11,7 +11,14 @@ from textual.timer import Timer
 from textual.widgets import Input, Label
 
 from backends.errors import BackendTimeout, InvalidQuery, ServerError, Unreachable
-from backends.runs import Experiment, ExperimentStats, RunDetail, RunPage, RunQuery, RunSummary
+from backends.runs import (
+    Experiment,
+    ExperimentStats,
+    RunDetail,
+    RunPage,
+    RunQuery,
+    RunSummary,
+)
 from console.commands import Command
 from console.format import short_time
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
@@ -194,8 +201,9 @@ class RunsScreen(PaneScreen):
         self.next_token = page.next_token
         self._hide_filter_error()
         self._rebuild_table()
-        if not self.filter_text:
-            self.query_one("#filter", Input).add_class("hidden")
+        box = self.query_one("#filter", Input)
+        if not self.filter_text and not box.has_focus:  # never under the fingers of someone typing a filter
+            box.add_class("hidden")
         self.set_status(self._summary_text())
         self._maybe_prefetch()
 

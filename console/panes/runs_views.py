@@ -15,15 +15,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.worker import get_current_worker
 
-from backends.runs import Artifact, MetricHistory, ModelVersion, RegisteredModel, RunDetail, RunSummary
+from backends.runs import (
+    Artifact,
+    MetricHistory,
+    ModelVersion,
+    RegisteredModel,
+    RunDetail,
+    RunSummary,
+)
 from console.format import human_size, short_time
 from widgets.chart import ChartSeries, LineChart
 from widgets.compare import CompareRow
 from widgets.data_table import DataTable
+from widgets.dialog import Dialog
 
 LOWER_IS_BETTER = ("rmse", "mse", "mae", "loss", "error", "err", "mape", "perplexity", "logloss")
 HIGHER_IS_BETTER = ("r2", "acc", "accuracy", "auc", "f1", "precision", "recall", "score", "map", "ndcg")
@@ -174,7 +181,7 @@ class HistoriesLoaded(Message):
         self.key, self.histories, self.error = key, histories, error
 
 
-class MetricChartView(ModalScreen[None]):
+class MetricChartView(Dialog[None]):
     """The history of one metric for several runs; ``up``/``down`` in the list chooses the metric."""
 
     DEFAULT_CSS = """
@@ -288,7 +295,7 @@ class RegistryLoaded(Message):
         self.what, self.result, self.error = what, result, error
 
 
-class RegistryView(ModalScreen[str | None]):
+class RegistryView(Dialog[str | None]):
     """Registered models and their versions; ``enter`` on a version dismisses with its source run id."""
 
     DEFAULT_CSS = """

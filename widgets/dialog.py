@@ -1,0 +1,29 @@
+"""The base of every dialog: a modal screen that can be dismissed once.
+
+Keys that arrive together (`escape` and `enter` in one burst, a paste, a slow SSH link) can each ask the same
+dialog to close before it is gone. Textual's ``dismiss`` pops whatever screen is on top, so the second one
+would close the screen underneath (another dialog, or the pane itself). Here a dialog that is no longer on
+top ignores being dismissed again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from textual.await_complete import AwaitComplete
+from textual.screen import ModalScreen
+
+ResultType = TypeVar("ResultType")
+
+
+class DismissOnce:
+    """For any screen class (Textual's command palette too): a second dismiss does nothing."""
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if not self.is_attached or self.app.screen is not self:  # type: ignore[attr-defined]
+            return AwaitComplete.nothing()  # closed already by an earlier key of the same burst
+        return super().dismiss(result)  # type: ignore[misc]
+
+
+class Dialog(DismissOnce, ModalScreen[ResultType]):
+    """The base of the console's dialogs."""
