@@ -39,26 +39,25 @@ from backends.data import (
     WorkspaceInfo,
 )
 from backends.dvc_files import (
+    LEGACY_HASHES,
+    NULL_SHA,
+    Entry,
+    Located,
+    ObjectStore,
+    Remote,
+    WrittenBytes,
     drop_unchanged,
     dvc_summary,
-    Entry,
     git_blob_sha,
     host_reachable,
-    LEGACY_HASHES,
-    Located,
     norm,
-    NULL_SHA,
-    ObjectStore,
     one_line,
     parse_dvc_file,
     parse_lock,
     read_dvc_config,
-    Remote,
     stage_outs,
-    WrittenBytes,
     yaml_load,
 )
-from backends.redact import redact
 from backends.dvc_layout import check_layout
 from backends.errors import (
     BackendError,
@@ -69,6 +68,7 @@ from backends.errors import (
     ReadOnly,
     Refused,
 )
+from backends.redact import redact
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_OPERATION_TIMEOUT = 3600.0
@@ -145,7 +145,8 @@ class DvcDatasets:
         cmd = ["git", "-c", "core.quotepath=off", *args]
         try:
             proc = subprocess.run(cmd, cwd=top, input=input, capture_output=True, env=self._env(),
-                                  timeout=timeout or self.timeout, stdin=None if input is not None else subprocess.DEVNULL)
+                                  timeout=timeout or self.timeout,
+                                  stdin=None if input is not None else subprocess.DEVNULL)
         except FileNotFoundError as exc:
             raise NotConfigured("git is not installed", hint="install git and make sure it is on PATH") from exc
         except subprocess.TimeoutExpired as exc:
@@ -193,10 +194,12 @@ class DvcDatasets:
                     break
                 except subprocess.TimeoutExpired:
                     if interruptible and self._stopping.is_set():
-                        raise Interrupted(f"`dvc {args[0]}` was stopped: the console is closing", endpoint=str(root))
+                        raise Interrupted(f"`dvc {args[0]}` was stopped: the console is closing",
+                                          endpoint=str(root)) from None
                     if time.monotonic() > deadline:
                         raise BackendTimeout(f"`dvc {args[0]}` did not finish in {self.operation_timeout:g} s",
-                                             endpoint=str(root), hint="raise `operation_timeout` in the context")
+                                             endpoint=str(root),
+                                             hint="raise `operation_timeout` in the context") from None
                     if progress is not None and measure is not None:
                         done = measure()
                         if done != last:
@@ -1315,7 +1318,7 @@ def _remove_strays(target: Path, keep: set[str]) -> None:
     folders that are left empty."""
     if not target.is_dir() or target.is_symlink():
         return
-    for folder, dirs, names in os.walk(target, topdown=False):
+    for folder, _dirs, names in os.walk(target, topdown=False):
         base = Path(folder)
         for name in names:
             path = base / name

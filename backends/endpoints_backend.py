@@ -21,8 +21,20 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from backends.deployments import (
-    AVAILABLE, FAILED, MODIFIED, PROTOCOLS, RELISTED, Deployment, DeploymentList, Event, Pod, PredictionRequest,
-    PredictionResponse, Predictor, RequestTemplate, WatchEvent,
+    AVAILABLE,
+    FAILED,
+    MODIFIED,
+    PROTOCOLS,
+    RELISTED,
+    Deployment,
+    DeploymentList,
+    Event,
+    Pod,
+    PredictionRequest,
+    PredictionResponse,
+    Predictor,
+    RequestTemplate,
+    WatchEvent,
 )
 from backends.errors import BackendError, NotConfigured, NotFound
 from backends.inference import RequestSender, base_url, build_template, prediction_url
@@ -35,7 +47,7 @@ class _PollWatch:
         self.stopped = threading.Event()
         self._gen = gen_factory(self)
 
-    def __iter__(self) -> "_PollWatch":
+    def __iter__(self) -> _PollWatch:
         return self
 
     def __next__(self) -> WatchEvent:
@@ -72,7 +84,7 @@ class EndpointDeployments:
         import backends.http1  # noqa: F401
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "EndpointDeployments":
+    def from_settings(cls, settings: Mapping[str, Any]) -> EndpointDeployments:
         raw = settings.get("endpoints") or ()
         if not raw:
             raise NotConfigured("no model endpoints configured",

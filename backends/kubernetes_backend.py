@@ -17,11 +17,30 @@ from functools import lru_cache
 from typing import Any
 
 from backends.deployments import (
-    FAILED, MODIFIED, PROBLEM, RELISTED, UNKNOWN, Condition, Deployment, DeploymentList, Event, Pod,
-    PredictionRequest, PredictionResponse, Predictor, RequestTemplate, WatchEvent,
+    FAILED,
+    MODIFIED,
+    PROBLEM,
+    RELISTED,
+    UNKNOWN,
+    Condition,
+    Deployment,
+    DeploymentList,
+    Event,
+    Pod,
+    PredictionRequest,
+    PredictionResponse,
+    Predictor,
+    RequestTemplate,
+    WatchEvent,
 )
 from backends.errors import (
-    BackendError, BackendTimeout, Forbidden, NotConfigured, NotFound, ServerError, Unreachable,
+    BackendError,
+    BackendTimeout,
+    Forbidden,
+    NotConfigured,
+    NotFound,
+    ServerError,
+    Unreachable,
 )
 from backends.inference import RequestSender, build_template, deployment_base, prediction_url
 from backends.redact import is_secret_name, redact_args
@@ -177,7 +196,7 @@ class DeploymentWatch:
         self._lock = threading.Lock()
         self._gen: Iterator[WatchEvent] = gen_factory(self)
 
-    def __iter__(self) -> "DeploymentWatch":
+    def __iter__(self) -> DeploymentWatch:
         return self
 
     def __next__(self) -> WatchEvent:
@@ -244,7 +263,7 @@ class KubernetesDeployments:
         self.endpoint = f"{where}{'#' + kube_context if kube_context else ''}"
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "KubernetesDeployments":
+    def from_settings(cls, settings: Mapping[str, Any]) -> KubernetesDeployments:
         kubeconfig = str(settings.get("kubeconfig") or os.environ.get("KUBECONFIG") or "")
         in_cluster = False
         candidates = [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p] if kubeconfig else []
@@ -539,7 +558,7 @@ class KubernetesDeployments:
     def _watch_many(self, handle: DeploymentWatch, scope: tuple[str, ...]) -> Iterator[WatchEvent]:
         import queue
 
-        q: "queue.Queue[WatchEvent]" = queue.Queue()
+        q: queue.Queue[WatchEvent] = queue.Queue()
 
         def pump(ns: str) -> None:
             for ev in self._watch_one(handle, ns, ""):

@@ -6,7 +6,7 @@ import gc
 import importlib
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -173,7 +173,7 @@ class MlopsConsole(App):
 
     # -- clock and backends ---------------------------------------------------------------------------
     def now(self) -> datetime:
-        return self._now() if self._now else datetime.now(timezone.utc)
+        return self._now() if self._now else datetime.now(UTC)
 
     def peek_backend(self, kind: str) -> tuple[Any, BaseException | None] | None:
         """The backend of ``kind`` if it was built already, else None (and nothing is built)."""
@@ -384,7 +384,7 @@ class MlopsConsole(App):
             node = item[1].node
             return 0 if node is pane_node else 1 if node is self else 2
 
-        for key, active in sorted(self.screen.active_bindings.items(), key=rank):
+        for _key, active in sorted(self.screen.active_bindings.items(), key=rank):
             binding = active.binding
             if ((binding.action, binding.id) in seen or binding.action.startswith("app.focus")
                     or not binding.description):

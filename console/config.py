@@ -169,7 +169,8 @@ def _coerce(name: str, value: Any, err) -> Any:
             raise err("must be a list of tables with name, url and protocol")
         eps = []
         for item in value:
-            if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not isinstance(item.get("name"), str):
+            if (not isinstance(item, dict) or not isinstance(item.get("url"), str)
+                    or not isinstance(item.get("name"), str)):
                 raise err("each endpoint needs a name and a url")
             protocol = item.get("protocol", "v2")
             if protocol not in {"seldon", "v2", "mlflow"}:
@@ -211,10 +212,11 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         for key, value in raw.items():
             line = _locate(text, table, key, fallback=False) or _locate(text, f"{table}.{key}", key)
 
-            def err(msg: str, subkey: str | None = None, _key: str = key, _line: int | None = line) -> ConfigError:
+            def err(msg: str, subkey: str | None = None, _key: str = key, _line: int | None = line,
+                    _table: str = table) -> ConfigError:
                 if subkey:  # a key inside an array of tables, e.g. [[contexts.x.endpoints]]
-                    _line = _locate(text, f"{table}.{_key}", subkey) or _line
-                return ConfigError(msg, path=path, line=_line, key=f"{table}.{_key}")
+                    _line = _locate(text, f"{_table}.{_key}", subkey) or _line
+                return ConfigError(msg, path=path, line=_line, key=f"{_table}.{_key}")
 
             if key not in _FIELD_TYPES or key == "name":
                 raise err("unknown setting")

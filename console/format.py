@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def human_size(size: int | float | None) -> str:
@@ -20,9 +20,9 @@ def short_time(when: datetime | None) -> str:
     if when is None:
         return "-"
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    elif when.tzinfo is not timezone.utc:
-        when = when.astimezone(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    elif when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
     # what strftime("%Y-%m-%d %H:%M") gives, at a third of its cost (tables format hundreds at a time)
     return f"{when.year:04d}-{when.month:02d}-{when.day:02d} {when.hour:02d}:{when.minute:02d}"
 
@@ -32,7 +32,7 @@ def age(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "-"
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     seconds = max(0, int((now - when).total_seconds()))
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import zip_longest
-from typing import Literal, Union
+from typing import Literal
 
 from rich.cells import cell_len
 from rich.console import JustifyMethod
@@ -29,7 +29,7 @@ from textual.strip import Strip
 
 from widgets.edge import mark_cut
 
-Cell = Union[str, Text]
+Cell = str | Text
 MAX_COLUMN_WIDTH = 60
 
 
@@ -80,25 +80,25 @@ class FastTable(ScrollView, can_focus=True):
     class RowHighlighted(Message):
         """The cursor moved (to another row, or in a cell table to another column)."""
 
-        def __init__(self, table: "FastTable", cursor_row: int, row_key: str, cursor_column: int = 0,
+        def __init__(self, table: FastTable, cursor_row: int, row_key: str, cursor_column: int = 0,
                      column_key: str | None = None) -> None:
             super().__init__()
             self.table, self.cursor_row, self.row_key = table, cursor_row, row_key
             self.cursor_column, self.column_key = cursor_column, column_key
 
         @property
-        def control(self) -> "FastTable":
+        def control(self) -> FastTable:
             return self.table
 
     class RowSelected(Message):
-        def __init__(self, table: "FastTable", cursor_row: int, row_key: str, cursor_column: int = 0,
+        def __init__(self, table: FastTable, cursor_row: int, row_key: str, cursor_column: int = 0,
                      column_key: str | None = None) -> None:
             super().__init__()
             self.table, self.cursor_row, self.row_key = table, cursor_row, row_key
             self.cursor_column, self.column_key = cursor_column, column_key
 
         @property
-        def control(self) -> "FastTable":
+        def control(self) -> FastTable:
             return self.table
 
     def __init__(self, *, cursor_type: Literal["row", "cell"] = "row", fixed_columns: int = 0,

@@ -145,7 +145,7 @@ def apply_completion(text: str, context: CompletionContext, word: str) -> str:
 
 
 class _Suggester(Suggester):
-    def __init__(self, editor: "PromQLEditor") -> None:
+    def __init__(self, editor: PromQLEditor) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
         self.editor = editor
 

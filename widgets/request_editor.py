@@ -48,13 +48,13 @@ class RequestEditor(TextArea):
     ]
 
     class Invalid(Message):
-        def __init__(self, editor: "RequestEditor", problem: JsonProblem) -> None:
+        def __init__(self, editor: RequestEditor, problem: JsonProblem) -> None:
             super().__init__()
             self.editor = editor
             self.problem = problem
 
         @property
-        def control(self) -> "RequestEditor":
+        def control(self) -> RequestEditor:
             return self.editor
 
     def __init__(self, text: str, *, on_send: Callable[[str], None], **kwargs) -> None:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
+from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual import on
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
@@ -24,13 +24,13 @@ from backends.redact import redact
 from console.commands import Command
 from widgets.footer import KeyFooter
 from widgets.panebar import PaneBar
-from widgets.typeahead import focus_for_typing
 from widgets.status import StatusBar
+from widgets.typeahead import focus_for_typing
 
 if TYPE_CHECKING:
-    from widgets.confirm import Choice
     from console.app import MlopsConsole
     from console.config import Context
+    from widgets.confirm import Choice
 
 log = logging.getLogger("mlops_console")
 

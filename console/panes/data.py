@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -13,8 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar
-
-from typing import TYPE_CHECKING
 
 from console.commands import Command
 from console.format import clip, human_size, short_time, yes_no
@@ -416,7 +414,7 @@ class DataScreen(PaneScreen):
 
     def _remember_save(self, output: TrackedOutput, result: OperationResult) -> SavedCopy:
         root = self.workspace_info.root if self.workspace_info else str(self.settings.repo or "")
-        saved = SavedCopy(datetime.now(timezone.utc), root, output.path, result.md5 or "?", output.dvc_file)
+        saved = SavedCopy(datetime.now(UTC), root, output.path, result.md5 or "?", output.dvc_file)
         self.saves.append(saved)
         self.notify(f"workspace copy of {output.path} saved in the cache as md5 {saved.md5}", title="saved",
                     timeout=30)

@@ -15,7 +15,17 @@ from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from backends.deployments import (
-    ADDED, AVAILABLE, CREATING, DELETED, FAILED, MODIFIED, PROBLEM, RELISTED, Deployment, Exchange, WatchEvent,
+    ADDED,
+    AVAILABLE,
+    CREATING,
+    DELETED,
+    FAILED,
+    MODIFIED,
+    PROBLEM,
+    RELISTED,
+    Deployment,
+    Exchange,
+    WatchEvent,
 )
 from backends.errors import NotConfigured
 from backends.redact import redact

@@ -22,7 +22,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
-from backends.deployments import Deployment, Event, Exchange, Pod, PredictionRequest, PredictionResponse, RequestTemplate
+from backends.deployments import (
+    Deployment,
+    Event,
+    Exchange,
+    Pod,
+    PredictionRequest,
+    PredictionResponse,
+    RequestTemplate,
+)
 from backends.redact import redact
 from console.format import age, short_time
 from console.history import private_file
@@ -201,8 +209,8 @@ class RequestView(ModalScreen[None]):
             src = f"  template: {t.source}" if t.source else ""
             yield Label(f"Test request: {d.namespace}/{d.name}  protocol {t.protocol}{src}", classes="title",
                         markup=False)
-            yield Label(f"{t.method} {redact(t.url) or '(no address: set ingress_url, or wait for status.address.url)'}",
-                        id="url", markup=False)
+            url = redact(t.url) or "(no address: set ingress_url, or wait for status.address.url)"
+            yield Label(f"{t.method} {url}", id="url", markup=False)
             with Horizontal(id="panes"):
                 with Vertical(id="left"):
                     yield RequestEditor(self.initial_body, on_send=self.send_body, id="editor")

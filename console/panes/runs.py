@@ -457,7 +457,7 @@ class RunsScreen(PaneScreen):
         names = [f"{c}" for c in self.columns] + ["start", "name", "status"]
         return names + [f"-{n}" for n in names]
 
-    # -- filter ---------------------------------------------------------------------------------------------------------
+    # -- filter --------------------------------------------------------------------------------------------------
     def command_filter(self, arg: str) -> None:
         self.query_one("#filter", Input).value = arg
         self.query_one("#filter", Input).remove_class("hidden")
@@ -545,7 +545,8 @@ class RunsScreen(PaneScreen):
     # -- run detail, registry ---------------------------------------------------------------------------------------
     def open_run(self, run_id: str) -> None:
         self.call_backend("detail", self.backend.get_run, run_id, on_result=self._show_detail,
-                          on_error=lambda e: self.show_error(e, f"run {run_id[:12]}"), busy=f"loading run {run_id[:12]}")
+                          on_error=lambda e: self.show_error(e, f"run {run_id[:12]}"),
+                          busy=f"loading run {run_id[:12]}")
 
     def _show_detail(self, detail: RunDetail) -> None:
         self.set_status(f"run {detail.summary.run_name or detail.run_id}")
@@ -562,7 +563,7 @@ class RunsScreen(PaneScreen):
     def command_models(self, _arg: str) -> None:
         self.action_registry()
 
-    # -- experiments ----------------------------------------------------------------------------------------------------
+    # -- experiments ---------------------------------------------------------------------------------------------
     def action_experiments(self) -> None:
         self.call_backend("experiments", self.backend.list_experiments, on_result=self._pick_experiment,
                           on_error=self._load_failed, busy="reading experiments")
