@@ -16,7 +16,7 @@ A deployment's state comes from the server's own readiness endpoint; "watching" 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,7 +43,7 @@ NAMESPACE = "endpoints"
 
 
 class _PollWatch:
-    def __init__(self, gen_factory: Any) -> None:
+    def __init__(self, gen_factory: Callable[[_PollWatch], Iterator[WatchEvent]]) -> None:
         self.stopped = threading.Event()
         self._gen = gen_factory(self)
 
@@ -181,7 +181,8 @@ class EndpointDeployments:
     def get_yaml(self, namespace: str, name: str) -> str:
         import yaml
 
-        return yaml.safe_dump({"endpoint": dict(self._entry(name))}, sort_keys=False)
+        text: str = yaml.safe_dump({"endpoint": dict(self._entry(name))}, sort_keys=False)
+        return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
         self._entry(name)

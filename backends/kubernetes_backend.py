@@ -487,7 +487,8 @@ class KubernetesDeployments:
         api = self._custom()
         obj = self._call(api.get_namespaced_custom_object, "get", PLURAL, namespace, name, group=GROUP,
                          version=VERSION, namespace=namespace, plural=PLURAL, name=name)
-        return yaml.safe_dump(redact(obj), sort_keys=False, default_flow_style=False)
+        text: str = yaml.safe_dump(redact(obj), sort_keys=False, default_flow_style=False)
+        return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
         core = self._core()
@@ -521,7 +522,8 @@ class KubernetesDeployments:
         try:
             resp = core.read_namespaced_pod_log(pod, namespace, tail_lines=tail, _preload_content=False,
                                                 _request_timeout=self.timeout)
-            return resp.data.decode("utf-8", errors="replace")
+            text: str = resp.data.decode("utf-8", errors="replace")
+            return text
         except Exception as exc:  # noqa: BLE001
             raise self._error(exc, "get", "pods/log", namespace, pod) from None
 

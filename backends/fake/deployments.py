@@ -192,7 +192,8 @@ class FakeDeployments:
                         "componentSpecs": [{"spec": {"containers": [{"name": d.model_name, "env": [
                             {"name": "AWS_SECRET_ACCESS_KEY", "value": "<redacted>"}]}]}}]},
                "status": {"state": d.state, "description": d.reason or None}}
-        return yaml.safe_dump(obj, sort_keys=False)
+        text: str = yaml.safe_dump(obj, sort_keys=False)
+        return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
         self._find(namespace, name)

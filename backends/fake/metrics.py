@@ -153,7 +153,7 @@ class FakeMetrics:
         by = re.search(r"\b(?:sum|avg|max|min|count)\s+by\s*\(([^)]*)\)", query)
         if by:
             keys = [k.strip() for k in by.group(1).split(",") if k.strip()]
-            grouped: dict[tuple, float] = {}
+            grouped: dict[tuple[tuple[str, str], ...], float] = {}
             for labels, base in zip(label_sets, bases):
                 key = tuple((k, labels[k]) for k in keys if k in labels)
                 grouped[key] = grouped.get(key, 0.0) + base
@@ -190,7 +190,7 @@ class FakeMetrics:
         return tuple(sorted(_FAMILIES))
 
     def label_names(self, match: str | None = None) -> tuple[str, ...]:
-        names = set()
+        names: set[str] = set()
         for name, (label_sets, _, _) in _FAMILIES.items():
             if match is None or name in match:
                 for labels in label_sets:
@@ -198,7 +198,7 @@ class FakeMetrics:
         return tuple(sorted(names))
 
     def label_values(self, label: str, match: str | None = None) -> tuple[str, ...]:
-        values = set()
+        values: set[str] = set()
         for name, (label_sets, _, _) in _FAMILIES.items():
             if match is None or name in match:
                 values.update(labels[label] for labels in label_sets if label in labels)

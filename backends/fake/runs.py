@@ -100,7 +100,7 @@ class FakeRuns:
     def experiment_stats(self, experiment_id: str, cap: int = 1000) -> ExperimentStats:
         runs = [r for r in RUNS if r.experiment_id == experiment_id]
         counts = {"2": 12}
-        last = max((r.start_time for r in runs), default=None)
+        last = max((r.start_time for r in runs if r.start_time is not None), default=None)
         if experiment_id == "2":
             last = T0 - timedelta(days=2)
         return ExperimentStats(experiment_id, counts.get(experiment_id, len(runs)), False, last)

@@ -184,7 +184,7 @@ class MetricsScreen(PaneScreen):
 
     # -- layout ------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
-        tz = self.app.now().tzinfo
+        tz = self.console_app.now().tzinfo
         yield Label("", id="metrics-title", classes="pane-title")
         yield PromQLEditor(self._complete, self.history, id="editor", classes="hidden")
         yield Label("", id="query-error", classes="hidden")
@@ -325,7 +325,7 @@ class MetricsScreen(PaneScreen):
         self._cancel_timer()
         self._again = False
         query = self._pending_query or self.promql
-        now = self.app.now()
+        now = self.console_app.now()
         seconds = self.window[1]
         step = step_for(seconds, self._chart_width())
         # evaluation times on whole multiples of the step: polls within one step get the same
@@ -621,7 +621,7 @@ class MetricsScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, "alerts"), busy="reading alerts")
 
     def _show_alerts(self, alerts: Sequence[Any]) -> None:
-        now = self.app.now()
+        now = self.console_app.now()
         firing = sum(1 for a in alerts if a.state == "firing")
         rows = []
         for alert in alerts:
@@ -642,7 +642,7 @@ class MetricsScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, "targets"), busy="reading targets")
 
     def _show_targets(self, targets: Sequence[Any]) -> None:
-        now = self.app.now()
+        now = self.console_app.now()
         down = sum(1 for t in targets if t.health != "up")
         rows = []
         for target in targets:
