@@ -42,6 +42,10 @@ def default_backend_factory(kind: str, context: Context) -> Any:
     return registry.create(kind, context.backend_name(kind), context.as_settings())
 
 
+def _pane_factory(kind: str) -> Callable[[], Screen[Any]]:
+    return lambda: pane_class(kind)()
+
+
 def pane_class(kind: str) -> type[PaneScreen]:
     """The pane's screen class; a pane whose module is not there yet says so plainly."""
     module_name, _, attr = PANE_CLASSES[kind].partition(":")
@@ -97,7 +101,7 @@ class MlopsConsole(App):
     CSS_PATH = Path(__file__).parent / "console.tcss"
     COMMANDS = {ConsoleCommands}
     ENABLE_COMMAND_PALETTE = True
-    MODES = {kind: (lambda kind=kind: pane_class(kind)()) for kind in PANE_CLASSES}
+    MODES = {kind: _pane_factory(kind) for kind in PANE_CLASSES}
     BINDINGS = [
         Binding("1", "pane('data')", "Data", id="app.data", show=False),
         Binding("2", "pane('runs')", "Runs", id="app.runs", show=False),
@@ -118,7 +122,7 @@ class MlopsConsole(App):
                  now: Callable[[], datetime] | None = None, initial_pane: str = "data",
                  cursor_blink: bool = True) -> None:
         # the app starts in the initial pane's mode (no default screen first, no switch)
-        self.DEFAULT_MODE = initial_pane
+        self.DEFAULT_MODE = initial_pane  # type: ignore[misc]  # a ClassVar in Textual, read once in __init__
         super().__init__()
         self.cursor_blink = cursor_blink
         self.config = config
@@ -149,7 +153,8 @@ class MlopsConsole(App):
     def hold_keys(self) -> None:
         """Hold the keys that arrive from now on, until ``type_into`` (or, at the latest, one second)."""
         if self._held_keys is None:
-            self._held_keys = held = []
+            held: list[events.Event] = []
+            self._held_keys = held
             # never more than a moment, whatever happens (this hold only: a later one keeps its own)
             self.set_timer(1.0, lambda: self._release_keys() if self._held_keys is held else None)
 
@@ -235,7 +240,7 @@ class MlopsConsole(App):
 
     def pane_screens(self) -> list[PaneScreen]:
         """The pane screens that exist so far (modes are built on first visit)."""
-        screens = []
+        screens: list[PaneScreen] = []
         for stack in self._screen_stacks.values():
             screens.extend(s for s in stack if isinstance(s, PaneScreen))
         return screens
@@ -362,8 +367,9 @@ class MlopsConsole(App):
 
     def action_interrupt(self) -> None:
         focused = self.focused
-        if getattr(focused, "selected_text", "") and hasattr(focused, "action_copy"):
-            focused.action_copy()
+        copy = getattr(focused, "action_copy", None)
+        if getattr(focused, "selected_text", "") and copy is not None:
+            copy()
             return
         self.exit()
 

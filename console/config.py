@@ -113,7 +113,8 @@ class Config:
         else:
             known = ", ".join(self.contexts) or "none defined"
             raise ConfigError(f"unknown context {name!r} (known: {known})", path=self.path, key=name)
-        fill = {key: env[var] for key, var in ENV_VARS.items() if env.get(var) and getattr(ctx, key) is None}
+        fill: dict[str, Any] = {key: env[var] for key, var in ENV_VARS.items()
+                                if env.get(var) and getattr(ctx, key) is None}
         return replace(ctx, **fill) if fill else ctx
 
 

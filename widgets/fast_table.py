@@ -44,7 +44,7 @@ def _column_width(cells: Sequence[Cell]) -> int:
     if not cells:
         return 0
     try:
-        joined = "".join(cells)  # a TypeError when the column holds Text
+        joined = "".join(cells)  # type: ignore[arg-type]  # a TypeError when the column holds Text
     except TypeError:
         # styled cells are often shared (one Text per state): each distinct object is measured once
         return max(map(_width, {id(cell): cell for cell in cells}.values()))
@@ -379,7 +379,7 @@ class FastTable(ScrollView, can_focus=True):
                 marked = mark_cut(segments, edge, start, end)
                 if marked is segments:
                     return text
-                return Text.assemble(*((s.text, s.style) for s in marked), no_wrap=True, end="")
+                return Text.assemble(*((s.text, s.style or "") for s in marked), no_wrap=True, end="")
             start = end
         return text
 

@@ -27,7 +27,7 @@ from backends.deployments import (
     Exchange,
     WatchEvent,
 )
-from backends.errors import NotConfigured
+from backends.errors import BackendError, NotConfigured
 from backends.redact import redact
 from console.commands import Command
 from console.format import age
@@ -223,7 +223,8 @@ class DeploymentsScreen(PaneScreen):
                 self.set_status(f"{describe_error(event.error)}; r retries{kept}", "error")
             else:
                 retry = f"; retrying in {event.retry_in:g} s" if event.retry_in else ""
-                self.set_status(f"watch: {describe_error(event.error)}{retry}{kept}", "error")
+                problem = event.error or BackendError("the watch stopped")  # a PROBLEM event carries its error
+                self.set_status(f"watch: {describe_error(problem)}{retry}{kept}", "error")
             self._set_title()
             return
         recovered = self._problem is not None
@@ -290,7 +291,7 @@ class DeploymentsScreen(PaneScreen):
         return not needle or needle in " ".join((d.namespace, d.name, d.state, d.model_text, d.protocol,
                                                  d.implementation, reason_text(d))).lower()
 
-    def visible(self) -> list[Deployment]:
+    def shown_deployments(self) -> list[Deployment]:
         items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
         return [d for d in items if self.matches(d)] if self.filter_text else items
 
@@ -307,7 +308,7 @@ class DeploymentsScreen(PaneScreen):
         self._rebuild_pending = False
         table = self.query_one("#deployments", FastTable)
         selected = self.selected()
-        rows = self.visible()
+        rows = self.shown_deployments()
         self._rows = [d.key for d in rows]
         self._row_index = {key: i for i, key in enumerate(self._rows)}
         now = self.console_app.now()

@@ -316,12 +316,14 @@ class RequestView(ModalScreen[None]):
         error = message.error
         problem = None
         if error is not None and getattr(error, "line", None) is not None:
-            problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
+            located: Any = error  # the editor's JSON error says where the payload went wrong
+            problem = JsonProblem(located.line, located.column, getattr(error, "detail", "") or str(error))
             response = None  # nothing was sent: no history entry
         elif error is not None:
             request = PredictionRequest(self.template.url, message.body, protocol=self.template.protocol)
             response = PredictionResponse(None, message.elapsed, error=describe_error(error))
         else:
+            assert message.result is not None  # no error: the request was sent and answered
             request, response = message.result
         if response is not None:
             self.history.append(Exchange(self.deployment.key, request, response, sent_at))
@@ -337,6 +339,7 @@ class RequestView(ModalScreen[None]):
             self.query_one("#editor", RequestEditor).point_at(problem)
             self._show_problem(problem)
             return
+        assert response is not None  # only a JSON problem leaves no response
         self._show_response(response)
         # the answer is drawn first; its history row follows once that frame is on screen
         self.call_after_refresh(self._add_history_row, key, sent_at, message.body, response)

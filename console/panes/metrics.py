@@ -176,7 +176,7 @@ class MetricsScreen(PaneScreen):
         self._again = False
         self._last_status: tuple[str, str] | None = None
         self._title_text = ""
-        self._instant_rows: list[tuple[str, ...]] = []
+        self._instant_rows: list[tuple[str, str, str]] = []
         self._metric_names: tuple[str, ...] | None = None
         self._label_names: dict[str, tuple[str, ...]] = {}
         self._label_values: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -390,6 +390,7 @@ class MetricsScreen(PaneScreen):
     # -- the query view ------------------------------------------------------------------------------
     def _show_query(self, query: str, start: datetime, end: datetime, results: list[tuple[Job, Any]]) -> None:
         range_result = next((r for j, r in results if j.kind == "range"), None)
+        assert range_result is not None  # the query view always asks for a range
         instant = next((r for j, r in results if j.kind == "instant"), None)
         error_box = self.query_one("#query-error", Label)
         if isinstance(range_result, BaseException):
@@ -454,6 +455,7 @@ class MetricsScreen(PaneScreen):
     # -- dashboards ------------------------------------------------------------------------------------
     def _show_dashboard(self, start: datetime, end: datetime, results: list[tuple[Job, Any]]) -> None:
         board = self.dashboard
+        assert board is not None  # polled as a dashboard only while one is open
         grid = self.query_one("#dashboard", DashboardGrid)
         by_panel: dict[int, list[tuple[Job, Any]]] = {}
         for job, result in results:
@@ -503,6 +505,7 @@ class MetricsScreen(PaneScreen):
             return
         report = reports[index]
         board = report.dashboard
+        assert board is not None  # checked above
         self.dashboard = board
         for variable in board.variables:
             self.variables.setdefault(variable.name, variable.default)
@@ -742,11 +745,11 @@ class MetricsScreen(PaneScreen):
                 return []
             return list(self._label_names[key])
         if context.kind == "value":
-            key = (context.label, context.metric)
-            if key not in self._label_values:
-                self._fetch(("values", key), self.backend.label_values, context.label, context.metric or None)
+            pair = (context.label, context.metric)
+            if pair not in self._label_values:
+                self._fetch(("values", pair), self.backend.label_values, context.label, context.metric or None)
                 return []
-            return list(self._label_values[key])
+            return list(self._label_values[pair])
         if context.kind == "duration":
             return list(DURATIONS)
         return []

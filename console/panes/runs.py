@@ -311,9 +311,9 @@ class RunsScreen(PaneScreen):
                 key = "metrics." + k
                 values.setdefault(key, set()).add(v)
                 present[key] = present.get(key, 0) + 1
-            for k, v in run.params:
+            for k, text in run.params:
                 key = "params." + k
-                values.setdefault(key, set()).add(v)
+                values.setdefault(key, set()).add(text)
                 present[key] = present.get(key, 0) + 1
         # keys missing from some runs vary too
         for key, seen in values.items():
