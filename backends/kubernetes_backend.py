@@ -43,8 +43,7 @@ from backends.errors import (
     Unreachable,
 )
 from backends.inference import RequestSender, build_template, deployment_base, prediction_url
-from backends.redact import is_secret_name, redact_args
-from backends.redact import redact as redact_text
+from backends.redact import is_secret_name, redact as redact_text, redact_args
 
 GROUP = "machinelearning.seldon.io"
 VERSION = "v1"

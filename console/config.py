@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from backends.registry import DEFAULTS as DEFAULT_BACKENDS
-from backends.registry import KINDS
+from backends.registry import DEFAULTS as DEFAULT_BACKENDS, KINDS
 
 ENV_CONFIG = "MLOPS_CONSOLE_CONFIG"
 ENV_VARS = {"mlflow_uri": "MLFLOW_TRACKING_URI", "kubeconfig": "KUBECONFIG", "prometheus_url": "PROMETHEUS_URL"}
