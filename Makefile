@@ -1,12 +1,16 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test snapshots bench run
+.PHONY: install lint test snapshots bench run
 
 install:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -e ".[all,test]"
 	bash .ci/seldon-venv.sh
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test:
 	$(PY) -m pytest -q -rs

@@ -231,7 +231,7 @@ def _datasource_type(ds: Any) -> str:
     return ""
 
 
-def _walk_panels(panels: Iterable[Any]) -> Iterable[dict]:
+def _walk_panels(panels: Iterable[Any]) -> Iterable[dict[str, Any]]:
     for panel in panels or ():
         if not isinstance(panel, dict):
             continue
@@ -241,7 +241,7 @@ def _walk_panels(panels: Iterable[Any]) -> Iterable[dict]:
             yield panel
 
 
-def _grafana_default(var: dict) -> str:
+def _grafana_default(var: dict[str, Any]) -> str:
     current = var.get("current") or {}
     value = current.get("value") if isinstance(current, dict) else None
     if isinstance(value, list):

@@ -265,7 +265,7 @@ class Deployments(Protocol):
         ...
 
     def watch(self, namespaces: Sequence[str] | None = None, resource_version: str = "",
-              stop: object | None = None) -> "WatchStream":
+              stop: object | None = None) -> WatchStream:
         """Changes, forever: a RELISTED first (unless resuming from ``resource_version``), then
         ADDED/MODIFIED/DELETED; PROBLEM while reconnecting; RELISTED again after 410 Gone.
         Ends when the stream's ``stop()`` is called, ``stop`` (a ``threading.Event``) is set, or

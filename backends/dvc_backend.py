@@ -39,26 +39,25 @@ from backends.data import (
     WorkspaceInfo,
 )
 from backends.dvc_files import (
+    LEGACY_HASHES,
+    NULL_SHA,
+    Entry,
+    Located,
+    ObjectStore,
+    Remote,
+    WrittenBytes,
     drop_unchanged,
     dvc_summary,
-    Entry,
     git_blob_sha,
     host_reachable,
-    LEGACY_HASHES,
-    Located,
     norm,
-    NULL_SHA,
-    ObjectStore,
     one_line,
     parse_dvc_file,
     parse_lock,
     read_dvc_config,
-    Remote,
     stage_outs,
-    WrittenBytes,
     yaml_load,
 )
-from backends.redact import redact
 from backends.dvc_layout import check_layout
 from backends.errors import (
     BackendError,
@@ -69,6 +68,7 @@ from backends.errors import (
     ReadOnly,
     Refused,
 )
+from backends.redact import redact
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_OPERATION_TIMEOUT = 3600.0
@@ -145,7 +145,8 @@ class DvcDatasets:
         cmd = ["git", "-c", "core.quotepath=off", *args]
         try:
             proc = subprocess.run(cmd, cwd=top, input=input, capture_output=True, env=self._env(),
-                                  timeout=timeout or self.timeout, stdin=None if input is not None else subprocess.DEVNULL)
+                                  timeout=timeout or self.timeout,
+                                  stdin=None if input is not None else subprocess.DEVNULL)
         except FileNotFoundError as exc:
             raise NotConfigured("git is not installed", hint="install git and make sure it is on PATH") from exc
         except subprocess.TimeoutExpired as exc:
@@ -193,10 +194,12 @@ class DvcDatasets:
                     break
                 except subprocess.TimeoutExpired:
                     if interruptible and self._stopping.is_set():
-                        raise Interrupted(f"`dvc {args[0]}` was stopped: the console is closing", endpoint=str(root))
+                        raise Interrupted(f"`dvc {args[0]}` was stopped: the console is closing",
+                                          endpoint=str(root)) from None
                     if time.monotonic() > deadline:
                         raise BackendTimeout(f"`dvc {args[0]}` did not finish in {self.operation_timeout:g} s",
-                                             endpoint=str(root), hint="raise `operation_timeout` in the context")
+                                             endpoint=str(root),
+                                             hint="raise `operation_timeout` in the context") from None
                     if progress is not None and measure is not None:
                         done = measure()
                         if done != last:
@@ -281,20 +284,21 @@ class DvcDatasets:
             with Repo(str(self.root)) as repo:
                 odb = repo.cloud.get_remote_odb(remote.name, hash_name="md5")
                 cache = self._cache()
+                hashed = [(e, e.md5) for e in wanted if e.md5]  # the callers pass only entries with a hash
                 oids: set[str] = set()
-                for e in wanted:
-                    oids.add(e.md5)  # type: ignore[arg-type]
+                for e, md5 in hashed:
+                    oids.add(md5)
                     if e.is_dir:
-                        oids.update(m for _, m in cache.listing(e.md5) or ())  # type: ignore[arg-type]
+                        oids.update(m for _, m in cache.listing(md5) or ())
                 present = set(odb.oids_exist(oids))
-                result = {}
-                for e in wanted:
-                    ok = e.md5 in present
+                result: dict[str, bool] = {}
+                for e, md5 in hashed:
+                    ok = md5 in present
                     if ok and e.is_dir:
-                        listing = cache.listing(e.md5)  # type: ignore[arg-type]
+                        listing = cache.listing(md5)
                         # without the listing here, the listing object's presence is all that can be known
                         ok = listing is None or all(m in present for _, m in listing)
-                    result[e.md5] = ok  # type: ignore[index]
+                    result[md5] = ok
                 return result
         except Exception:  # an unreachable cloud remote must not break history
             return None
@@ -360,13 +364,13 @@ class DvcDatasets:
                     return entry
             raise ValueError(f"no out with path {located.key!r}")
         lock = parse_lock(data)
-        entry = lock.get((located.stage, located.key))
-        if entry is None:
+        locked = lock.get((located.stage, located.key))
+        if locked is None:
             for (stage, path), e in lock.items():
                 if stage == located.stage and norm(path) == norm(located.key):
                     return e
             raise ValueError(f"stage {located.stage!r} has no locked out {located.key!r}")
-        return entry
+        return locked
 
     def _workspace_entry(self, located: Located) -> Entry:
         path = self.root / located.record
@@ -451,6 +455,7 @@ class DvcDatasets:
         remote = self._remote(config)
         remote_store = self._remote_store(remote)
         rows: list[tuple[Located, Entry | None, str | None]] = []
+        entry: Entry | None
         for path in self._tracked_files():
             folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
             if path.endswith(".dvc"):
@@ -556,13 +561,13 @@ class DvcDatasets:
         except (OSError, ValueError):
             pass
 
-        rows: list[tuple[tuple[str, str, str, str, str, str | None], Entry | None, str | None, bool]] = []
+        rows: list[tuple[tuple[str, str, str, str, str, str], Entry | None, str | None, bool]] = []
         for c in commits:
             blob = c[5]
             if blob == NULL_SHA:
                 rows.append((c, None, None, True))
                 continue
-            value = parsed.get(blob)  # type: ignore[arg-type]
+            value = parsed.get(blob)
             if value is None:
                 rows.append((c, None, "the file could not be read from git", False))
             elif isinstance(value, str):
@@ -1315,7 +1320,7 @@ def _remove_strays(target: Path, keep: set[str]) -> None:
     folders that are left empty."""
     if not target.is_dir() or target.is_symlink():
         return
-    for folder, dirs, names in os.walk(target, topdown=False):
+    for folder, _dirs, names in os.walk(target, topdown=False):
         base = Path(folder)
         for name in names:
             path = base / name

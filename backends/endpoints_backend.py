@@ -16,13 +16,25 @@ A deployment's state comes from the server's own readiness endpoint; "watching" 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from backends.deployments import (
-    AVAILABLE, FAILED, MODIFIED, PROTOCOLS, RELISTED, Deployment, DeploymentList, Event, Pod, PredictionRequest,
-    PredictionResponse, Predictor, RequestTemplate, WatchEvent,
+    AVAILABLE,
+    FAILED,
+    MODIFIED,
+    PROTOCOLS,
+    RELISTED,
+    Deployment,
+    DeploymentList,
+    Event,
+    Pod,
+    PredictionRequest,
+    PredictionResponse,
+    Predictor,
+    RequestTemplate,
+    WatchEvent,
 )
 from backends.errors import BackendError, NotConfigured, NotFound
 from backends.inference import RequestSender, base_url, build_template, prediction_url
@@ -31,11 +43,11 @@ NAMESPACE = "endpoints"
 
 
 class _PollWatch:
-    def __init__(self, gen_factory: Any) -> None:
+    def __init__(self, gen_factory: Callable[[_PollWatch], Iterator[WatchEvent]]) -> None:
         self.stopped = threading.Event()
         self._gen = gen_factory(self)
 
-    def __iter__(self) -> "_PollWatch":
+    def __iter__(self) -> _PollWatch:
         return self
 
     def __next__(self) -> WatchEvent:
@@ -72,7 +84,7 @@ class EndpointDeployments:
         import backends.http1  # noqa: F401
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "EndpointDeployments":
+    def from_settings(cls, settings: Mapping[str, Any]) -> EndpointDeployments:
         raw = settings.get("endpoints") or ()
         if not raw:
             raise NotConfigured("no model endpoints configured",
@@ -169,7 +181,8 @@ class EndpointDeployments:
     def get_yaml(self, namespace: str, name: str) -> str:
         import yaml
 
-        return yaml.safe_dump({"endpoint": dict(self._entry(name))}, sort_keys=False)
+        text: str = yaml.safe_dump({"endpoint": dict(self._entry(name))}, sort_keys=False)
+        return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
         self._entry(name)

@@ -17,15 +17,33 @@ from functools import lru_cache
 from typing import Any
 
 from backends.deployments import (
-    FAILED, MODIFIED, PROBLEM, RELISTED, UNKNOWN, Condition, Deployment, DeploymentList, Event, Pod,
-    PredictionRequest, PredictionResponse, Predictor, RequestTemplate, WatchEvent,
+    FAILED,
+    MODIFIED,
+    PROBLEM,
+    RELISTED,
+    UNKNOWN,
+    Condition,
+    Deployment,
+    DeploymentList,
+    Event,
+    Pod,
+    PredictionRequest,
+    PredictionResponse,
+    Predictor,
+    RequestTemplate,
+    WatchEvent,
 )
 from backends.errors import (
-    BackendError, BackendTimeout, Forbidden, NotConfigured, NotFound, ServerError, Unreachable,
+    BackendError,
+    BackendTimeout,
+    Forbidden,
+    NotConfigured,
+    NotFound,
+    ServerError,
+    Unreachable,
 )
 from backends.inference import RequestSender, build_template, deployment_base, prediction_url
-from backends.redact import is_secret_name, redact_args
-from backends.redact import redact as redact_text
+from backends.redact import is_secret_name, redact as redact_text, redact_args
 
 GROUP = "machinelearning.seldon.io"
 VERSION = "v1"
@@ -177,7 +195,7 @@ class DeploymentWatch:
         self._lock = threading.Lock()
         self._gen: Iterator[WatchEvent] = gen_factory(self)
 
-    def __iter__(self) -> "DeploymentWatch":
+    def __iter__(self) -> DeploymentWatch:
         return self
 
     def __next__(self) -> WatchEvent:
@@ -244,7 +262,7 @@ class KubernetesDeployments:
         self.endpoint = f"{where}{'#' + kube_context if kube_context else ''}"
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "KubernetesDeployments":
+    def from_settings(cls, settings: Mapping[str, Any]) -> KubernetesDeployments:
         kubeconfig = str(settings.get("kubeconfig") or os.environ.get("KUBECONFIG") or "")
         in_cluster = False
         candidates = [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p] if kubeconfig else []
@@ -468,7 +486,8 @@ class KubernetesDeployments:
         api = self._custom()
         obj = self._call(api.get_namespaced_custom_object, "get", PLURAL, namespace, name, group=GROUP,
                          version=VERSION, namespace=namespace, plural=PLURAL, name=name)
-        return yaml.safe_dump(redact(obj), sort_keys=False, default_flow_style=False)
+        text: str = yaml.safe_dump(redact(obj), sort_keys=False, default_flow_style=False)
+        return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
         core = self._core()
@@ -502,7 +521,8 @@ class KubernetesDeployments:
         try:
             resp = core.read_namespaced_pod_log(pod, namespace, tail_lines=tail, _preload_content=False,
                                                 _request_timeout=self.timeout)
-            return resp.data.decode("utf-8", errors="replace")
+            text: str = resp.data.decode("utf-8", errors="replace")
+            return text
         except Exception as exc:  # noqa: BLE001
             raise self._error(exc, "get", "pods/log", namespace, pod) from None
 
@@ -539,7 +559,7 @@ class KubernetesDeployments:
     def _watch_many(self, handle: DeploymentWatch, scope: tuple[str, ...]) -> Iterator[WatchEvent]:
         import queue
 
-        q: "queue.Queue[WatchEvent]" = queue.Queue()
+        q: queue.Queue[WatchEvent] = queue.Queue()
 
         def pump(ns: str) -> None:
             for ev in self._watch_one(handle, ns, ""):

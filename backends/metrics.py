@@ -185,7 +185,19 @@ def step_for(window_seconds: float, width_cells: int) -> float:
     return float(max(1, math.ceil(window_seconds / dots)))
 
 
-def legend_names(series: Sequence[Series]) -> list[str]:
+class Labelled(Protocol):
+    """What legend names are built from: a label set (a range series, or an instant sample's labels)."""
+
+    @property
+    def labels(self) -> Labels: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def label(self, key: str, default: str = "") -> str: ...
+
+
+def legend_names(series: Sequence[Labelled]) -> list[str]:
     """Legend texts built from the labels that differ between ``series``.
 
     One series: its full label set (``name{a="x"}``). Several: only the distinguishing labels

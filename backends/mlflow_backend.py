@@ -14,9 +14,9 @@ import re
 import sys
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from backends.errors import (
@@ -68,7 +68,7 @@ def _check_order_by(clauses: tuple[str, ...]) -> None:
 def _dt(ms: int | None) -> datetime | None:
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _local_path(uri: str) -> Path | None:
@@ -372,7 +372,7 @@ class MlflowRuns:
         budget = [MAX_ARTIFACTS]
 
         def walk(path: str | None, depth: int) -> tuple[tuple[Artifact, ...], bool]:
-            out = []
+            out: list[Artifact] = []
             for info in sorted(lister(path), key=lambda f: (not f.is_dir, f.path)):
                 if budget[0] <= 0:
                     return tuple(out), True
@@ -470,7 +470,8 @@ class MlflowRuns:
     def metric_history(self, run_id: str, key: str) -> MetricHistory:
         points = self._call(f"could not load the history of {key!r} for run {run_id}",
                             lambda c: c.get_metric_history(run_id, key))
-        pts = sorted({MetricPoint(step=int(m.step), value=float(m.value), timestamp=_dt(m.timestamp))
+        # MLflow stores a timestamp with every metric value
+        pts = sorted({MetricPoint(step=int(m.step), value=float(m.value), timestamp=cast(datetime, _dt(m.timestamp)))
                       for m in points}, key=lambda p: (p.step, p.timestamp))
         return MetricHistory(run_id=run_id, key=key, points=tuple(pts))
 

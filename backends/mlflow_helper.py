@@ -14,7 +14,8 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from types import ModuleType
+from typing import Any, cast
 
 WORKERS = 4
 RELEASE_AFTER_S = 1.0  # idle this long, the helper hands freed memory back to the system
@@ -30,7 +31,8 @@ HELD_BACK = ("pandas", "pyarrow", "numpy", "pygments", "charset_normalizer", "br
 
 def hold_back() -> None:
     for name in HELD_BACK:
-        sys.modules.setdefault(name, None)  # an import of it raises ModuleNotFoundError(name=name)
+        # an import of it raises ModuleNotFoundError(name=name)
+        cast("dict[str, ModuleType | None]", sys.modules).setdefault(name, None)
 
 
 def let_in() -> bool:
@@ -135,7 +137,7 @@ def main() -> int:
                     f"the MLflow helper could not send its answer: {type(exc).__name__}: {exc}",
                     endpoint=backend.endpoint)))
 
-    def run(call_id: int, method: str, args: tuple) -> None:
+    def run(call_id: int, method: str, args: tuple[Any, ...]) -> None:
         if method not in METHODS:
             answer(call_id, False, ServerError(f"the MLflow helper has no call {method!r}"))
             return
@@ -150,7 +152,7 @@ def main() -> int:
         else:
             answer(call_id, True, value)
 
-    def run_then_release(call_id: int, method: str, args: tuple) -> None:
+    def run_then_release(call_id: int, method: str, args: tuple[Any, ...]) -> None:
         try:
             run(call_id, method, args)
         finally:

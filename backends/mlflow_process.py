@@ -30,10 +30,9 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from backends.errors import BackendError, BackendTimeout, NotConfigured, ServerError
 from backends.mlflow_backend import MlflowRuns
@@ -83,9 +82,9 @@ class HelperGone(ServerError):
 class _Conn:
     """One helper process and the calls waiting on it."""
 
-    def __init__(self, proc: subprocess.Popen) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
-        self.pending: dict[int, Future] = {}
+        self.pending: dict[int, Future[Any]] = {}
         self.write_lock = threading.Lock()
 
     @property
@@ -175,7 +174,8 @@ class _Helper:
                 fut.set_exception(error)
         log.info("the MLflow helper (pid %s) exited with code %s", conn.proc.pid, code)
 
-    def _drain_stderr(self, proc: subprocess.Popen) -> None:
+    def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None  # started with stderr=PIPE
         for raw in proc.stderr:
             line = redact(raw.decode("utf-8", "replace").rstrip())
             if line:
@@ -205,6 +205,7 @@ class _Helper:
             return
         try:
             with conn.write_lock:
+                assert conn.proc.stdin is not None  # started with stdin=PIPE
                 conn.proc.stdin.close()  # the helper answers what it has, then exits at end of input
             conn.proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
@@ -213,8 +214,8 @@ class _Helper:
 
     # -- calls --------------------------------------------------------------------------------
 
-    def call(self, method: str, args: tuple, wait: float) -> Any:
-        fut: Future = Future()
+    def call(self, method: str, args: tuple[Any, ...], wait: float) -> Any:
+        fut: Future[Any] = Future()
         with self._lock:
             self._last_use = time.monotonic()
             conn = self._ensure()
@@ -282,29 +283,30 @@ class MlflowProcessRuns:
         return self._helper.pid
 
     def _call(self, method: str, *args: Any) -> Any:
-        # MLflow's own timeouts apply inside; this only bounds a helper that stopped answering
+        # MLflow's own timeouts apply inside; this only bounds a helper that stopped answering.
+        # The helper answers with what the same method of MlflowRuns returns (hence the casts below).
         return self._helper.call(method, args, wait=max(60.0, 6 * self.timeout))
 
     def list_experiments(self) -> tuple[Experiment, ...]:
-        return self._call("list_experiments")
+        return cast("tuple[Experiment, ...]", self._call("list_experiments"))
 
     def experiment_stats(self, experiment_id: str, cap: int = 1000) -> ExperimentStats:
-        return self._call("experiment_stats", experiment_id, cap)
+        return cast("ExperimentStats", self._call("experiment_stats", experiment_id, cap))
 
     def search_runs(self, query: RunQuery, page_token: str | None = None) -> RunPage:
-        return self._call("search_runs", query, page_token)
+        return cast("RunPage", self._call("search_runs", query, page_token))
 
     def get_run(self, run_id: str) -> RunDetail:
-        return self._call("get_run", run_id)
+        return cast("RunDetail", self._call("get_run", run_id))
 
     def metric_history(self, run_id: str, key: str) -> MetricHistory:
-        return self._call("metric_history", run_id, key)
+        return cast("MetricHistory", self._call("metric_history", run_id, key))
 
     def list_registered_models(self) -> tuple[RegisteredModel, ...]:
-        return self._call("list_registered_models")
+        return cast("tuple[RegisteredModel, ...]", self._call("list_registered_models"))
 
     def model_versions(self, name: str) -> tuple[ModelVersion, ...]:
-        return self._call("model_versions", name)
+        return cast("tuple[ModelVersion, ...]", self._call("model_versions", name))
 
 
 __all__ = ["BackendError", "HelperGone", "MlflowProcessRuns", "helper_for", "stop_all"]

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -195,7 +195,7 @@ class PrometheusMetrics:
         import httpx  # noqa: F401
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "PrometheusMetrics":
+    def from_settings(cls, settings: Mapping[str, Any]) -> PrometheusMetrics:
         url = settings.get("prometheus_url") or os.environ.get("PROMETHEUS_URL")
         if not url:
             raise NotConfigured(
@@ -349,21 +349,21 @@ class PrometheusMetrics:
         samples: list[InstantSample] = []
         if kind in ("scalar", "string") and result:
             samples.append(InstantSample((), _float(result[1]),
-                                         datetime.fromtimestamp(float(result[0]), timezone.utc)))
+                                         datetime.fromtimestamp(float(result[0]), UTC)))
         elif kind == "vector":
             for item in result or ():
                 t, v = item.get("value") or (0, "NaN")
                 samples.append(InstantSample(labels_of(item.get("metric") or {}), _float(v),
-                                             datetime.fromtimestamp(float(t), timezone.utc)))
+                                             datetime.fromtimestamp(float(t), UTC)))
         elif kind == "matrix":  # a range selector asked for instantly: show the last value
             for item in result or ():
                 values = _series_values(item)
                 if values:
                     t, v = values[-1]
                     samples.append(InstantSample(labels_of(item.get("metric") or {}), _float(v),
-                                                 datetime.fromtimestamp(float(t), timezone.utc)))
+                                                 datetime.fromtimestamp(float(t), UTC)))
         samples.sort(key=lambda s: s.labels)
-        when = time or (samples[0].timestamp if samples else datetime.now(timezone.utc))
+        when = time or (samples[0].timestamp if samples else datetime.now(UTC))
         return InstantResult(query, when, kind, tuple(samples[:max_series]), len(samples),
                              warnings)
 

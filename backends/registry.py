@@ -39,7 +39,8 @@ def _load(target: str) -> Callable[..., Any]:
     obj: Any = importlib.import_module(module_name)
     for part in attr_path.split("."):
         obj = getattr(obj, part)
-    return obj
+    factory: Callable[..., Any] = obj
+    return factory
 
 
 def _entry_points() -> dict[tuple[str, str], Any]:

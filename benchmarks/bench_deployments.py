@@ -151,7 +151,7 @@ async def console_table(kubeconfig: Path, runs: int,
             state = "Failed" if i % 2 == 0 else "Creating"
             row = f"{ns}/{name}"
 
-            def shown() -> bool:
+            def shown(row: str = row, state: str = state) -> bool:
                 return str(table.get_cell(row, "state")).startswith(state)
 
             start = time.perf_counter()
@@ -322,7 +322,8 @@ def main() -> None:
         bare, firsts, painted, to_screen = asyncio.run(console_table(kubeconfig, runs, 10 if quick else 30))
         print(f"{N_DEPLOYMENTS} SeldonDeployments in {N_NAMESPACES} namespaces (fake API server in its own process)")
         print(f"  bare list_cluster_custom_object: {median_ms(bare):8.1f} ms (median of {runs}, interleaved)")
-        print(f"  console first full table:        {median_ms(firsts):8.1f} ms (median of {runs}; all rows in the table)")
+        print(f"  console first full table:        {median_ms(firsts):8.1f} ms "
+              f"(median of {runs}; all rows in the table)")
         print(f"  ... and painted:                 {median_ms(painted):8.1f} ms (incl. Pilot's settling wait)")
         print(f"  ratio: {statistics.median(firsts) / statistics.median(bare):.2f}x (goal <= 1.5x); "
               f"the console adds {median_ms(firsts) - median_ms(bare):.1f} ms (parse + table of {N_DEPLOYMENTS} rows)")

@@ -32,7 +32,7 @@ import tempfile
 import termios
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,15 +101,16 @@ def write_dashboard(folder: Path) -> Path:
 
 # -- 1. drawing vs querying ----------------------------------------------------------------------
 def bench_draw(url: str, boards: Path, repeats: int) -> None:
+    from textual.geometry import Region
+
     from backends.prometheus_backend import PrometheusMetrics
     from console.app import make_app
     from console.config import Config, Context
     from console.panes.metrics import Job, run_poll
-    from textual.geometry import Region
     from widgets.chart import LineChart
 
     backend = PrometheusMetrics.from_settings({"prometheus_url": url, "timeout": 30})
-    end = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=30)
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
     start = end - timedelta(seconds=WINDOW)
     jobs = [Job(p, 0, "range", f"bench_metric_{p}") for p in range(PANELS)]
     run_poll(backend, jobs, start, end, STEP)  # warm up (connections, Prometheus caches)

@@ -49,8 +49,9 @@ def build_store(n: int) -> tuple[str, str]:
         return uri, json.loads(meta.read_text())["experiment_id"]
     db.unlink(missing_ok=True)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, Param
+
+    from mlflow import MlflowClient
 
     client = MlflowClient(uri)
     eid = client.create_experiment("bench", artifact_location=str(CACHE / f"artifacts-{n}"))
@@ -200,10 +201,10 @@ async def time_pane_first_page(uri: str, eid: str, repeat: int, column: str, att
 def _bare_client(uri: str, rewrite: bool = True):
     """MlflowClient alone; ``rewrite``: with the console's SQLite sort rewrite on its engine (the same SQL
     the console sends), else MLflow's statement as it ships."""
-    from mlflow import MlflowClient
     from sqlalchemy import event
 
     from backends import mlflow_sqlite
+    from mlflow import MlflowClient
 
     client = MlflowClient(uri)
     engine = client._tracking_client.store.engine
@@ -294,8 +295,8 @@ async def memory_profile(uri: str) -> dict:
 @contextlib.contextmanager
 def mlflow_server(store_uri: str):
     """``mlflow server`` on loopback over ``store_uri``; yields its URL."""
-    import socket
     import signal
+    import socket
 
     import httpx
 

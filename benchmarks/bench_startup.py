@@ -2,7 +2,8 @@
 (the same widgets, and a footer showing the same keys).
 
 Each measurement is a fresh process on a pseudo-terminal (interpreter start, imports, compose, first paint
-written to the terminal), in a real git + DVC workspace so the Data pane has work to start. Prints medians and the ratio (goal <= 1.3x).
+written to the terminal), in a real git + DVC workspace so the Data pane has work to start. Prints medians and
+the ratio (goal <= 1.3x).
 
     .venv/bin/python benchmarks/bench_startup.py [--runs 7]
 """
@@ -48,7 +49,9 @@ class Pane(Screen):
         i = Input(); i.display = False; yield i
         t = DataTable(); t.add_columns("path", "kind", "size", "files", "status"); yield t
         yield Label("History")
-        h = DataTable(); h.add_columns(" ", "commit", "date", "message", "size", "files", "cache", "remote", "md5", "author"); yield h
+        h = DataTable()
+        h.add_columns(" ", "commit", "date", "message", "size", "files", "cache", "remote", "md5", "author")
+        yield h
         p = ProgressBar(); p.display = False; yield p
         yield Static("status")
         yield Footer()

@@ -52,6 +52,10 @@ def default_backend_factory(kind: str, context: Context) -> Any:
     return registry.create(kind, context.backend_name(kind), context.as_settings())
 
 
+def _pane_factory(kind: str) -> Callable[[], Screen[Any]]:
+    return lambda: pane_class(kind)()
+
+
 def pane_class(kind: str) -> type[PaneScreen]:
     """The pane's screen class; a pane whose module is not there yet says so plainly."""
     module_name, _, attr = PANE_CLASSES[kind].partition(":")
@@ -139,7 +143,7 @@ class MlopsConsole(CrashReports, App):
     CSS_PATH = Path(__file__).parent / "console.tcss"
     COMMANDS = {ConsoleCommands}
     ENABLE_COMMAND_PALETTE = True
-    MODES = {kind: (lambda kind=kind: pane_class(kind)()) for kind in PANE_CLASSES}
+    MODES = {kind: _pane_factory(kind) for kind in PANE_CLASSES}
     BINDINGS = [
         Binding("1", "pane('data')", "Data", id="app.data", show=False),
         Binding("2", "pane('runs')", "Runs", id="app.runs", show=False),
@@ -160,7 +164,7 @@ class MlopsConsole(CrashReports, App):
                  now: Callable[[], datetime] | None = None, initial_pane: str = "data",
                  cursor_blink: bool = True) -> None:
         # the app starts in the initial pane's mode (no default screen first, no switch)
-        self.DEFAULT_MODE = initial_pane
+        self.DEFAULT_MODE = initial_pane  # type: ignore[misc]  # a ClassVar in Textual, read once in __init__
         super().__init__(driver_class=_driver_class())
         self.cursor_blink = cursor_blink
         self.config = config
@@ -191,7 +195,8 @@ class MlopsConsole(CrashReports, App):
     def hold_keys(self) -> None:
         """Hold the keys that arrive from now on, until ``type_into`` (or, at the latest, one second)."""
         if self._held_keys is None:
-            self._held_keys = held = []
+            held: list[events.Event] = []
+            self._held_keys = held
             # never more than a moment, whatever happens (this hold only: a later one keeps its own)
             self.set_timer(1.0, lambda: self._release_keys() if self._held_keys is held else None)
 
@@ -287,7 +292,7 @@ class MlopsConsole(CrashReports, App):
 
     def pane_screens(self) -> list[PaneScreen]:
         """The pane screens that exist so far (modes are built on first visit)."""
-        screens = []
+        screens: list[PaneScreen] = []
         for stack in self._screen_stacks.values():
             screens.extend(s for s in stack if isinstance(s, PaneScreen))
         return screens
@@ -418,8 +423,9 @@ class MlopsConsole(CrashReports, App):
 
     def action_interrupt(self) -> None:
         focused = self.focused
-        if getattr(focused, "selected_text", "") and hasattr(focused, "action_copy"):
-            focused.action_copy()
+        copy = getattr(focused, "action_copy", None)
+        if getattr(focused, "selected_text", "") and copy is not None:
+            copy()
             return
         self.exit()
 
@@ -440,7 +446,7 @@ class MlopsConsole(CrashReports, App):
             node = item[1].node
             return 0 if node is pane_node else 1 if node is self else 2
 
-        for key, active in sorted(self.screen.active_bindings.items(), key=rank):
+        for _key, active in sorted(self.screen.active_bindings.items(), key=rank):
             binding = active.binding
             if ((binding.action, binding.id) in seen or binding.action.startswith("app.focus")
                     or not binding.description):

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from backends.registry import DEFAULTS as DEFAULT_BACKENDS
-from backends.registry import KINDS
+from backends.registry import DEFAULTS as DEFAULT_BACKENDS, KINDS
 
 ENV_CONFIG = "MLOPS_CONSOLE_CONFIG"
 ENV_VARS = {"mlflow_uri": "MLFLOW_TRACKING_URI", "kubeconfig": "KUBECONFIG", "prometheus_url": "PROMETHEUS_URL"}
@@ -113,7 +112,8 @@ class Config:
         else:
             known = ", ".join(self.contexts) or "none defined"
             raise ConfigError(f"unknown context {name!r} (known: {known})", path=self.path, key=name)
-        fill = {key: env[var] for key, var in ENV_VARS.items() if env.get(var) and getattr(ctx, key) is None}
+        fill: dict[str, Any] = {key: env[var] for key, var in ENV_VARS.items()
+                                if env.get(var) and getattr(ctx, key) is None}
         return replace(ctx, **fill) if fill else ctx
 
 
@@ -169,7 +169,8 @@ def _coerce(name: str, value: Any, err) -> Any:
             raise err("must be a list of tables with name, url and protocol")
         eps = []
         for item in value:
-            if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not isinstance(item.get("name"), str):
+            if (not isinstance(item, dict) or not isinstance(item.get("url"), str)
+                    or not isinstance(item.get("name"), str)):
                 raise err("each endpoint needs a name and a url")
             protocol = item.get("protocol", "v2")
             if protocol not in {"seldon", "v2", "mlflow"}:
@@ -211,10 +212,11 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         for key, value in raw.items():
             line = _locate(text, table, key, fallback=False) or _locate(text, f"{table}.{key}", key)
 
-            def err(msg: str, subkey: str | None = None, _key: str = key, _line: int | None = line) -> ConfigError:
+            def err(msg: str, subkey: str | None = None, _key: str = key, _line: int | None = line,
+                    _table: str = table) -> ConfigError:
                 if subkey:  # a key inside an array of tables, e.g. [[contexts.x.endpoints]]
-                    _line = _locate(text, f"{table}.{_key}", subkey) or _line
-                return ConfigError(msg, path=path, line=_line, key=f"{table}.{_key}")
+                    _line = _locate(text, f"{_table}.{_key}", subkey) or _line
+                return ConfigError(msg, path=path, line=_line, key=f"{_table}.{_key}")
 
             if key not in _FIELD_TYPES or key == "name":
                 raise err("unknown setting")

@@ -48,13 +48,13 @@ class History(list):
         self.path: Path | None = path
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines() if self.path is not None else []
-            if lines:
+            if lines and self.path is not None:
                 os.chmod(self.path, 0o600)  # a file left readable by others by an older version
         except (OSError, UnicodeError):
             lines = []
         super().extend(line for line in lines[-limit:] if line.strip())
 
-    def append(self, entry: str) -> None:  # type: ignore[override]
+    def append(self, entry: str) -> None:
         entry = " ".join(entry.split())  # one line in the file, whatever was typed
         if not entry or (self and self[-1] == entry):
             return

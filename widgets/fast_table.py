@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import zip_longest
-from typing import Literal, Union
+from typing import Literal
 
 from rich.cells import cell_len
 from rich.console import JustifyMethod
@@ -29,7 +29,7 @@ from textual.strip import Strip
 
 from widgets.edge import mark_cut
 
-Cell = Union[str, Text]
+Cell = str | Text
 MAX_COLUMN_WIDTH = 60
 
 
@@ -44,7 +44,7 @@ def _column_width(cells: Sequence[Cell]) -> int:
     if not cells:
         return 0
     try:
-        joined = "".join(cells)  # a TypeError when the column holds Text
+        joined = "".join(cells)  # type: ignore[arg-type]  # a TypeError when the column holds Text
     except TypeError:
         # styled cells are often shared (one Text per state): each distinct object is measured once
         return max(map(_width, {id(cell): cell for cell in cells}.values()))
@@ -379,7 +379,7 @@ class FastTable(ScrollView, can_focus=True):
                 marked = mark_cut(segments, edge, start, end)
                 if marked is segments:
                     return text
-                return Text.assemble(*((s.text, s.style) for s in marked), no_wrap=True, end="")
+                return Text.assemble(*((s.text, s.style or "") for s in marked), no_wrap=True, end="")
             start = end
         return text
 

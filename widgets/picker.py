@@ -97,7 +97,7 @@ class PickerView(Dialog[tuple[str, ...] | None]):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # not DOMNode's toggle(attribute): space marks
         key = self._current_key()
         if key is None:
             return

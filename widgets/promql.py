@@ -86,7 +86,8 @@ def completion_context(text: str) -> CompletionContext:
         return CompletionContext("duration", word, bracket + 1)
     grouping = re.search(r"\b(by|without)\s*\(([^()]*)$", text)
     if grouping:
-        word = re.search(r"(\w*)$", grouping.group(2)).group(1)
+        tail = re.search(r"(\w*)$", grouping.group(2))
+        word = tail.group(1) if tail else ""
         metric_match = re.search(r"([A-Za-z_:][A-Za-z0-9_:]*)\s*[{\[]", text)
         return CompletionContext("label", word, len(text) - len(word),
                                  metric_match.group(1) if metric_match else "")

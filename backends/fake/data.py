@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backends.data import (
@@ -29,7 +29,7 @@ from backends.errors import NotFound, ReadOnly, Refused
 ROOT = "/home/ada/projects/churn"
 REMOTE = "storage"
 REMOTE_URL = "s3://ml-data/churn"
-_T0 = datetime(2024, 5, 6, 9, 30, tzinfo=timezone.utc)
+_T0 = datetime(2024, 5, 6, 9, 30, tzinfo=UTC)
 
 
 def _at(days: float, hours: float = 0) -> datetime:
@@ -56,9 +56,11 @@ def _rev(n: int) -> str:
     return f"{n:02x}{'c0ffee' * 6}{n:02x}"[:40]
 
 
-_IMAGES_V1 = (("cat.png", "0a1b2c3d4e5f60718293a4b5c6d7e8f9", 20480), ("dog.png", "1b2c3d4e5f60718293a4b5c6d7e8f90a", 18432),
+_IMAGES_V1 = (("cat.png", "0a1b2c3d4e5f60718293a4b5c6d7e8f9", 20480),
+              ("dog.png", "1b2c3d4e5f60718293a4b5c6d7e8f90a", 18432),
               ("owl.png", "2c3d4e5f60718293a4b5c6d7e8f90a1b", 30720))
-_IMAGES_V2 = (("cat.png", "3d4e5f60718293a4b5c6d7e8f90a1b2c", 24576), ("dog.png", "1b2c3d4e5f60718293a4b5c6d7e8f90a", 18432),
+_IMAGES_V2 = (("cat.png", "3d4e5f60718293a4b5c6d7e8f90a1b2c", 24576),
+              ("dog.png", "1b2c3d4e5f60718293a4b5c6d7e8f90a", 18432),
               ("sub/eel.png", "4e5f60718293a4b5c6d7e8f90a1b2c3d", 12288))
 
 _OUTPUTS: tuple[tuple[str, str, str | None, bool, OutputStatus, tuple[_Version, ...]], ...] = (
@@ -202,8 +204,8 @@ class FakeDatasets:
                                        md5=version.md5)
             self._status[output] = OutputStatus.IN_SYNC
             if version.in_cache:
-                return OperationResult(output, "pull", True, f"checked out {output} from the cache, nothing to download",
-                                       md5=version.md5)
+                return OperationResult(output, "pull", True,
+                                       f"checked out {output} from the cache, nothing to download", md5=version.md5)
             versions[index] = replace(version, in_cache=True)
             return OperationResult(output, "pull", True, f"pulled 1 file of {output} from {REMOTE}",
                                    md5=version.md5, details=(output,))

@@ -5,17 +5,29 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backends.deployments import (
-    AVAILABLE, CREATING, FAILED, RELISTED, Condition, Deployment, DeploymentList, Event, Pod, PredictionRequest,
-    PredictionResponse, Predictor, RequestTemplate, WatchEvent,
+    AVAILABLE,
+    CREATING,
+    FAILED,
+    RELISTED,
+    Condition,
+    Deployment,
+    DeploymentList,
+    Event,
+    Pod,
+    PredictionRequest,
+    PredictionResponse,
+    Predictor,
+    RequestTemplate,
+    WatchEvent,
 )
 from backends.errors import NotFound
 from backends.inference import parse_payload, prediction_url, template_body
 
-T0 = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
 def _at(hours: float) -> datetime:
@@ -114,7 +126,7 @@ class _Still:
         self._sent = False
         self._items = items
 
-    def __iter__(self) -> "_Still":
+    def __iter__(self) -> _Still:
         return self
 
     def __next__(self) -> WatchEvent:
@@ -138,7 +150,7 @@ class FakeDeployments:
         self._watches: list[_Still] = []
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "FakeDeployments":
+    def from_settings(cls, settings: Mapping[str, Any]) -> FakeDeployments:
         return cls(tuple(settings.get("namespaces") or ()), bool(settings.get("read_only", False)),
                    str(settings.get("ingress_url") or ""))
 
@@ -180,7 +192,8 @@ class FakeDeployments:
                         "componentSpecs": [{"spec": {"containers": [{"name": d.model_name, "env": [
                             {"name": "AWS_SECRET_ACCESS_KEY", "value": "<redacted>"}]}]}}]},
                "status": {"state": d.state, "description": d.reason or None}}
-        return yaml.safe_dump(obj, sort_keys=False)
+        text: str = yaml.safe_dump(obj, sort_keys=False)
+        return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
         self._find(namespace, name)

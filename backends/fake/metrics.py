@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from backends.dashboards import ImportReport, load_folders
@@ -71,24 +71,24 @@ _ALERTS = (
                      "severity": "page"}),
           labels_of({"summary": "p99 latency of iris above 250ms for 10m",
                      "runbook_url": "https://runbooks.example/latency"}),
-          datetime(2026, 1, 15, 11, 42, 5, tzinfo=timezone.utc), "3.1e-01"),
+          datetime(2026, 1, 15, 11, 42, 5, tzinfo=UTC), "3.1e-01"),
     Alert("ErrorRateHigh", "pending",
           labels_of({"alertname": "ErrorRateHigh", "deployment_name": "income", "namespace": "models",
                      "severity": "warning"}),
           labels_of({"summary": "3.5% of income's requests fail"}),
-          datetime(2026, 1, 15, 11, 58, 30, tzinfo=timezone.utc), "3.5e-02"),
+          datetime(2026, 1, 15, 11, 58, 30, tzinfo=UTC), "3.5e-02"),
 )
 
 _TARGETS = (
     Target("mlserver-income", "10.1.2.7:8082", "http://10.1.2.7:8082/metrics", "down",
-           datetime(2026, 1, 15, 11, 59, 58, tzinfo=timezone.utc),
+           datetime(2026, 1, 15, 11, 59, 58, tzinfo=UTC),
            'Get "http://10.1.2.7:8082/metrics": dial tcp 10.1.2.7:8082: connect: connection refused', 0.0011,
            labels_of({"job": "mlserver-income", "instance": "10.1.2.7:8082"})),
     Target("seldon-iris", "10.1.2.5:8000", "http://10.1.2.5:8000/prometheus", "up",
-           datetime(2026, 1, 15, 11, 59, 57, tzinfo=timezone.utc), "", 0.0042,
+           datetime(2026, 1, 15, 11, 59, 57, tzinfo=UTC), "", 0.0042,
            labels_of({"job": "seldon-iris", "instance": "10.1.2.5:8000"})),
     Target("seldon-wine", "10.1.2.6:8000", "http://10.1.2.6:8000/prometheus", "up",
-           datetime(2026, 1, 15, 11, 59, 59, tzinfo=timezone.utc), "", 0.0038,
+           datetime(2026, 1, 15, 11, 59, 59, tzinfo=UTC), "", 0.0038,
            labels_of({"job": "seldon-wine", "instance": "10.1.2.6:8000"})),
 )
 
@@ -131,7 +131,7 @@ class FakeMetrics:
         self.dashboard_folders = dashboard_folders
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "FakeMetrics":
+    def from_settings(cls, settings: Mapping[str, Any]) -> FakeMetrics:
         return cls(float(settings.get("refresh_interval") or 5.0),
                    tuple(str(f) for f in settings.get("dashboards") or ()))
 
@@ -153,7 +153,7 @@ class FakeMetrics:
         by = re.search(r"\b(?:sum|avg|max|min|count)\s+by\s*\(([^)]*)\)", query)
         if by:
             keys = [k.strip() for k in by.group(1).split(",") if k.strip()]
-            grouped: dict[tuple, float] = {}
+            grouped: dict[tuple[tuple[str, str], ...], float] = {}
             for labels, base in zip(label_sets, bases):
                 key = tuple((k, labels[k]) for k in keys if k in labels)
                 grouped[key] = grouped.get(key, 0.0) + base
@@ -178,7 +178,7 @@ class FakeMetrics:
 
     def instant_query(self, query: str, time: datetime | None = None,
                       max_series: int = 200) -> InstantResult:
-        when = time or datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+        when = time or datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
         t = when.timestamp()
         samples = [InstantSample(labels_of(labels), _value(base, kind, t, i * 1.3, rate), when)
                    for i, (labels, base, kind, rate) in enumerate(self._series(query))]
@@ -190,7 +190,7 @@ class FakeMetrics:
         return tuple(sorted(_FAMILIES))
 
     def label_names(self, match: str | None = None) -> tuple[str, ...]:
-        names = set()
+        names: set[str] = set()
         for name, (label_sets, _, _) in _FAMILIES.items():
             if match is None or name in match:
                 for labels in label_sets:
@@ -198,7 +198,7 @@ class FakeMetrics:
         return tuple(sorted(names))
 
     def label_values(self, label: str, match: str | None = None) -> tuple[str, ...]:
-        values = set()
+        values: set[str] = set()
         for name, (label_sets, _, _) in _FAMILIES.items():
             if match is None or name in match:
                 values.update(labels[label] for labels in label_sets if label in labels)

@@ -7,7 +7,7 @@ machine. The seven runs are the seed's train_diabetes alpha / l1_ratio pairs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backends.errors import InvalidQuery, NotFound
@@ -28,7 +28,7 @@ from backends.runs import (
     RunSummary,
 )
 
-T0 = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 _PAIRS = ((0.01, 0.01), (0.01, 0.75), (0.01, 1.0), (0.05, 1.0), (0.05, 0.01), (0.5, 0.8), (0.8, 1.0))
 _RMSE = (71.40, 65.29, 63.25, 63.20, 78.72, 70.60, 66.97)
 _R2 = (0.229, 0.349, 0.389, 0.390, 0.063, 0.246, 0.314)
@@ -100,7 +100,7 @@ class FakeRuns:
     def experiment_stats(self, experiment_id: str, cap: int = 1000) -> ExperimentStats:
         runs = [r for r in RUNS if r.experiment_id == experiment_id]
         counts = {"2": 12}
-        last = max((r.start_time for r in runs), default=None)
+        last = max((r.start_time for r in runs if r.start_time is not None), default=None)
         if experiment_id == "2":
             last = T0 - timedelta(days=2)
         return ExperimentStats(experiment_id, counts.get(experiment_id, len(runs)), False, last)

@@ -339,8 +339,10 @@ class DataScreen(PaneScreen):
         text = Text()
         text.append(f"{plan.output} will become the version of commit {version.short} "
                     f"({short_time(version.date)}, {version.author}: {version.message}).\n\n")
-        text.append(f"git checkout {version.short} -- {self.selected_output_obj().dvc_file}\n"
-                    f"dvc checkout {self.selected_output_obj().dvc_file}\n\n", style="dim")
+        output = self.selected_output_obj()
+        assert output is not None  # a plan is made for the selected output
+        text.append(f"git checkout {version.short} -- {output.dvc_file}\n"
+                    f"dvc checkout {output.dvc_file}\n\n", style="dim")
         if plan.source == "remote":
             text.append("The data is not in the local cache: it will be pulled from the remote first.\n")
         entries = plan.diff.entries

@@ -27,7 +27,7 @@ from backends.deployments import (
     Exchange,
     WatchEvent,
 )
-from backends.errors import NotConfigured
+from backends.errors import BackendError, NotConfigured
 from backends.redact import redact
 from console.commands import Command
 from console.format import age
@@ -223,7 +223,8 @@ class DeploymentsScreen(PaneScreen):
                 self.set_status(f"{describe_error(event.error)}; r retries{kept}", "error")
             else:
                 retry = f"; retrying in {event.retry_in:g} s" if event.retry_in else ""
-                self.set_status(f"watch: {describe_error(event.error)}{retry}{kept}", "error")
+                problem = event.error or BackendError("the watch stopped")  # a PROBLEM event carries its error
+                self.set_status(f"watch: {describe_error(problem)}{retry}{kept}", "error")
             self._set_title()
             return
         recovered = self._problem is not None
@@ -290,13 +291,13 @@ class DeploymentsScreen(PaneScreen):
         return not needle or needle in " ".join((d.namespace, d.name, d.state, d.model_text, d.protocol,
                                                  d.implementation, reason_text(d))).lower()
 
-    def visible(self) -> list[Deployment]:
+    def shown_deployments(self) -> list[Deployment]:
         items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
         return [d for d in items if self.matches(d)] if self.filter_text else items
 
     def _cells(self, d: Deployment, now: Any = None) -> list[Any]:
         return [d.namespace, d.name, state_cell(d), d.replicas_text, d.protocol, d.implementation,
-                d.model_text, d.traffic_text, age(d.created, now or self.app.now()), reason_text(d)]
+                d.model_text, d.traffic_text, age(d.created, now or self.console_app.now()), reason_text(d)]
 
     def _schedule_rebuild(self) -> None:
         if not self._rebuild_pending:
@@ -307,10 +308,10 @@ class DeploymentsScreen(PaneScreen):
         self._rebuild_pending = False
         table = self.query_one("#deployments", FastTable)
         selected = self.selected()
-        rows = self.visible()
+        rows = self.shown_deployments()
         self._rows = [d.key for d in rows]
         self._row_index = {key: i for i, key in enumerate(self._rows)}
-        now = self.app.now()
+        now = self.console_app.now()
         table.set_rows([(f"{d.namespace}/{d.name}", self._cells(d, now)) for d in rows])
         if selected is not None and selected.key in self._row_index:
             table.move_cursor(row=self._row_index[selected.key])
@@ -336,7 +337,7 @@ class DeploymentsScreen(PaneScreen):
     def _refresh_ages(self) -> None:
         if self.deployments and not self._rebuild_pending:
             table = self.query_one("#deployments", FastTable)
-            now = self.app.now()
+            now = self.console_app.now()
             for key in self._rows:
                 d = self.deployments.get(key)
                 if d is not None:
@@ -445,7 +446,7 @@ class DeploymentsScreen(PaneScreen):
         self.set_status(f"{d.namespace}/{d.name}: {len(pods)} pod(s), {len(events)} event(s), "
                         f"{warnings} warning(s)", "warning" if warnings else "info")
         self.app.push_screen(PodsEventsView(d, pods, events, lambda pod: backend.pod_log(d.namespace, pod, 200),
-                                            self.app.now()))
+                                            self.console_app.now()))
 
     def action_test_request(self) -> None:
         d = self._need_selected("test request")
@@ -462,4 +463,4 @@ class DeploymentsScreen(PaneScreen):
         body = history[-1].request.body if history and not history[-1].request.body_cut else None
         self.set_status(f"{d.namespace}/{d.name}: ctrl+s sends to {template.url or '(no address)'}")
         self.app.push_screen(RequestView(d, template, history, lambda text: backend.send(d, text, template.url or None),
-                                         self.app.now, body=body))
+                                         self.console_app.now, body=body))

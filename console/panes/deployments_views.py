@@ -225,8 +225,8 @@ class RequestView(Dialog[None]):
             src = f"  template: {t.source}" if t.source else ""
             yield Label(f"Test request: {d.namespace}/{d.name}  protocol {t.protocol}{src}", classes="title",
                         markup=False)
-            yield Label(f"{t.method} {redact(t.url) or '(no address: set ingress_url, or wait for status.address.url)'}",
-                        id="url", markup=False)
+            url = redact(t.url) or "(no address: set ingress_url, or wait for status.address.url)"
+            yield Label(f"{t.method} {url}", id="url", markup=False)
             with Horizontal(id="panes"):
                 with Vertical(id="left"):
                     yield RequestEditor(self.initial_body, on_send=self.send_body, id="editor")
@@ -340,12 +340,14 @@ class RequestView(Dialog[None]):
         error = message.error
         problem = None
         if error is not None and getattr(error, "line", None) is not None:
-            problem = JsonProblem(error.line, error.column, getattr(error, "detail", "") or str(error))
+            located: Any = error  # the editor's JSON error says where the payload went wrong
+            problem = JsonProblem(located.line, located.column, getattr(error, "detail", "") or str(error))
             response = None  # nothing was sent: no history entry
         elif error is not None:
             request = request_record(self.template.url, message.body, self.template.protocol)
             response = PredictionResponse(None, message.elapsed, error=describe_error(error))
         else:
+            assert message.result is not None  # no error: the request was sent and answered
             request, response = message.result
         if response is not None:
             self.history.append(Exchange(self.deployment.key, request, response, sent_at))
@@ -362,6 +364,7 @@ class RequestView(Dialog[None]):
             self.query_one("#editor", RequestEditor).point_at(problem)
             self._show_problem(problem)
             return
+        assert response is not None  # only a JSON problem leaves no response
         self._show_response(response)
         # the answer is drawn first; its history row follows once that frame is on screen
         self.call_after_refresh(self._add_history_row, key, sent_at, message.body, response)

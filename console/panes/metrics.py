@@ -182,7 +182,7 @@ class MetricsScreen(PaneScreen):
         self._again = False
         self._last_status: tuple[str, str] | None = None
         self._title_text = ""
-        self._instant_rows: list[tuple[str, ...]] = []
+        self._instant_rows: list[tuple[str, str, str]] = []
         self._metric_names: tuple[str, ...] | None = None
         self._label_names: dict[str, tuple[str, ...]] = {}
         self._label_values: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -190,7 +190,7 @@ class MetricsScreen(PaneScreen):
 
     # -- layout ------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
-        tz = self.app.now().tzinfo
+        tz = self.console_app.now().tzinfo
         yield Label("", id="metrics-title", classes="pane-title")
         yield PromQLEditor(self._complete, self.history, id="editor", classes="hidden")
         yield Label("", id="query-error", classes="hidden")
@@ -331,7 +331,7 @@ class MetricsScreen(PaneScreen):
         self._cancel_timer()
         self._again = False
         query = self._pending_query or self.promql
-        now = self.app.now()
+        now = self.console_app.now()
         seconds = self.window[1]
         step = step_for(seconds, self._chart_width())
         # evaluation times on whole multiples of the step: polls within one step get the same
@@ -396,6 +396,7 @@ class MetricsScreen(PaneScreen):
     # -- the query view ------------------------------------------------------------------------------
     def _show_query(self, query: str, start: datetime, end: datetime, results: list[tuple[Job, Any]]) -> None:
         range_result = next((r for j, r in results if j.kind == "range"), None)
+        assert range_result is not None  # the query view always asks for a range
         instant = next((r for j, r in results if j.kind == "instant"), None)
         error_box = self.query_one("#query-error", Label)
         if isinstance(range_result, BaseException):
@@ -460,6 +461,7 @@ class MetricsScreen(PaneScreen):
     # -- dashboards ------------------------------------------------------------------------------------
     def _show_dashboard(self, start: datetime, end: datetime, results: list[tuple[Job, Any]]) -> None:
         board = self.dashboard
+        assert board is not None  # polled as a dashboard only while one is open
         grid = self.query_one("#dashboard", DashboardGrid)
         by_panel: dict[int, list[tuple[Job, Any]]] = {}
         for job, result in results:
@@ -509,6 +511,7 @@ class MetricsScreen(PaneScreen):
             return
         report = reports[index]
         board = report.dashboard
+        assert board is not None  # checked above
         self.dashboard = board
         for variable in board.variables:
             self.variables.setdefault(variable.name, variable.default)
@@ -631,7 +634,7 @@ class MetricsScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, "alerts"), busy="reading alerts")
 
     def _show_alerts(self, alerts: Sequence[Any]) -> None:
-        now = self.app.now()
+        now = self.console_app.now()
         firing = sum(1 for a in alerts if a.state == "firing")
         rows = []
         for alert in alerts:
@@ -652,7 +655,7 @@ class MetricsScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, "targets"), busy="reading targets")
 
     def _show_targets(self, targets: Sequence[Any]) -> None:
-        now = self.app.now()
+        now = self.console_app.now()
         down = sum(1 for t in targets if t.health != "up")
         rows = []
         for target in targets:
@@ -752,11 +755,11 @@ class MetricsScreen(PaneScreen):
                 return []
             return list(self._label_names[key])
         if context.kind == "value":
-            key = (context.label, context.metric)
-            if key not in self._label_values:
-                self._fetch(("values", key), self.backend.label_values, context.label, context.metric or None)
+            pair = (context.label, context.metric)
+            if pair not in self._label_values:
+                self._fetch(("values", pair), self.backend.label_values, context.label, context.metric or None)
                 return []
-            return list(self._label_values[key])
+            return list(self._label_values[pair])
         if context.kind == "duration":
             return list(DURATIONS)
         return []

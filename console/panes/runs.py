@@ -319,9 +319,9 @@ class RunsScreen(PaneScreen):
                 key = "metrics." + k
                 values.setdefault(key, set()).add(v)
                 present[key] = present.get(key, 0) + 1
-            for k, v in run.params:
+            for k, text in run.params:
                 key = "params." + k
-                values.setdefault(key, set()).add(v)
+                values.setdefault(key, set()).add(text)
                 present[key] = present.get(key, 0) + 1
         # keys missing from some runs vary too
         for key, seen in values.items():
@@ -465,7 +465,7 @@ class RunsScreen(PaneScreen):
         names = [f"{c}" for c in self.columns] + ["start", "name", "status"]
         return names + [f"-{n}" for n in names]
 
-    # -- filter ---------------------------------------------------------------------------------------------------------
+    # -- filter --------------------------------------------------------------------------------------------------
     def command_filter(self, arg: str) -> None:
         self.query_one("#filter", Input).value = arg
         self.query_one("#filter", Input).remove_class("hidden")
@@ -553,7 +553,8 @@ class RunsScreen(PaneScreen):
     # -- run detail, registry ---------------------------------------------------------------------------------------
     def open_run(self, run_id: str) -> None:
         self.call_backend("detail", self.backend.get_run, run_id, on_result=self._show_detail,
-                          on_error=lambda e: self.show_error(e, f"run {run_id[:12]}"), busy=f"loading run {run_id[:12]}")
+                          on_error=lambda e: self.show_error(e, f"run {run_id[:12]}"),
+                          busy=f"loading run {run_id[:12]}")
 
     def _show_detail(self, detail: RunDetail) -> None:
         self.set_status(f"run {detail.summary.run_name or detail.run_id}")
@@ -570,7 +571,7 @@ class RunsScreen(PaneScreen):
     def command_models(self, _arg: str) -> None:
         self.action_registry()
 
-    # -- experiments ----------------------------------------------------------------------------------------------------
+    # -- experiments ---------------------------------------------------------------------------------------------
     def action_experiments(self) -> None:
         self.call_backend("experiments", self.backend.list_experiments, on_result=self._pick_experiment,
                           on_error=self._load_failed, busy="reading experiments")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 
@@ -30,7 +30,7 @@ def test_frozen_outputs_and_dates(fake):
     assert outs["model/model.pkl"].stage == "train"
     demo = fake.history("data/demo.txt")
     assert len(demo) == 3 and [v.is_current for v in demo] == [True, False, False]
-    assert demo[0].date.tzinfo is timezone.utc and demo[0].date.year == 2024
+    assert demo[0].date.tzinfo is UTC and demo[0].date.year == 2024
     assert fake.history("data/demo.txt") == demo  # the same every time
     labels = fake.history("data/labels.csv")
     assert labels[1].error and labels[1].md5 is None

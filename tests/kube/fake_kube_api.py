@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -45,14 +45,15 @@ RESOURCES = {
     "namespaces": ("", "v1", "Namespace", False),
 }
 
-_CORE = re.compile(r"^/api/v1/(?:namespaces/(?P<ns>[^/]+)/)?(?P<res>pods|events)(?:/(?P<name>[^/]+)(?:/(?P<sub>log|status))?)?$")
+_CORE = re.compile(r"^/api/v1/(?:namespaces/(?P<ns>[^/]+)/)?(?P<res>pods|events)"
+                   r"(?:/(?P<name>[^/]+)(?:/(?P<sub>log|status))?)?$")
 _SELDON = re.compile(r"^/apis/machinelearning\.seldon\.io/(?P<ver>v1|v1alpha2|v1alpha3)/(?:namespaces/(?P<ns>[^/]+)/)?"
                      r"(?P<res>seldondeployments)(?:/(?P<name>[^/]+)(?:/(?P<sub>status))?)?$")
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?$")
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def status_body(code: int, reason: str, message: str, name: str = "", kind: str = "", group: str = "") -> dict:
@@ -354,7 +355,7 @@ class FakeKubeAPI:
         self._closing = False
 
     # ---- control -------------------------------------------------------------------------
-    def start(self) -> "FakeKubeAPI":
+    def start(self) -> FakeKubeAPI:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="fake-kube-api", daemon=True)
         self._thread.start()
@@ -507,7 +508,8 @@ class FakeKubeAPI:
                     return
                 m = _CORE.match(path) or _SELDON.match(path)
                 if not m:
-                    self._send_json(404, status_body(404, "NotFound", "the server could not find the requested resource"))
+                    self._send_json(404, status_body(404, "NotFound",
+                                                     "the server could not find the requested resource"))
                     return
                 self._resource(method, m.group("res"), m.group("ns"), m.group("name"), m.group("sub"), query)
 
@@ -568,7 +570,8 @@ class FakeKubeAPI:
                 if method == "POST":
                     if name is not None or ns is None:
                         self._body()
-                        self._send_json(405, status_body(405, "MethodNotAllowed", "the server does not allow this method"))
+                        self._send_json(405, status_body(405, "MethodNotAllowed",
+                                                         "the server does not allow this method"))
                         return
                     body = self._body()
                     body_ns = (body.get("metadata") or {}).get("namespace")
@@ -577,8 +580,10 @@ class FakeKubeAPI:
                                                          "the namespace of the provided object does not match "
                                                          "the namespace sent on the request"))
                         return
-                    if not (body.get("metadata") or {}).get("name") and not (body.get("metadata") or {}).get("generateName"):
-                        self._send_json(422, status_body(422, "Invalid", f"{kind} \"\" is invalid: metadata.name: Required value"))
+                    meta = body.get("metadata") or {}
+                    if not meta.get("name") and not meta.get("generateName"):
+                        self._send_json(422, status_body(422, "Invalid",
+                                                         f"{kind} \"\" is invalid: metadata.name: Required value"))
                         return
                     try:
                         created = store.create(res, ns, body)
@@ -609,7 +614,8 @@ class FakeKubeAPI:
                         self._body()
                         self._send_json(200, store.delete(res, ns or "", name))
                 except LookupError:
-                    self._send_json(404, status_body(404, "NotFound", f'{full_res} "{name}" not found', name, res, group))
+                    self._send_json(404, status_body(404, "NotFound", f'{full_res} "{name}" not found',
+                                                     name, res, group))
                 except ValueError:
                     self._send_json(409, status_body(409, "Conflict", (
                         f'Operation cannot be fulfilled on {full_res} "{name}": the object has been modified; '
@@ -617,8 +623,10 @@ class FakeKubeAPI:
 
             def _list(self, res: str, ns: str | None, query: dict, kind: str, group: str, version: str) -> None:
                 rv_q = query.get("resourceVersion", "")
-                if rv_q and rv_q != "0" and query.get("resourceVersionMatch") == "Exact" and int(rv_q) < api.store.compacted_rv:
-                    self._send_json(410, status_body(410, "Expired", f"too old resource version: {rv_q} ({api.store.rv})"))
+                if (rv_q and rv_q != "0" and query.get("resourceVersionMatch") == "Exact"
+                        and int(rv_q) < api.store.compacted_rv):
+                    self._send_json(410, status_body(410, "Expired",
+                                                     f"too old resource version: {rv_q} ({api.store.rv})"))
                     return
                 items, rv = api.store.list(res, ns)
                 lsel = _parse_label_selector(query.get("labelSelector", ""))
@@ -683,7 +691,8 @@ class FakeKubeAPI:
                         if last < store.compacted_rv:
                             initial = None
                 if initial is None:
-                    emit("ERROR", status_body(410, "Expired", f"too old resource version: {rv_q} ({store.compacted_rv})"))
+                    emit("ERROR", status_body(410, "Expired",
+                                              f"too old resource version: {rv_q} ({store.compacted_rv})"))
                     self._write_chunk(b"")
                     return
                 for obj in initial:
@@ -709,7 +718,8 @@ class FakeKubeAPI:
                     if pending is None:
                         break
                     if pending == "expired":
-                        emit("ERROR", status_body(410, "Expired", f"too old resource version: {last} ({store.compacted_rv})"))
+                        emit("ERROR", status_body(410, "Expired",
+                                                  f"too old resource version: {last} ({store.compacted_rv})"))
                         break
                     for rv, etype, r, obj in pending:
                         last = rv
@@ -723,7 +733,8 @@ class FakeKubeAPI:
         return Handler
 
 
-def _res(name: str, kind: str, namespaced: bool, verbs: list[str] | None = None, short: list[str] | None = None) -> dict:
+def _res(name: str, kind: str, namespaced: bool, verbs: list[str] | None = None,
+         short: list[str] | None = None) -> dict:
     d = {"name": name, "singularName": "", "namespaced": namespaced, "kind": kind,
          "verbs": verbs or ["create", "delete", "get", "list", "patch", "update", "watch"]}
     if short:
@@ -778,7 +789,7 @@ class SimulatedSeldonController:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.servers: dict[tuple[str, str], subprocess.Popen] = {}
         self.generations: dict[tuple[str, str], int] = {}
-        self.queue: "queue.Queue[tuple[str, dict] | None]" = queue.Queue()
+        self.queue: queue.Queue[tuple[str, dict] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="fake-seldon-controller", daemon=True)
         self.store.listeners.append(self._on_change)
         self._thread.start()

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 IRIS_FEATURES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
@@ -57,7 +57,7 @@ def slow_server(delay: float) -> Iterator[SlowServer]:
             self.wfile.write(b"{}")
 
         def do_POST(self):
-            server.received.append(datetime.now(timezone.utc))
+            server.received.append(datetime.now(UTC))
             server.posts += 1
             self._answer(server.delay)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from backends.deployments import AVAILABLE
 from console.app import make_app
 from console.config import Config, Context, Endpoint
+from console.format import short_time
 from console.panes.deployments_views import PodsEventsView, RequestView
 from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
-from console.format import short_time
 from kube_helpers import GOOD_ROW, slow_server
 from widgets.request_editor import RequestEditor
 from widgets.status import StatusBar
@@ -358,7 +358,7 @@ async def test_an_answer_after_the_dialog_closed_is_kept_with_its_send_time(scre
             await wait_for(pilot, lambda: row_of(app, "slow"))
             await pilot.press("t")
             await wait_for(pilot, lambda: isinstance(app.screen, RequestView))
-            sent = datetime.now(timezone.utc)
+            sent = datetime.now(UTC)
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: server.posts == 1, what="the request at the server")
             await pilot.press("escape")  # closed while the server takes its time

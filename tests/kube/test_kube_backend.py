@@ -7,7 +7,7 @@ import json
 import queue
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -130,14 +130,14 @@ def test_every_field_lands_where_it_belongs():
     d = to_deployment(obj)
     assert (d.namespace, d.name, d.state, d.reason, d.protocol, d.address_url, d.uid, d.resource_version) == (
         "models", "iris", "Failed", "image pull", "v2", "http://iris.models", "u-1", "42")
-    assert d.created == datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+    assert d.created == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
     assert d.labels == (("app", "iris"), ("team", "ml"))
     (p,) = d.predictors
     assert (p.name, p.replicas_ready, p.replicas_desired, p.traffic, p.shadow, p.implementation, p.model_uri,
             p.image, p.model_name) == ("main", 2, 3, 90, False, "SKLEARN_SERVER", "gs://m/iris", "reg/iris:1", "clf")
     (c,) = d.conditions
     assert (c.type, c.status, c.reason, c.message, c.last_transition) == (
-        "Ready", "False", "Pull", "no image", datetime(2026, 11, 2, 11, 30, tzinfo=timezone.utc))
+        "Ready", "False", "Pull", "no image", datetime(2026, 11, 2, 11, 30, tzinfo=UTC))
 
 
 def test_flagged_when_available_but_a_condition_is_false():
@@ -211,7 +211,7 @@ def test_dropped_watch_reconnects_with_backoff(kubeconfig, namespace, kube_clien
         try:
             p1 = c.next(lambda e: e.kind == PROBLEM)
         except AssertionError:
-            raise AssertionError(str(kube_api.requests[n - 3:]))
+            raise AssertionError(str(kube_api.requests[n - 3:])) from None
         p2 = c.next(lambda e: e.kind == PROBLEM)
         assert p1.error.status == 503 and "503" in str(p1.error)
         assert p2.retry_in == 2 * p1.retry_in, "backoff doubles"
@@ -342,7 +342,8 @@ def test_yaml_redacts_secrets(kubeconfig, namespace, kube_client):
     manifest = seldon_deployment("secretive", namespace, model_uri="s3://admin:hunter2@bucket/iris",
                                  env=[{"name": "AWS_SECRET_ACCESS_KEY", "value": "hunter2"},
                                       {"name": "LOG_LEVEL", "value": "debug"},
-                                      {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+                                      {"name": "DB_PASSWORD",
+                                       "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
                                  annotations={NO_SERVER: "true",
                                               "kubectl.kubernetes.io/last-applied-configuration": "{...hunter2...}"})
     kube_client.create_namespaced_custom_object(GROUP, V, namespace, P, manifest)

@@ -195,8 +195,9 @@ def test_seldon_tensor_template_is_accepted_by_the_real_microservice(seldon_url)
 
 def test_mlflow_signature_from_the_model_registry(tmp_path, mlflow_model_dir):
     """`model_uri = "models:/iris/1"` with the context's mlflow_uri: the registry's model signature."""
-    import mlflow
     from mlflow.tracking import MlflowClient
+
+    import mlflow
 
     uri = f"sqlite:///{tmp_path}/registry.db"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

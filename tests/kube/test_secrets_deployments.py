@@ -8,15 +8,14 @@ import asyncio
 import json
 import logging
 
-from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
-from kube_helpers import GOOD_ROW
-
 from backends.deployments import AVAILABLE
 from console.app import make_app
 from console.cli import start_log
 from console.config import Config, Context, Endpoint
 from console.history import state_dir
 from console.panes.deployments_views import RequestView
+from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
+from kube_helpers import GOOD_ROW
 from tests.leak_check import files_holding, mode, server_answering_500
 from widgets.request_editor import RequestEditor
 from widgets.views import TextView

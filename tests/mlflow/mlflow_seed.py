@@ -26,16 +26,17 @@ STEPS = 8
 def main(uri: str, out: str) -> None:
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    import mlflow
     import numpy as np
     import pandas as pd
-    from mlflow import MlflowClient
     from mlflow.entities import Metric
     from mlflow.models import infer_signature
     from sklearn import datasets
     from sklearn.linear_model import ElasticNet
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
     from sklearn.model_selection import train_test_split
+
+    import mlflow
+    from mlflow import MlflowClient
 
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
@@ -46,7 +47,7 @@ def main(uri: str, out: str) -> None:
     x_train, x_test, y_train, y_test = train_test_split(data, diabetes.target, random_state=40)
     dataset = mlflow.data.from_pandas(x_train, name="diabetes-train")
     built = {"experiment_id": exp.experiment_id, "runs": []}
-    for i, (alpha, l1_ratio) in enumerate(PAIRS):
+    for alpha, l1_ratio in PAIRS:
         with mlflow.start_run(run_name=f"enet-{alpha}-{l1_ratio}") as run:
             run_id = run.info.run_id
             curve = []

@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from textual.widgets import DataTable, Label
 
+from backends.runs import RunPage
 from console.app import make_app
 from console.config import Config, Context
-from backends.runs import RunPage
 from console.panes.base import BackendDone
 from console.panes.runs import RunsScreen
 from console.panes.runs_views import MetricChartView, RegistryView

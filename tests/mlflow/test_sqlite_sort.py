@@ -27,8 +27,9 @@ ORDERS = [
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
+
+    from mlflow import MlflowClient
 
     root = tmp_path_factory.mktemp("sqlite-sort")
     uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -58,8 +59,9 @@ def _engine(uri):
 
 def _mlflows_own_pages(uri, eid, order_by, page_size):
     """Run ids page by page from MLflow's own, unrewritten query."""
-    from mlflow import MlflowClient
     from sqlalchemy import event
+
+    from mlflow import MlflowClient
 
     engine = _engine(uri)
     hooked = event.contains(engine, "before_cursor_execute", mlflow_sqlite._before_cursor_execute)
@@ -116,8 +118,9 @@ def test_nan_and_missing_sort_last_both_ways(store):
 
 def test_the_rewritten_query_uses_the_index(store):
     """MLflow's statement for a metric sort, rewritten, is answered through latest_metrics' key."""
-    from mlflow import MlflowClient
     from sqlalchemy import event
+
+    from mlflow import MlflowClient
 
     uri, eid, path = store
     seen: list[tuple[str, tuple]] = []

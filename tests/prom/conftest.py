@@ -262,7 +262,7 @@ def gone_target():
     so every scrape of it is refused."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
         held.bind(("127.0.0.1", 0))
-        yield "127.0.0.1:%d" % held.getsockname()[1]
+        yield f"127.0.0.1:{held.getsockname()[1]}"
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from .conftest import MANY_SERIES, MEMORY_BYTES, TEMPERATURES, free_port, wait_f
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def test_not_configured_names_the_setting_flag_and_env(monkeypatch):
@@ -194,7 +194,7 @@ def test_step_fits_the_width_and_time_parsing():
     assert step_for(10, 200) == 1.0
     assert parse_time("0001-01-01T00:00:00Z") is None
     parsed = parse_time("2024-05-01T10:20:30.123456789Z")
-    assert parsed == datetime(2024, 5, 1, 10, 20, 30, 123456, tzinfo=timezone.utc)
+    assert parsed == datetime(2024, 5, 1, 10, 20, 30, 123456, tzinfo=UTC)
 
 
 def test_nan_values_survive(settings):

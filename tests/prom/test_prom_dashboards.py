@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -74,7 +74,7 @@ def test_builtin_dashboard_numbers_match_the_exporter(settings, exporter):
     assert not none.samples or math.isnan(none.samples[0].value)
     # every target of the dashboard is valid PromQL for the real server (a range query, as the pane runs it);
     # the Seldon executor's panels have data, those that need MLServer's or the kubelet's metrics have none
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     charted = {}
     for panel in board.panels:
         for index, target in enumerate(panel.targets):

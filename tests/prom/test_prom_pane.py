@@ -7,7 +7,7 @@ series, labels and values, the rules' alerts and the scrape targets' health.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 
@@ -83,7 +83,7 @@ def check_since(cell: str, active_at: datetime, before: datetime, after: datetim
     ``before`` and ``after`` (whole seconds, minutes, hours or days, rounded down)."""
     match = re.fullmatch(r"(\d{4}-\d\d-\d\d \d\d:\d\d) \((\d+)([smhd])\)", cell)
     assert match, cell
-    assert match.group(1) == f"{active_at.astimezone(timezone.utc):%Y-%m-%d %H:%M}"
+    assert match.group(1) == f"{active_at.astimezone(UTC):%Y-%m-%d %H:%M}"
     size = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(3)]
     shown = int(match.group(2)) * size
     assert shown <= (after - active_at).total_seconds() and (before - active_at).total_seconds() < shown + size
@@ -276,11 +276,11 @@ async def test_alerts_and_targets_dialogs(prometheus, exporter, flaky_exporter, 
     app = metrics_app(prometheus.url)
     async with app.run_test(size=(140, 40)) as pilot:
         await first_poll(pilot, app)
-        before = datetime.now(timezone.utc)
+        before = datetime.now(UTC)
         await pilot.press("A")
         dialog = await wait_until(pilot, lambda: isinstance(app.screen, TableView) and app.screen,
                                   what="alerts")
-        after = datetime.now(timezone.utc)
+        after = datetime.now(UTC)
         rows = table_rows(dialog.query_one("DataTable"))
         assert [r[:3] for r in rows] == [["FIRING", "MlcAlwaysFiring", "info"]] + \
             [["PENDING", "MlcModelMemoryHigh", "warning"] for _ in over]

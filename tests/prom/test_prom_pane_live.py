@@ -173,11 +173,11 @@ async def test_promql_typed_on_the_colon_line_while_live(prometheus):
         assert screen.live
         for query in QUERIES:
             await pilot.press("colon", *f"promql {query}", "enter")
-            await wait_until(pilot, lambda: screen.promql == query and screen.last_range.query == query,
+            await wait_until(pilot, lambda q=query: screen.promql == q and screen.last_range.query == q,
                              what=f"{query} charted")
             assert title_of(screen).startswith(f"PromQL {query} ")
             polls = screen.polls
-            await wait_until(pilot, lambda: screen.polls >= polls + 2 and not screen.is_busy("poll"),
+            await wait_until(pilot, lambda n=polls: screen.polls >= n + 2 and not screen.is_busy("poll"),
                              what="two more live polls")
             assert screen.promql == query and screen.last_range.query == query
 
@@ -198,7 +198,7 @@ async def test_promql_run_from_the_editor_while_a_poll_is_out(prometheus):
                 assert screen._pending_query == query
             finally:
                 backend.gate.set()
-            await wait_until(pilot, lambda: screen.promql == query and screen.last_range.query == query,
+            await wait_until(pilot, lambda q=query: screen.promql == q and screen.last_range.query == q,
                              what=f"{query} charted after the {old} poll answered")
             assert title_of(screen).startswith(f"PromQL {query} ")
 
