@@ -100,11 +100,18 @@ def answer_text(content: bytes, piece: int = 1 << 20) -> str:
     return "".join(parts)
 
 
+def _skip_space(text: str, pos: int) -> int:
+    """Where the white space at ``pos`` ends (``_SPACE`` matches the empty string too)."""
+    match = _SPACE.match(text, pos)
+    assert match is not None
+    return match.end()
+
+
 def decode_answer(text: str) -> Any:
     """The JSON ``text`` as ``json.loads`` gives it, except that a series' ``values`` list comes as a
     :class:`_Values` to decode later (see :func:`_series_values`). Raises ``ValueError`` when it is not JSON."""
-    value, end = _walk(text, _SPACE.match(text, 0).end(), 0)
-    if _SPACE.match(text, end).end() != len(text):
+    value, end = _walk(text, _skip_space(text, 0), 0)
+    if _skip_space(text, end) != len(text):
         raise ValueError("extra data after the JSON value")
     return value
 
@@ -115,7 +122,7 @@ def _walk(text: str, pos: int, depth: int) -> tuple[Any, int]:
         return _DECODER.raw_decode(text, pos)
     close = "}" if char == "{" else "]"
     items: Any = {} if char == "{" else []
-    pos = _SPACE.match(text, pos + 1).end()
+    pos = _skip_space(text, pos + 1)
     if text[pos:pos + 1] == close:
         return items, pos + 1
     while True:
@@ -123,10 +130,10 @@ def _walk(text: str, pos: int, depth: int) -> tuple[Any, int]:
             key, pos = _DECODER.raw_decode(text, pos)
             if not isinstance(key, str):
                 raise ValueError(f"an object key is not a string at {pos}")
-            pos = _SPACE.match(text, pos).end()
+            pos = _skip_space(text, pos)
             if text[pos:pos + 1] != ":":
                 raise ValueError(f"expecting ':' at {pos}")
-            pos = _SPACE.match(text, pos + 1).end()
+            pos = _skip_space(text, pos + 1)
             if depth == _WALKED_DEPTH and key == "values":
                 value, pos = _locate_values(text, pos)
             else:
@@ -135,13 +142,13 @@ def _walk(text: str, pos: int, depth: int) -> tuple[Any, int]:
         else:
             value, pos = _walk(text, pos, depth + 1)
             items.append(value)
-        pos = _SPACE.match(text, pos).end()
+        pos = _skip_space(text, pos)
         sep = text[pos:pos + 1]
         if sep == close:
             return items, pos + 1
         if sep != ",":
             raise ValueError(f"expecting ',' or {close!r} at {pos}")
-        pos = _SPACE.match(text, pos + 1).end()
+        pos = _skip_space(text, pos + 1)
 
 
 def _locate_values(text: str, pos: int) -> tuple[Any, int]:
@@ -149,7 +156,7 @@ def _locate_values(text: str, pos: int) -> tuple[Any, int]:
     ``]]`` ends it. Anything else is decoded as usual."""
     if text.startswith("[[", pos):
         end = text.find("]]", pos)
-        after = _SPACE.match(text, end + 2).end() if end >= 0 else -1
+        after = _skip_space(text, end + 2) if end >= 0 else -1
         if end >= 0 and text[after:after + 1] in (",", "}") and "{" not in text[pos:end]:
             return _Values(text, pos, end + 2), end + 2
     return _DECODER.raw_decode(text, pos)

@@ -90,8 +90,8 @@ _gather = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defin
 
 class Palette(DismissOnce, CommandPalette):
     """Textual's palette, made safe for keys typed in one burst (`ctrl+p`, a few letters, `pageup`,
-    `escape`, `enter`): it closes once, a search still running when the palette closes ends quietly instead of failing on the list it
-    no longer has, and moving through a list not laid out yet does nothing instead of failing."""
+    `escape`, `enter`): it closes once, a search still running when the palette closes ends quietly instead
+    of failing on the list it no longer has, and moving through a list not laid out yet does nothing."""
 
     @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
     async def _gather_commands(self, search_value: str) -> None:

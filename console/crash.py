@@ -68,7 +68,7 @@ class CrashReports:
         self._crash_details = None
         if self.crash_line is None:
             self.crash_line = report_crash(details)
-        self._return_code = 1
+        self._return_code: int | None = 1
         super().panic()  # type: ignore[misc]
 
 

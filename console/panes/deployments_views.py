@@ -271,7 +271,8 @@ class RequestView(Dialog[None]):
         """A history row: #, sent, status, latency, payload."""
         status = Text("-" if response.status is None else str(response.status),
                       style="" if response.ok else "bold reverse")
-        return key, short_time(sent_at), status, f"{response.latency_s * 1000:.0f} ms", " ".join(body[:200].split())[:60]
+        preview = " ".join(body[:200].split())[:60]
+        return key, short_time(sent_at), status, f"{response.latency_s * 1000:.0f} ms", preview
 
     def _show_response(self, response: PredictionResponse) -> None:
         self._response.update(describe_response(response))
@@ -376,7 +377,7 @@ class RequestView(Dialog[None]):
         table.add_row(*self._history_cells(key, sent_at, body, response), key=key)
         dropped = table.row_count - len(self.history)
         if dropped > 0:  # the oldest entries left the history
-            table.set_rows([(table.row_key_at(i), table.get_row_at(i)) for i in range(dropped, table.row_count)])
+            table.set_rows([(str(table.row_key_at(i)), table.get_row_at(i)) for i in range(dropped, table.row_count)])
         table.move_cursor(row=table.row_count - 1)
         self._history_title.update(f"History ({len(self.history)})", layout=False)  # a full-width line
 

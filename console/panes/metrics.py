@@ -36,7 +36,7 @@ from backends.metrics import WINDOWS, InstantResult, RangeResult, legend_names, 
 from console.commands import Command
 from console.format import age, short_time
 from console.history import History
-from console.panes.base import _hidden, PaneScreen, describe_error
+from console.panes.base import PaneScreen, _hidden, describe_error
 from widgets.chart import ChartSeries, LineChart, format_value, unit_for_metric
 from widgets.dashboard import DashboardGrid, PanelData, PanelSpec
 from widgets.data_table import DataTable

@@ -50,7 +50,7 @@ async def test_a_payload_from_a_file_and_an_answer_of_megabytes_are_kept_in_boun
         # shown as a summary with its beginning, not laid out whole
         assert editor.read_only and len(editor.text) < PREVIEW_CHARS + 400
         assert editor.text.startswith("19.") and f"MB payload, 1 line(s)\nfrom {payload_file}\n" in editor.text
-        assert f"loaded 19." in screen_text(app)
+        assert "loaded 19." in screen_text(app)
         # ctrl+s sends the loaded payload as it is
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: view.history, timeout=120, what="the batch answer")
@@ -85,7 +85,8 @@ async def test_a_payload_from_a_file_and_an_answer_of_megabytes_are_kept_in_boun
         table = view.query_one("#history")
         await wait_for(pilot, lambda: table.row_count == HISTORY_ENTRIES, what="the history rows")
         assert len(view.history) == HISTORY_ENTRIES
-        assert table.row_key_at(0) == str(sent - HISTORY_ENTRIES + 1) and table.row_key_at(HISTORY_ENTRIES - 1) == str(sent)
+        assert table.row_key_at(0) == str(sent - HISTORY_ENTRIES + 1)
+        assert table.row_key_at(HISTORY_ENTRIES - 1) == str(sent)
         assert all(e.response.status == 200 and not e.response.body_cut and not e.request.body_cut
                    for e in view.history)
         assert sum(len(e.request.body) + len(e.response.body) for e in view.history) < 100_000

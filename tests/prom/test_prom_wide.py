@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -80,7 +80,7 @@ def wide_prometheus(tmp_path_factory):
 def _window() -> tuple[datetime, datetime]:
     # a window that runs ahead of now: Prometheus repeats each series' last sample into it (its 5 min
     # look-back), so every series has 146 points whatever the age of this Prometheus
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     return start, start + timedelta(seconds=290)
 
 
