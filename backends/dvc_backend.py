@@ -931,6 +931,10 @@ class DvcDatasets:
                                f"{located.output} is now the version of {short} (md5 {new.md5})",
                                md5=new.md5, details=changes)
 
+    def operation_running(self) -> bool:
+        """Whether a checkout is changing the workspace now."""
+        return self._lock.locked()
+
     def interrupt(self) -> bool:
         """Stop a checkout under way (it is put back as it was) and refuse new ones: the console is closing.
         True when one was under way; ``wait_idle`` then waits for it to be put back."""

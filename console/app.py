@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import sys
@@ -421,13 +422,37 @@ class MlopsConsole(CrashReports, App):
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(Palette())  # no fixed id: one closed in the same burst may not be gone yet
 
-    def action_interrupt(self) -> None:
+    async def action_interrupt(self) -> None:
         focused = self.focused
         copy = getattr(focused, "action_copy", None)
         if getattr(focused, "selected_text", "") and copy is not None:
             copy()
             return
-        self.exit()
+        await self.action_quit()
+
+    async def action_quit(self) -> None:
+        """Quit; while a checkout is changing the workspace, only after asking, and after putting it back."""
+        running = [b for b, _problem in self._backends.values()
+                   if getattr(b, "operation_running", None) and b.operation_running()]
+        if not running:
+            self.exit()
+            return
+        from widgets.confirm import Choice, ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog):
+            return  # one question at a time
+
+        async def answered(answer: str | None) -> None:
+            if answer:
+                self._say("stopping the checkout and putting the old version back ...", "busy")
+                await asyncio.to_thread(self.stop_operations)
+                self.exit()
+
+        self.push_screen(ConfirmDialog(
+            "A checkout is under way",
+            "Quitting now stops it and puts the old version back (nothing is left half done). Or keep working "
+            "until it has finished.", (Choice("y", "Stop it and quit", "yes"), Choice("n", "Keep working", ""))),
+            answered)
 
     # -- help and palette -----------------------------------------------------------------------------------
     def help_table(self) -> Any:

@@ -311,3 +311,39 @@ def test_an_interrupted_checkout_of_a_large_file_is_put_back_without_its_tempora
     assert {p.name: p.read_bytes() for p in (ws / "data").iterdir()} == before
     assert git(ws, "status", "--porcelain").stdout == ""
     assert backend.interrupted_checkout() is None
+
+
+async def test_quitting_mid_checkout_asks_then_puts_the_old_version_back(big_repo):
+    """`q` (or ctrl+c) while 2,000 files are being checked out: a question first; `n` keeps working, `y`
+    stops the checkout, puts the old version back whole, and only then quits."""
+    from console.app import make_app
+    from console.config import Config, Context
+    from widgets.confirm import ConfirmDialog
+
+    from .test_data_pane_pilot import open_history, wait_for
+
+    context = Context(name="big", repo=str(big_repo), timeout=60)
+    config = Config(default_context="big", contexts={"big": context})
+    app = make_app(config, context, cursor_blink=False)
+    async with app.run_test(size=(120, 34)) as pilot:
+        await open_history(pilot, "data/big", "2,000 parts")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        backend = app.current_pane().backend
+        await wait_for(pilot, backend.operation_running, timeout=60)
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog)
+                       and "under way" in app.screen.title_text)
+        await pilot.press("n")  # keep working: the question closes, the app stays
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        assert app.is_running
+        if backend.operation_running():
+            await pilot.press("q")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not app.is_running, timeout=120)
+            assert one_version_whole(big_repo) == "HEAD"  # stopped and put back
+        else:  # the machine finished the checkout before the second question: it is whole too
+            assert one_version_whole(big_repo) == "HEAD~1"
+    assert not (big_repo / JOURNAL).exists()
