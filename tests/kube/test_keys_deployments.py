@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from backends.deployments import AVAILABLE
-from conftest import free_port
 from console.app import make_app
 from console.config import Config, Context
 from console.panes.deployments_views import PodsEventsView, RequestView
 from keycontract import State, check_quit, check_state, settle
+from kube_helpers import free_port
 from widgets.views import TextView
 
 from .test_deployments_pane import create, iris_endpoint_app, pane, row_of, status, wait_for

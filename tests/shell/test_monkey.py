@@ -16,7 +16,6 @@ import pytest
 from textual import events
 from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 
-from conftest import make_fake_app
 from console.panes.base import _hidden
 from keycontract import advertised_keys
 
@@ -59,10 +58,10 @@ HELD_LIMIT = 0.5  # seconds one key may hold the app (the issue's bound; a human
 
 
 @pytest.mark.parametrize("pane", ["data", "runs", "deployments", "metrics"])
-async def test_a_monkey_cannot_break_the_pane(pane, tmp_path, monkeypatch):
+async def test_a_monkey_cannot_break_the_pane(pane, tmp_path, monkeypatch, fake_app):
     monkeypatch.chdir(tmp_path)  # ctrl+o saves request histories into the current folder
     rng = random.Random(f"{SEED}-{pane}")
-    app = make_fake_app(pane, contexts={"other": {}})
+    app = fake_app(pane, contexts={"other": {}})
     app.animation_level = "none"  # pressing waits for animations to end; the monkey needs no smooth scrolling
     typed: list[str] = []
     slowest = (0.0, "")
