@@ -161,6 +161,7 @@ async def check_state(make_app: Callable[[], Any], pane: str, state: State, *, s
     """Press every advertised and universal key in ``state``; return the keys pressed (for the test to
     assert that the pane's own keys were among them)."""
     app = make_app()
+    app.animation_level = "none"  # pressing waits for animations (smooth scrolling) to end
     pressed: list[str] = []
     async with app.run_test(size=size) as pilot:
         await state.enter(pilot)
@@ -192,9 +193,13 @@ async def check_state(make_app: Callable[[], Any], pane: str, state: State, *, s
                 FIELD_ACTIONS.update(a for _k, a, _d in advertised_keys(app, node=app.focused))
             dispatched.clear()
             await pilot.press(key)
-            await settle(pilot, 0.15)
-            assert app.is_running, f"{pane} pane, state {state.name!r}: key {key!r} ended the app"
             after = observe(app)
+            for _ in range(4):  # most keys show their effect at once; a worker's answer may take a moment
+                if after != before or not app.is_running:
+                    break
+                await pilot.pause(0.05)
+                after = observe(app)
+            assert app.is_running, f"{pane} pane, state {state.name!r}: key {key!r} ended the app"
             action = actions.get(key, "")
             if action and not (before[5] and action in FIELD_ACTIONS):  # a field may decline its keys when empty
                 name = action.split("(")[0].split(".")[-1]
