@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 
-from snapshot_checks import check_screen, row_with
 from textual.widgets import Input
 
 from console.panes.deployments import DeploymentsScreen
 from console.panes.deployments_views import PodsEventsView, RequestView
+from snapshot_checks import check_screen, row_with
 from widgets.request_editor import RequestEditor
 from widgets.views import TextView
-
 
 # the five SeldonDeployments of the fake cluster, in table order, with their state
 DEPLOYMENTS = [("models", "churn-classifier", "Available"), ("models", "iris", "Available"),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 
-from snapshot_checks import check_screen, row_with, screen_rows
 from textual.widgets import Input
 
 from console.panes.runs import RunsScreen
 from console.panes.runs_views import MetricChartView, RegistryView
+from snapshot_checks import check_screen, row_with, screen_rows
 from widgets.picker import PickerView
 from widgets.views import TextView
-
 
 # the seven runs of experiment `diabetes` in the fake store, newest first, with their rmse
 RUNS = [("enet-0.8-1.0", "66.97"), ("enet-0.5-0.8", "70.6"), ("enet-0.05-0.01", "78.72"), ("enet-0.05-1.0", "63.2"),

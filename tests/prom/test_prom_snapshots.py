@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from snapshot_checks import check_screen, row_with
 from textual.widgets import DataTable, Input
+
+from snapshot_checks import check_screen, row_with
 
 from .pane_helpers import wait_until
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from snapshot_checks import check_screen, row_with
 from textual.widgets import DataTable, Input, Label
+
+from snapshot_checks import check_screen, row_with
 
 SIZES = [(80, 24), (120, 34)]
 
