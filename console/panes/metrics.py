@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -206,6 +206,10 @@ class MetricsScreen(PaneScreen):
         self._visible = True
         self._setup_widgets()
 
+    def on_resize(self, event: events.Resize) -> None:
+        if self.query("#metrics-title"):  # not when unconfigured
+            self._update_title()  # the query is cut to the new width
+
     def _setup_widgets(self) -> None:
         instant = self.query_one("#instant", DataTable)
         instant.add_columns("series", "value", "at")
@@ -232,6 +236,7 @@ class MetricsScreen(PaneScreen):
         else:
             text.append("PromQL ", style="bold")
             text.append(self.promql)
+        head, text = text, Text()
         name, _ = self.window
         text.append(f"   range {name}")
         if self.last_range is not None and self.dashboard is None:
@@ -242,6 +247,11 @@ class MetricsScreen(PaneScreen):
         if self.stale:
             when = self.last_ok.strftime("%H:%M:%S") if self.last_ok else "never"
             text.append(f"  STALE (last good data {when})", style="bold reverse")
+        # a long query is cut (visibly) so that the range and the live, PAUSED or STALE state stay on screen
+        room = self.size.width - 2  # the title's padding
+        if room > 0 and head.cell_len + text.cell_len > room:
+            head.truncate(max(room - text.cell_len, 10), overflow="ellipsis")
+        text = head + text
         if text.plain != self._title_text:  # unchanged lines are not sent again
             self._title_text = text.plain
             self.query_one("#metrics-title", Label).update(text)
