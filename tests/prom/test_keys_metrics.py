@@ -27,7 +27,10 @@ def metrics_app(url, other_url=None):
 
 
 def pane(app):
-    return app.current_pane()
+    """The Metrics pane (a state's check may run while another pane is shown)."""
+    from console.panes.metrics import MetricsScreen
+
+    return next(s for s in app.pane_screens() if isinstance(s, MetricsScreen))
 
 
 async def live(pilot):
