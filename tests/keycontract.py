@@ -13,11 +13,14 @@ a binding added later is pressed without anyone writing a test for it.
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from textual import events
 from textual.command import CommandPalette
+from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.screen import ModalScreen
 
 from console.panes.base import PaneScreen, _hidden
@@ -89,21 +92,30 @@ def record_actions(app) -> list[str]:
     return dispatched
 
 
+async def until(condition: Callable[[], bool], limit: float = 2.0) -> None:
+    """Let the app run until ``condition()`` holds (at most ``limit`` seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition() and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+
+
 async def back_to(pilot, pane: str, depth: int) -> None:
     """Close what a key opened (dialogs, the `:` line, the palette) and return to ``pane``."""
     app = pilot.app
     for _ in range(6):
         if len(app.screen_stack) <= depth:
             break
-        screen = app.screen
-        if isinstance(screen, (ModalScreen, CommandPalette)) or not isinstance(screen, PaneScreen):
-            screen.dismiss(None) if isinstance(screen, ModalScreen) else app.pop_screen()
+        screen, count = app.screen, len(app.screen_stack)
+        if isinstance(screen, ModalScreen):
+            screen.dismiss(None)
         else:
             app.pop_screen()
-        await settle(pilot)
+        await until(lambda count=count: len(app.screen_stack) < count)
     if app.current_mode != pane:
         app.switch_mode(pane)
-        await settle(pilot)
+        await until(lambda: app.current_mode == pane and isinstance(app.screen, PaneScreen))
+    await asyncio.sleep(0.02)
 
 
 def expect_effect(key: str, action: str, before: tuple, after: tuple, app, state: State, pane: str) -> None:
@@ -146,6 +158,18 @@ def expect_effect(key: str, action: str, before: tuple, after: tuple, app, state
     assert after != before, f"{where}: nothing visible changed (focus {app.focused!r}):\n{after[0]}"
 
 
+def key_event(app, key: str) -> events.Key:
+    """The key event a terminal's driver posts for ``key`` (as Textual's Pilot builds it)."""
+    original = REPLACED_KEYS.get(key, key)
+    try:
+        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(original))
+    except KeyError:
+        char = key if len(key) == 1 else None
+    event = events.Key(key, char)
+    event.set_sender(app)
+    return event
+
+
 def _cursor(widget) -> tuple[int, int] | None:
     """The (row, column) of a table's cursor, to put it back where the state had it."""
     coordinate = getattr(widget, "cursor_coordinate", None)  # DataTable
@@ -186,25 +210,29 @@ async def check_state(make_app: Callable[[], Any], pane: str, state: State, *, s
                 home.focus()
                 if cursor is not None and _cursor(home) != cursor:
                     home.move_cursor(row=cursor[0], column=cursor[1])
-                await settle(pilot)
+                await until(lambda: app.focused is home)
+                await asyncio.sleep(0.02)
             before = observe(app)
             FIELD_ACTIONS.clear()
             if before[5]:
                 FIELD_ACTIONS.update(a for _k, a, _d in advertised_keys(app, node=app.focused))
             dispatched.clear()
-            await pilot.press(key)
-            after = observe(app)
-            for _ in range(4):  # most keys show their effect at once; a worker's answer may take a moment
+            app._driver.send_message(key_event(app, key))  # as the terminal delivers it
+            after = before
+            waits = 4 if key in state.silent or key in SCROLL_KEYS else 25
+            for _ in range(waits):  # most keys show their effect at once; a worker's answer may take a moment
+                await asyncio.sleep(0.01)
+                after = observe(app)
                 if after != before or not app.is_running:
                     break
-                await pilot.pause(0.05)
-                after = observe(app)
+            await asyncio.sleep(0.01)  # what the key set in motion settles before the next
             assert app.is_running, f"{pane} pane, state {state.name!r}: key {key!r} ended the app"
             action = actions.get(key, "")
             if action and not (before[5] and action in FIELD_ACTIONS):  # a field may decline its keys when empty
                 name = action.split("(")[0].split(".")[-1]
                 assert any(d == name for d in dispatched), \
-                    f"{pane} pane, state {state.name!r}: key {key!r} did not reach {action} (got {dispatched})"
+                    (f"{pane} pane, state {state.name!r}: key {key!r} did not reach {action} (got {dispatched}; "
+                     f"screen {app.screen!r}, focus {app.focused!r}, pressed before: {pressed[-5:]})")
             expect_effect(key, action, before, after, app, state, pane)
             pressed.append(key)
     return pressed

@@ -589,9 +589,12 @@ class MetricsScreen(PaneScreen):
             await self._show_query_view()
 
     # -- keys ------------------------------------------------------------------------------------------
-    def action_edit(self) -> None:
+    async def action_edit(self) -> None:
         if self._text_field_focused():
             raise SkipAction()  # an "e" typed into the query
+        if self.dashboard is not None:  # the editor lives in the query view: go back to it first
+            self.console_app.hold_keys()  # what is typed meanwhile goes into the editor
+            await self._show_query_view()
         editor = self.query_one("#editor", PromQLEditor)
         editor.remove_class("hidden")
         editor.open(self._pending_query or self.promql)

@@ -60,6 +60,8 @@ def view(key, kind):
 
 async def dashboard(pilot):
     await live(pilot)
+    if pilot.app.text_field_focused():  # entered again after `e` took the user to the query editor
+        await pilot.press("escape")
     pilot.app.run_command_line("dashboard Model serving")
     await wait_until(pilot, lambda: pane(pilot.app).dashboard is not None
                      and not pane(pilot.app).query_one(DashboardGrid).has_class("hidden"), what="dashboard")
@@ -81,6 +83,7 @@ async def after_ctx(pilot):
 NOTHING_TO_OPEN = {"enter": "the row says all there is"}
 SAME = {"r": "refreshes the same chart", "escape": "nothing to close", **NOTHING_TO_OPEN}
 AT_TOP = {k: "first row" for k in ("k", "g", "up", "home")}
+LAST_ROW = {k: "the last row is chosen" for k in ("j", "G", "down", "end")}
 
 STATES = [
     State("live", live, holds=lambda app: pane(app).live, silent={**SAME, **AT_TOP}),
@@ -88,7 +91,7 @@ STATES = [
     State("editor open", editing, holds=lambda app: app.text_field_focused()),
     State("dashboard", dashboard, holds=lambda app: pane(app).dashboard is not None,
           silent={**SAME, **AT_TOP}),
-    State("dashboard picker", view("D", DashboardPicker), silent={**AT_TOP}),
+    State("dashboard picker", view("D", DashboardPicker), silent={**AT_TOP, **LAST_ROW}),
     State("alerts", view("A", TableView), silent={**AT_TOP, **NOTHING_TO_OPEN}),
     State("targets", view("T", TableView), silent={**AT_TOP, **NOTHING_TO_OPEN}),
     State("after :ctx", after_ctx, holds=lambda app: app.context.name == "other", silent={**SAME, **AT_TOP}),

@@ -10,14 +10,11 @@ import os
 import random
 import string
 import time
-import unicodedata
 
 import pytest
-from textual import events
-from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 
 from console.panes.base import _hidden
-from keycontract import advertised_keys
+from keycontract import advertised_keys, key_event
 
 KEYS_PER_PANE = int(os.environ.get("MONKEY_KEYS", "2000"))
 SEED = int(os.environ.get("MONKEY_SEED", "20261206"))
@@ -28,18 +25,6 @@ NAMED = {" ": "space", ":": "colon", "/": "slash", ".": "full_stop", ",": "comma
          "<": "less_than_sign", ">": "greater_than_sign", "'": "apostrophe", '"': "quotation_mark",
          "-": "minus", "_": "underscore", "[": "left_square_bracket", "]": "right_square_bracket",
          "{": "left_curly_bracket", "}": "right_curly_bracket", "(": "left_parenthesis", ")": "right_parenthesis"}
-def key_event(app, key: str) -> events.Key:
-    """The key event a terminal's driver posts for ``key`` (as Textual's Pilot builds it)."""
-    original = REPLACED_KEYS.get(key, key)
-    try:
-        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(original))
-    except KeyError:
-        char = key if len(key) == 1 else None
-    event = events.Key(key, char)
-    event.set_sender(app)
-    return event
-
-
 class LoopLag:
     """How long the app's event loop was held (a frame could not be drawn): a task that asks to wake every
     10 ms measures how late it wakes. Scrolling animations and workers do not count; blocking work does."""
