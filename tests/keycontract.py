@@ -20,6 +20,7 @@ from typing import Any
 
 from textual import events
 from textual.command import CommandPalette
+from textual._wait import wait_for_idle
 from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.screen import ModalScreen
 
@@ -143,7 +144,7 @@ def expect_effect(key: str, action: str, before: tuple, after: tuple, app, state
         from widgets.command_line import CommandLine
 
         assert isinstance(app.screen, CommandLine) and app.focused is not None and app.focused.id == "cmd", \
-            f"{where}: the command line did not open with focus"
+            f"{where}: the command line did not open with focus ({app.screen_stack}, focus {app.focused!r})"
         return
     if key == "question_mark":
         from widgets.views import TextView
@@ -218,6 +219,7 @@ async def check_state(make_app: Callable[[], Any], pane: str, state: State, *, s
                 FIELD_ACTIONS.update(a for _k, a, _d in advertised_keys(app, node=app.focused))
             dispatched.clear()
             app._driver.send_message(key_event(app, key))  # as the terminal delivers it
+            await wait_for_idle(0)  # the key has been handled (a busy machine may take a while)
             after = before
             waits = 4 if key in state.silent or key in SCROLL_KEYS else 25
             for _ in range(waits):  # most keys show their effect at once; a worker's answer may take a moment
@@ -225,7 +227,16 @@ async def check_state(make_app: Callable[[], Any], pane: str, state: State, *, s
                 after = observe(app)
                 if after != before or not app.is_running:
                     break
-            await asyncio.sleep(0.01)  # what the key set in motion settles before the next
+            if key == "colon" and not before[5]:  # the line takes focus a frame after it is shown
+                await until(lambda: app.focused is not None and app.focused.id == "cmd", 1.0)
+            for _ in range(25):  # then what the key set in motion settles (a dialog takes focus a frame later)
+                await asyncio.sleep(0.01)
+                if not app.is_running:
+                    break
+                latest = observe(app)
+                if latest == after:
+                    break
+                after = latest
             assert app.is_running, f"{pane} pane, state {state.name!r}: key {key!r} ended the app"
             action = actions.get(key, "")
             if action and not (before[5] and action in FIELD_ACTIONS):  # a field may decline its keys when empty
@@ -235,6 +246,8 @@ async def check_state(make_app: Callable[[], Any], pane: str, state: State, *, s
                      f"screen {app.screen!r}, focus {app.focused!r}, pressed before: {pressed[-5:]})")
             expect_effect(key, action, before, after, app, state, pane)
             pressed.append(key)
+        await back_to(pilot, pane, depth)  # nothing opened by the last key is left half built at shutdown
+        await pilot.pause(0.1)
     return pressed
 
 

@@ -404,9 +404,10 @@ class FastTable(ScrollView, can_focus=True):
                 style = self.get_component_rich_style("fast-table--odd")
             else:
                 style = Style()
-        text = self._mark_cut(text, scroll_x + width)
-        segments = list(text.render(self.app.console))
         frozen, shown = self._frozen()
+        # the right edge of what is shown, in the line's own columns (the fixed ones take `shown` of the width)
+        text = self._mark_cut(text, scroll_x + width + (frozen - shown if frozen else 0))
+        segments = list(text.render(self.app.console))
         if frozen:
             strip = self._with_fixed_columns(Strip(segments), y, frozen, shown, scroll_x, width)
         else:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+from textual.widgets.text_area import Selection
 
 EDITABLE_CHARS = 100_000
 PREVIEW_CHARS = 4_000  # of a large payload, shown in its summary
@@ -157,6 +158,12 @@ class RequestEditor(TextArea):
             self.post_message(self.Invalid(self, problem))
             return
         self.on_send(self.payload)
+
+    def action_redo(self) -> None:
+        # Textual's redo redraws before it puts the cursor back, so a cursor beyond the end of the redone text
+        # (an undo that made it longer, then ctrl+y) fails there and ends the app; from the start it cannot
+        self.selection = Selection.cursor((0, 0))
+        super().action_redo()
 
     def action_format(self) -> None:
         if self.large is not None:

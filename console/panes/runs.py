@@ -422,6 +422,7 @@ class RunsScreen(PaneScreen):
     def action_sort(self) -> None:
         column = self.focused_column()
         if column is None:
+            self.set_status("no column to sort by: no runs are loaded (:sort COLUMN names one)", "warning")
             return
         if order_clause(column, False) is None:
             self.set_status(f"the store cannot sort by {BASE_COLUMNS.get(column, (column,))[0].strip() or 'marks'}; "
@@ -511,6 +512,7 @@ class RunsScreen(PaneScreen):
     def action_mark(self) -> None:
         run = self.selected_run()
         if run is None:
+            self.set_status("no run to mark: none is loaded", "warning")
             return
         if run.run_id in self.marked:
             del self.marked[run.run_id]

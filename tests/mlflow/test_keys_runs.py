@@ -118,7 +118,7 @@ async def test_every_key_unconfigured_and_server_down(tmp_path):
     await check_state(app_for(f"http://127.0.0.1:{_free_port()}"), "runs",
                       State("server down", down, silent={**AT_TOP, **RELOAD, "j": "no rows", "G": "no rows",
                                                          "down": "no rows", "end": "no rows",
-                                                         "enter": "no rows"}), size=SIZE)
+                                                         "enter": "no rows", "s": "nothing loaded to sort"}), size=SIZE)
 
 
 @pytest.mark.parametrize("key", ["q", "ctrl+c"])
