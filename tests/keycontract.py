@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textual import events
-from textual.command import CommandPalette
 from textual._wait import wait_for_idle
+from textual.command import CommandPalette
 from textual.keys import REPLACED_KEYS, _get_unicode_name_from_key
 from textual.screen import ModalScreen
 
