@@ -211,7 +211,7 @@ async def check_state(make_app: Callable[[], Any], pane: str, state: State, *, s
                 home.focus()
                 if cursor is not None and _cursor(home) != cursor:
                     home.move_cursor(row=cursor[0], column=cursor[1])
-                await until(lambda: app.focused is home)
+                await until(lambda home=home: app.focused is home)
                 await asyncio.sleep(0.02)
             before = observe(app)
             FIELD_ACTIONS.clear()
