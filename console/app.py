@@ -177,6 +177,7 @@ class MlopsConsole(CrashReports, App):
         self._frozen_after: set[str] = set()
         self.command_history: list[str] = History("command_history")
         self._held_keys: list[events.Event] | None = None  # keys typed while a text field is being opened
+        self._switching = asyncio.Lock()  # one :ctx at a time
         if config.keymap:
             self.set_keymap(dict(config.keymap))
 
@@ -412,10 +413,11 @@ class MlopsConsole(CrashReports, App):
         except ConfigError as exc:
             self._say(exc.message, "error")
             return
-        self.context = context
-        self._backends.clear()
-        for screen in self.pane_screens():
-            await screen.context_changed()
+        async with self._switching:  # one switch at a time: two in one burst would rebuild a pane twice at once
+            self.context = context
+            self._backends.clear()
+            for screen in self.pane_screens():
+                await screen.context_changed()
         self._say(f"context {name!r}" + (" (read-only)" if context.read_only else ""), "ok")
 
     def action_command_palette(self) -> None:

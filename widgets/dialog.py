@@ -22,6 +22,11 @@ class DismissOnce:
     def dismiss(self, result: Any = None) -> AwaitComplete:
         if not self.is_attached or self.app.screen is not self:  # type: ignore[attr-defined]
             return AwaitComplete.nothing()  # closed already by an earlier key of the same burst
+        if not self.is_mounted:
+            # asked to close before it was built (opened and closed in one burst): close once it is, so that
+            # its own on_mount never runs on a screen already taken down
+            self.call_after_refresh(self.dismiss, result)
+            return AwaitComplete.nothing()
         return super().dismiss(result)  # type: ignore[misc]
 
 

@@ -377,8 +377,8 @@ class PaneScreen(Screen):
     def on_backend_done(self, message: BackendDone) -> None:
         message.stop()
         handlers = self._handlers.pop((message.group, message.token), None)
-        if handlers is None or self._pending.get(message.group) != message.token:
-            return  # stale or timed out
+        if handlers is None or self._pending.get(message.group) != message.token or self._rebuilding:
+            return  # stale, timed out, or arriving while the body is replaced (the reload after it asks again)
         self._pending.pop(message.group, None)
         self.clear_busy(self._busy_text.pop(message.group, None))
         on_result, on_error = handlers
