@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from textual import events
 from textual.await_complete import AwaitComplete
+from textual.message import Message
 from textual.screen import ModalScreen
 
 ResultType = TypeVar("ResultType")
@@ -32,3 +34,11 @@ class DismissOnce:
 
 class Dialog(DismissOnce, ModalScreen[ResultType]):
     """The base of the console's dialogs."""
+
+    async def _on_message(self, message: Message) -> None:
+        # a dialog taken down before it was mounted (opened and closed by keys of one burst, or its pane
+        # switched away) has nothing left for its on_mount to fill
+        if isinstance(message, events.Mount) and not any(
+                self in stack for stack in self.app._screen_stacks.values()):
+            return
+        await super()._on_message(message)
