@@ -404,7 +404,8 @@ def test_real_model_server_pods_events_log_and_requests(kubeconfig, namespace, k
 def test_model_that_cannot_load_goes_failed(kubeconfig, namespace, kube_client, seldon_controller, tmp_path):
     create(kube_client, namespace, "broken", model_uri=str(tmp_path / "nothing"), annotations={})
     b = backend(kubeconfig, [namespace])
-    dep = wait_for(lambda: next((d for d in b.list_deployments().items if d.state == FAILED), None), 20, 0.1)
+    # a real MLServer tries to load it and fails: slow on a busy machine
+    dep = wait_for(lambda: next((d for d in b.list_deployments().items if d.state == FAILED), None), 60, 0.1)
     assert "model.joblib" in dep.reason
     warnings = [e for e in b.events(namespace, "broken") if e.warning]
     assert warnings and warnings[0].reason == "ModelServerFailed"
