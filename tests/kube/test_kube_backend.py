@@ -407,9 +407,11 @@ def test_model_that_cannot_load_goes_failed(kubeconfig, namespace, kube_client, 
     # a real MLServer tries to load it and fails: slow on a busy machine
     dep = wait_for(lambda: next((d for d in b.list_deployments().items if d.state == FAILED), None), 60, 0.1)
     assert "model.joblib" in dep.reason
-    warnings = [e for e in b.events(namespace, "broken") if e.warning]
-    assert warnings and warnings[0].reason == "ModelServerFailed"
-    assert b.pods(namespace, "broken")[0].reason == "CrashLoopBackOff"
+    # the controller records the event and the pod's state just after the status: wait for them too
+    warnings = wait_for(lambda: [e for e in b.events(namespace, "broken") if e.warning], 30, 0.1)
+    assert warnings[0].reason == "ModelServerFailed"
+    pods = wait_for(lambda: [p for p in b.pods(namespace, "broken") if p.reason == "CrashLoopBackOff"], 30, 0.1)
+    assert pods
 
 
 def test_ingress_url_shapes_the_prediction_url(kubeconfig, namespace, kube_client):
