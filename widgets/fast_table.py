@@ -261,12 +261,14 @@ class FastTable(ScrollView, can_focus=True):
         self.post_message(self.RowHighlighted(self, row, self._keys[row], self.cursor_column, self.column_key))
 
     def _scroll_to_cursor(self) -> None:
+        # force: the table may not know yet that it scrolls (its scrollbars are laid out on the next refresh);
+        # the scroll is still clamped to the content
         body = max(1, self.size.height - 1 - (1 if self.show_horizontal_scrollbar else 0))
         top = int(self.scroll_y)
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False)
+            self.scroll_to(y=self.cursor_row, animate=False, force=True)
         elif self.cursor_row >= top + body:
-            self.scroll_to(y=self.cursor_row - body + 1, animate=False)
+            self.scroll_to(y=self.cursor_row - body + 1, animate=False, force=True)
         if self.cursor_type == "cell" and self._col_keys and self.cursor_column >= self.fixed_columns:
             frozen, shown = self._frozen()  # a fixed column is always in view; the others scroll past it
             left = sum(w + 2 for w in self._widths[:self.cursor_column]) - frozen
@@ -274,9 +276,9 @@ class FastTable(ScrollView, can_focus=True):
             view = max(1, self.scrollable_content_region.width - shown)
             x = int(self.scroll_x)
             if left < x:
-                self.scroll_to(x=left, animate=False)
+                self.scroll_to(x=left, animate=False, force=True)
             elif right > x + view:
-                self.scroll_to(x=min(left, right - view), animate=False)
+                self.scroll_to(x=min(left, right - view), animate=False, force=True)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(row=self.cursor_row - 1)
@@ -300,7 +302,7 @@ class FastTable(ScrollView, can_focus=True):
         """First row; in a cell table the first column."""
         if self.cursor_type == "cell":
             self.move_cursor(column=0)
-            self.scroll_to(x=0, animate=False)  # past fixed columns too: the row is read from its start
+            self.scroll_to(x=0, animate=False, force=True)  # past fixed columns too: the row is read from its start
         else:
             self.action_scroll_top()
 

@@ -125,3 +125,29 @@ async def test_columns_fit_wide_characters_and_styled_cells():
         table.set_rows([("a", ["a", "x"])])
         await pilot.pause()
         assert lines(app)[0].index("note") - len("name") == gap, "and now the header"
+
+
+async def test_a_cursor_moved_right_as_the_rows_arrive_scrolls_into_view():
+    """The rows and the cursor move in one handler, before the table has laid out its scrollbars."""
+    class WideApp(App):
+        def compose(self) -> ComposeResult:
+            yield FastTable(id="t", cursor_type="cell")
+
+        def fill(self) -> None:
+            table = self.query_one(FastTable)
+            table.set_columns([(f"column-{i:02d}", f"c{i}", "left") for i in range(12)],
+                              [(f"k{r}", [f"value-{r}-{i:02d}" for i in range(12)]) for r in range(5)])
+            table.move_cursor(row=0, column=11)
+
+    app = WideApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(FastTable)
+        table.focus()
+        await pilot.pause()
+        app.fill()
+        for _ in range(40):
+            await pilot.pause(0.02)
+            if table.scroll_x:
+                break
+        assert table.scroll_x > 0 and table.column_key == "c11"
+        assert "value-0-11" in "\n".join(lines(app))
