@@ -21,16 +21,16 @@ ENTRY_POINT_GROUP = "mlops_console.backends"
 DEFAULTS = {"data": "dvc", "runs": "mlflow", "deployments": "kubernetes", "metrics": "prometheus"}
 
 BUILTIN: dict[tuple[str, str], str] = {
-    ("data", "dvc"): "backends.dvc_layout:from_settings",  # checks the folder before importing more
-    ("data", "fake"): "backends.fake.data:FakeDatasets.from_settings",
-    ("runs", "mlflow"): "backends.mlflow_process:MlflowProcessRuns.from_settings",
-    ("runs", "mlflow-inprocess"): "backends.mlflow_backend:MlflowRuns.from_settings",
-    ("runs", "fake"): "backends.fake.runs:FakeRuns.from_settings",
-    ("deployments", "kubernetes"): "backends.kubernetes_backend:KubernetesDeployments.from_settings",
-    ("deployments", "endpoints"): "backends.endpoints_backend:EndpointDeployments.from_settings",
-    ("deployments", "fake"): "backends.fake.deployments:FakeDeployments.from_settings",
-    ("metrics", "prometheus"): "backends.prometheus_backend:PrometheusMetrics.from_settings",
-    ("metrics", "fake"): "backends.fake.metrics:FakeMetrics.from_settings",
+    ("data", "dvc"): "backends.data.dvc_layout:from_settings",  # checks the folder before importing more
+    ("data", "fake"): "backends.data.fake:FakeDatasets.from_settings",
+    ("runs", "mlflow"): "backends.runs.mlflow_process:MlflowProcessRuns.from_settings",
+    ("runs", "mlflow-inprocess"): "backends.runs.mlflow_inprocess:MlflowRuns.from_settings",
+    ("runs", "fake"): "backends.runs.fake:FakeRuns.from_settings",
+    ("deployments", "kubernetes"): "backends.deployments.kube:KubernetesDeployments.from_settings",
+    ("deployments", "endpoints"): "backends.deployments.endpoints:EndpointDeployments.from_settings",
+    ("deployments", "fake"): "backends.deployments.fake:FakeDeployments.from_settings",
+    ("metrics", "prometheus"): "backends.metrics.prometheus:PrometheusMetrics.from_settings",
+    ("metrics", "fake"): "backends.metrics.fake:FakeMetrics.from_settings",
 }
 
 

@@ -8,7 +8,7 @@
    same request with bare httpx (goal <= 1.2x), against a real MLServer. The two are interleaved and
    each follows the same short pause, so both meet the server and the machine in the same state. Also
    printed: the time until the answer's history row is in too (it follows the frame that draws the answer).
-   The console sends plain-HTTP requests with h11 over a kept-alive socket (backends/http1.py); the same
+   The console sends plain-HTTP requests with h11 over a kept-alive socket (backends/deployments/http1.py); the same
    round trip is also measured on its httpx path (https URLs, a proxy in the environment).
 
 Run: .venv/bin/python benchmarks/bench_deployments.py [--quick]
@@ -216,14 +216,14 @@ async def console_requests(url: str, body: str, runs: int,
     httpx, as it does for https URLs or through a proxy."""
     import httpx
 
-    from backends import http1
+    from backends.deployments import http1
 
     applies = http1.applies
     if via_httpx:
         http1.applies = lambda url: False
 
     from console.config import Endpoint
-    from console.panes.deployments_views import RequestView
+    from console.panes.deployments.views import RequestView
     from widgets.request_editor import RequestEditor
 
     app = make_app(deployments_backend="endpoints", endpoints=(Endpoint("iris", url, "v2", "iris"),))

@@ -96,7 +96,7 @@ def main() -> None:
         build(repo, args.commits)
         print(f"built {repo} with {args.commits} commits in {time.perf_counter() - t:.1f} s")
 
-    from backends.dvc_backend import DvcDatasets
+    from backends.data.dvc import DvcDatasets
 
     backend = DvcDatasets.from_settings({"repo": str(repo), "timeout": 60})
     target = FILES[0]

@@ -103,10 +103,10 @@ def write_dashboard(folder: Path) -> Path:
 def bench_draw(url: str, boards: Path, repeats: int) -> None:
     from textual.geometry import Region
 
-    from backends.prometheus_backend import PrometheusMetrics
+    from backends.metrics.prometheus import PrometheusMetrics
     from console.app import make_app
     from console.config import Config, Context
-    from console.panes.metrics import Job, run_poll
+    from console.panes.metrics.screen import Job, run_poll
     from widgets.chart import LineChart
 
     backend = PrometheusMetrics.from_settings({"prometheus_url": url, "timeout": 30})

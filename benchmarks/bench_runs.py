@@ -113,7 +113,7 @@ async def _until(pilot, predicate, timeout: float = 120.0) -> float:
 
 
 def _pane(app):
-    from console.panes.runs import RunsScreen
+    from console.panes.runs.screen import RunsScreen
 
     return next((s for s in app.pane_screens() if isinstance(s, RunsScreen)), None)
 
@@ -203,7 +203,7 @@ def _bare_client(uri: str, rewrite: bool = True):
     the console sends), else MLflow's statement as it ships."""
     from sqlalchemy import event
 
-    from backends import mlflow_sqlite
+    from backends.runs import mlflow_sqlite
     from mlflow import MlflowClient
 
     client = MlflowClient(uri)

@@ -41,9 +41,9 @@ BackendFactory = Callable[[str, Context], Any]
 
 PANE_CLASSES = {
     "data": "console.panes.data:DataScreen",
-    "runs": "console.panes.runs:RunsScreen",
-    "deployments": "console.panes.deployments:DeploymentsScreen",
-    "metrics": "console.panes.metrics:MetricsScreen",
+    "runs": "console.panes.runs.screen:RunsScreen",
+    "deployments": "console.panes.deployments.screen:DeploymentsScreen",
+    "metrics": "console.panes.metrics.screen:MetricsScreen",
 }
 
 

@@ -83,7 +83,7 @@ class Workspace:
         return files
 
     def backend(self, **settings):
-        from backends.dvc_backend import DvcDatasets
+        from backends.data.dvc import DvcDatasets
 
         return DvcDatasets.from_settings({"repo": str(self.ws), "timeout": 30, **settings})
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from backends.dvc_backend import JOURNAL, DvcDatasets
+from backends.data.dvc import JOURNAL, DvcDatasets
 from backends.errors import BackendError, BackendTimeout, Refused
 
 V1 = b"version1\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from backends.data import DatasetVersions, OutputStatus, Progress
-from backends.dvc_backend import DvcDatasets
+from backends.data.dvc import DvcDatasets
 from backends.errors import BackendTimeout, NotConfigured, NotFound, ReadOnly, Refused
 
 V1 = b"version1\n"
@@ -69,7 +69,7 @@ def test_a_folder_that_is_no_workspace_is_reported_before_dvc_is_imported(tmp_pa
         "except NotConfigured as exc:\n"
         "    error = str(exc)\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dvc', 'dvc_data', 'scmrepo')\n"
-        "                or m in ('backends.dvc_backend', 'backends.dvc_files', 'backends.data'))\n"
+        "                or m in ('backends.data.dvc', 'backends.data.dvc_files', 'backends.data'))\n"
         "print(json.dumps({'error': error, 'loaded': loaded}))\n"
     )
     root = Path(__file__).resolve().parent.parent.parent
@@ -98,7 +98,7 @@ def test_workspace_info(seed_repo):
 
 
 def test_importing_the_backend_loads_no_heavy_library():
-    code = ("import sys, backends.dvc_backend; "
+    code = ("import sys, backends.data.dvc; "
             "bad = [m for m in ('dvc', 'dvc_data', 'textual', 'console', 'widgets', 'yaml') if m in sys.modules]; "
             "print(bad)")
     root = Path(__file__).resolve().parents[2]

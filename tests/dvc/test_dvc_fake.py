@@ -8,8 +8,8 @@ import pytest
 
 from backends import registry
 from backends.data import DatasetVersions, OutputStatus
+from backends.data.fake import FakeDatasets
 from backends.errors import NotFound, ReadOnly, Refused
-from backends.fake.data import FakeDatasets
 
 
 @pytest.fixture

@@ -256,9 +256,9 @@ def test_an_interrupted_checkout_can_be_finished(big_repo):
     version whole, and checkouts are refused until then."""
     import subprocess
 
-    from backends.dvc_backend import DvcDatasets
+    from backends.data.dvc import DvcDatasets
 
-    code = ("import sys; from backends.dvc_backend import DvcDatasets; "
+    code = ("import sys; from backends.data.dvc import DvcDatasets; "
             "DvcDatasets(sys.argv[1]).checkout('data/big', 'HEAD~1')")
     proc = subprocess.Popen([sys.executable, "-c", code, str(big_repo)], cwd=ROOT,
                             env={**os.environ, "DVC_NO_ANALYTICS": "1"})
@@ -287,7 +287,7 @@ def test_an_interrupted_checkout_of_a_large_file_is_put_back_without_its_tempora
     the old version back removes it and brings the old file back."""
     import subprocess
 
-    from backends.dvc_backend import DvcDatasets
+    from backends.data.dvc import DvcDatasets
 
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -304,7 +304,7 @@ def test_an_interrupted_checkout_of_a_large_file_is_put_back_without_its_tempora
     commit(ws, "small", "data/huge.bin.dvc")
     before = {p.name: p.read_bytes() for p in (ws / "data").iterdir()}
 
-    code = ("import sys; from backends.dvc_backend import DvcDatasets; "
+    code = ("import sys; from backends.data.dvc import DvcDatasets; "
             "DvcDatasets(sys.argv[1]).checkout('data/huge.bin', 'HEAD~1')")
     for _attempt in range(4):  # the kill must land while DVC copies; on a fast disk the copy can win the race
         proc = subprocess.Popen([sys.executable, "-c", code, str(ws)], cwd=ROOT,

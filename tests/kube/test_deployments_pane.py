@@ -11,7 +11,7 @@ from backends.deployments import AVAILABLE
 from console.app import make_app
 from console.config import Config, Context, Endpoint
 from console.format import short_time
-from console.panes.deployments_views import PodsEventsView, RequestView
+from console.panes.deployments.views import PodsEventsView, RequestView
 from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
 from kube_helpers import GOOD_ROW, slow_server
 from widgets.request_editor import RequestEditor
@@ -330,7 +330,7 @@ async def test_endpoints_backend_in_the_pane(mlserver_url, screen_text):
 async def test_a_batch_answer_is_cut_on_screen_and_kept_whole(mlserver_url, tmp_path, monkeypatch):
     # 20,000 rows scored at once: the answer's data list is one line of over 60,000 characters, which the
     # screen would take most of a second to wrap; it shows the first part and says what is left out
-    from console.panes.deployments_views import SHOWN_CHARS
+    from console.panes.deployments.views import SHOWN_CHARS
 
     monkeypatch.chdir(tmp_path)
     rows = 20_000

@@ -6,8 +6,8 @@ import time
 
 from textual.widgets import Input
 
-from console.panes.deployments import DeploymentsScreen
-from console.panes.deployments_views import PodsEventsView, RequestView
+from console.panes.deployments.screen import DeploymentsScreen
+from console.panes.deployments.views import PodsEventsView, RequestView
 from snapshot_checks import check_screen, row_with
 from widgets.request_editor import RequestEditor
 from widgets.views import TextView

@@ -1,4 +1,4 @@
-"""Test requests to plain-HTTP model servers (``backends.http1`` under ``RequestSender``), against real
+"""Test requests to plain-HTTP model servers (``backends.deployments.http1`` under ``RequestSender``), against real
 servers on loopback that answer the way real ones do at the edges: kept-alive and dropped connections,
 chunked answers, answers cut short, other charsets, a proxy in the environment.
 
@@ -16,9 +16,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from backends import http1
+from backends.deployments import http1
+from backends.deployments.inference import RequestSender
 from backends.errors import Unreachable
-from backends.inference import RequestSender
 
 
 @pytest.fixture(autouse=True)

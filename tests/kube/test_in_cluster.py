@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from backends.deployments import RELISTED
+from backends.deployments.kube import KubernetesDeployments
 from backends.errors import Forbidden, Unreachable
-from backends.kubernetes_backend import KubernetesDeployments
 from fake_kube_api import FakeKubeAPI, seldon_deployment
 from tests.tls_cert import self_signed
 

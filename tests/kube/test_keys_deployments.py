@@ -9,7 +9,7 @@ import pytest
 from backends.deployments import AVAILABLE
 from console.app import make_app
 from console.config import Config, Context
-from console.panes.deployments_views import PodsEventsView, RequestView
+from console.panes.deployments.views import PodsEventsView, RequestView
 from keycontract import State, check_quit, check_state, settle
 from kube_helpers import free_port
 from widgets.views import TextView

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 from backends.deployments import ADDED, AVAILABLE, CREATING, DELETED, FAILED, MODIFIED, PROBLEM, RELISTED
+from backends.deployments.inference import InvalidPayload
+from backends.deployments.kube import KubernetesDeployments, redact, to_deployment
 from backends.errors import Forbidden, NotConfigured, NotFound, Unreachable
-from backends.inference import InvalidPayload
-from backends.kubernetes_backend import KubernetesDeployments, redact, to_deployment
 from fake_kube_api import GROUP, HOLD, NO_SERVER, seldon_deployment
 from kube_helpers import GOOD_ROW, free_port, wait_for
 

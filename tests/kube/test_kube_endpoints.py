@@ -8,9 +8,9 @@ import json
 import pytest
 
 from backends.deployments import AVAILABLE, FAILED, RELISTED
-from backends.endpoints_backend import EndpointDeployments
+from backends.deployments.endpoints import EndpointDeployments
+from backends.deployments.inference import InvalidPayload, base_url, mlflow_signature, parse_payload
 from backends.errors import BackendTimeout, NotConfigured, NotFound, Unreachable
-from backends.inference import InvalidPayload, base_url, mlflow_signature, parse_payload
 from kube_helpers import GOOD_ROW, IRIS_FEATURES, free_port, slow_server
 
 
@@ -183,7 +183,7 @@ def test_endpoints_have_no_pods_but_say_so(mlserver_url):
 
 
 def test_seldon_tensor_template_is_accepted_by_the_real_microservice(seldon_url):
-    from backends.inference import template_body
+    from backends.deployments.inference import template_body
 
     body = json.loads(template_body("seldon", "iris", n_features=4, seldon_message="tensor"))
     assert body["data"]["tensor"]["shape"] == [1, 4]

@@ -12,8 +12,8 @@ from pathlib import Path
 from textual import events
 from textual.widgets import Input
 
-from backends.inference import KEPT_BODY_CHARS
-from console.panes.deployments_views import HISTORY_ENTRIES
+from backends.deployments.inference import KEPT_BODY_CHARS
+from console.panes.deployments.views import HISTORY_ENTRIES
 from kube_helpers import GOOD_ROW
 from test_deployments_pane import iris_endpoint_app, open_request_editor, wait_for
 from widgets.path_prompt import PathPrompt
@@ -151,7 +151,7 @@ async def test_ctrl_e_edits_the_payload_in_the_editor_of_EDITOR(mlserver_url, tm
 async def test_a_huge_paste_is_held_aside_not_laid_out(fake_app):
     app = fake_app("deployments")
     async with app.run_test(size=(120, 40)) as pilot:
-        from console.panes.deployments_views import RequestView
+        from console.panes.deployments.views import RequestView
         from widgets.request_editor import RequestEditor
 
         await wait_for(pilot, lambda: app.current_pane().query("#deployments") and

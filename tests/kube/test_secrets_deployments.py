@@ -13,7 +13,7 @@ from console.app import make_app
 from console.cli import start_log
 from console.config import Config, Context, Endpoint
 from console.history import state_dir
-from console.panes.deployments_views import RequestView
+from console.panes.deployments.views import RequestView
 from fake_kube_api import GROUP, NO_SERVER, seldon_deployment
 from kube_helpers import GOOD_ROW
 from tests.leak_check import files_holding, mode, server_answering_500

@@ -7,7 +7,7 @@ import pytest
 
 from console.app import make_app
 from console.config import Config, Context
-from console.panes.runs_views import MetricChartView, RegistryView
+from console.panes.runs.views import MetricChartView, RegistryView
 from keycontract import State, check_quit, check_state, settle
 from widgets.compare import CompareView
 from widgets.picker import PickerView

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from backends.errors import BackendError, InvalidQuery, NotConfigured, NotFound, Unreachable
-from backends.mlflow_backend import MlflowRuns
 from backends.redact import redact as redact_uri
 from backends.runs import ExperimentRuns, RunQuery
+from backends.runs.mlflow_inprocess import MlflowRuns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -236,7 +236,7 @@ def test_server_down_then_back(running_server):
 
 
 def test_importing_backends_is_cheap():
-    code = ("import sys; import backends.mlflow_backend, backends.runs, backends.fake.runs; "
+    code = ("import sys; import backends.runs.mlflow_inprocess, backends.runs, backends.runs.fake; "
             "bad = [m for m in ('mlflow', 'textual', 'widgets', 'console', 'sklearn', 'pandas') "
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

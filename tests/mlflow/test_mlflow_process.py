@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from backends import mlflow_process
 from backends.errors import InvalidQuery, NotConfigured, NotFound
-from backends.mlflow_backend import MlflowRuns
-from backends.mlflow_process import HelperGone, MlflowProcessRuns
 from backends.redact import redact as redact_text
 from backends.registry import create as create_backend
-from backends.runs import RunQuery
+from backends.runs import RunQuery, mlflow_process
+from backends.runs.mlflow_inprocess import MlflowRuns
+from backends.runs.mlflow_process import HelperGone, MlflowProcessRuns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +85,7 @@ def test_a_call_that_needs_a_held_back_library_gets_it(tmp_path):
     script = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
-from backends import mlflow_helper
+from backends.runs import mlflow_helper
 from backends.errors import ServerError
 
 mlflow_helper.hold_back()

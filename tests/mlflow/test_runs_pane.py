@@ -13,8 +13,8 @@ from backends.runs import RunPage
 from console.app import make_app
 from console.config import Config, Context
 from console.panes.base import BackendDone
-from console.panes.runs import RunsScreen
-from console.panes.runs_views import MetricChartView, RegistryView
+from console.panes.runs.screen import RunsScreen
+from console.panes.runs.views import MetricChartView, RegistryView
 from widgets.compare import CompareView
 from widgets.fast_table import FastTable
 from widgets.picker import PickerView

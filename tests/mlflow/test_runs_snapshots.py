@@ -6,8 +6,8 @@ import time
 
 from textual.widgets import Input
 
-from console.panes.runs import RunsScreen
-from console.panes.runs_views import MetricChartView, RegistryView
+from console.panes.runs.screen import RunsScreen
+from console.panes.runs.views import MetricChartView, RegistryView
 from snapshot_checks import check_screen, row_with, screen_rows
 from widgets.picker import PickerView
 from widgets.views import TextView

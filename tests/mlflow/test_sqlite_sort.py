@@ -12,9 +12,8 @@ import sqlite3
 
 import pytest
 
-from backends import mlflow_sqlite
-from backends.mlflow_backend import MlflowRuns
-from backends.runs import RunQuery
+from backends.runs import RunQuery, mlflow_sqlite
+from backends.runs.mlflow_inprocess import MlflowRuns
 
 ORDERS = [
     ("metrics.rmse",),

@@ -7,7 +7,7 @@ import pytest
 
 from console.app import make_app
 from console.config import Config, Context
-from console.panes.metrics import DashboardPicker
+from console.panes.metrics.screen import DashboardPicker
 from keycontract import State, check_quit, check_state, settle
 from widgets.dashboard import DashboardGrid
 from widgets.views import TableView
@@ -28,7 +28,7 @@ def metrics_app(url, other_url=None):
 
 def pane(app):
     """The Metrics pane (a state's check may run while another pane is shown)."""
-    from console.panes.metrics import MetricsScreen
+    from console.panes.metrics.screen import MetricsScreen
 
     return next(s for s in app.pane_screens() if isinstance(s, MetricsScreen))
 

@@ -11,7 +11,7 @@ import pytest
 
 from backends.errors import BackendTimeout, InvalidQuery, NotConfigured, Unreachable
 from backends.metrics import MetricsSource, legend_names, step_for
-from backends.prometheus_backend import PrometheusMetrics, parse_time
+from backends.metrics.prometheus import PrometheusMetrics, parse_time
 
 from .conftest import MANY_SERIES, MEMORY_BYTES, TEMPERATURES, free_port, wait_for
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from backends.dashboards import expand, import_grafana, legend_for, load_folders, parse_label_values
-from backends.prometheus_backend import PrometheusMetrics
+from backends.metrics.dashboards import expand, import_grafana, legend_for, load_folders, parse_label_values
+from backends.metrics.prometheus import PrometheusMetrics
 
 from .conftest import wait_for
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from backends.prometheus_backend import PrometheusMetrics
+from backends.metrics.prometheus import PrometheusMetrics
 from console.app import default_backend_factory, make_app
 from console.config import Config, Context
 from widgets.chart import LineChart

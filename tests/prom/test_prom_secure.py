@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from backends.errors import Forbidden, NotConfigured, Unreachable
-from backends.prometheus_backend import PrometheusMetrics
+from backends.metrics.prometheus import PrometheusMetrics
 
 try:  # bcrypt hashes for Prometheus' basic_auth_users, through the system's libxcrypt
     import crypt

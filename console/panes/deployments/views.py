@@ -34,7 +34,7 @@ from backends.deployments import (
     PredictionResponse,
     RequestTemplate,
 )
-from backends.inference import KEPT_BODY_CHARS, parse_payload, request_record
+from backends.deployments.inference import KEPT_BODY_CHARS, parse_payload, request_record
 from backends.redact import redact
 from console.format import age, short_time
 from console.history import private_file

@@ -1,8 +1,8 @@
 """The Metrics pane's backend contract: PromQL range and instant queries, completion, alerts,
 targets and dashboards.
 
-Plain Python (no textual). Implementations: :mod:`backends.prometheus_backend` (a real
-Prometheus over HTTP) and :mod:`backends.fake.metrics` (frozen data for snapshot tests).
+Plain Python (no textual). Implementations: :mod:`backends.metrics.prometheus` (a real
+Prometheus over HTTP) and :mod:`backends.metrics.fake` (frozen data for snapshot tests).
 Times are timezone-aware :class:`datetime` objects; chart points are ``(unix seconds, value)``.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from backends.dashboards import Dashboard, ImportReport, Panel, PanelTarget, Variable
+from backends.metrics.dashboards import Dashboard, ImportReport, Panel, PanelTarget, Variable
 
 __all__ = [
     "Alert", "Dashboard", "ImportReport", "InstantResult", "InstantSample", "MetricsSource",

@@ -3,7 +3,7 @@
 Builds a JSON payload that fits the deployment's protocol (Seldon v1 ``ndarray``, Open Inference
 Protocol v2 ``inputs``, MLflow scoring ``dataframe_split``) using the model's input signature where
 it can be had, computes where to send it, refuses invalid JSON before anything is sent, and sends
-it under a timeout: to a plain ``http://`` server over a kept-alive socket with h11 (``backends.http1``),
+it under a timeout: to a plain ``http://`` server over a kept-alive socket with h11 (``backends.deployments.http1``),
 otherwise with httpx. Neither is imported until a request is sent.
 """
 
@@ -231,7 +231,7 @@ def mlflow_signature(model_uri: str, tracking_uri: str = "") -> tuple[tuple[str,
 
 
 class RequestSender:
-    """Sends test requests: plain-HTTP POSTs with ``backends.http1``, the rest with one pooled httpx
+    """Sends test requests: plain-HTTP POSTs with ``backends.deployments.http1``, the rest with one pooled httpx
     client; thread-safe, lazily built."""
 
     # how a cluster's internal address is reached from outside it (the Kubernetes backend can also go
@@ -256,7 +256,7 @@ class RequestSender:
     def http1(self) -> Any:
         with self._lock:
             if self._http1 is None:
-                from backends.http1 import Http1Pool
+                from backends.deployments.http1 import Http1Pool
 
                 self._http1 = Http1Pool()
             return self._http1
@@ -304,7 +304,7 @@ class RequestSender:
         if not url:
             raise NotFound("this deployment has no address to send to",
                            hint="set ingress_url in the context, or wait until status.address.url is set")
-        from backends import http1
+        from backends.deployments import http1
 
         request = request_record(url, body, protocol, headers)
         if http1.applies(url):

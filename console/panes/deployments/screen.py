@@ -32,7 +32,7 @@ from backends.redact import redact
 from console.commands import Command
 from console.format import age
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
-from console.panes.deployments_views import PodsEventsView, RequestView
+from console.panes.deployments.views import PodsEventsView, RequestView
 from widgets.fast_table import FastTable
 from widgets.status import StatusBar
 from widgets.views import TextView

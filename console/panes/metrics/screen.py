@@ -24,15 +24,15 @@ from textual.timer import Timer
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from backends.dashboards import (
+from backends.errors import BackendError, InvalidQuery
+from backends.metrics import WINDOWS, InstantResult, RangeResult, legend_names, step_for
+from backends.metrics.dashboards import (
     Dashboard,
     ImportReport,
     expand,
     legend_for,
     parse_label_values,
 )
-from backends.errors import BackendError, InvalidQuery
-from backends.metrics import WINDOWS, InstantResult, RangeResult, legend_names, step_for
 from console.commands import Command
 from console.format import age, short_time
 from console.history import History

@@ -38,7 +38,7 @@ from backends.data import (
     TrackedOutput,
     WorkspaceInfo,
 )
-from backends.dvc_files import (
+from backends.data.dvc_files import (
     LEGACY_HASHES,
     NULL_SHA,
     Entry,
@@ -58,7 +58,7 @@ from backends.dvc_files import (
     stage_outs,
     yaml_load,
 )
-from backends.dvc_layout import check_layout
+from backends.data.dvc_layout import check_layout
 from backends.errors import (
     BackendError,
     BackendTimeout,

@@ -1,6 +1,6 @@
 """The Runs pane's backend contract: experiments, runs, metric histories, the model registry.
 
-Plain Python, no heavy imports: an implementation (``backends.mlflow_backend.MlflowRuns``) imports
+Plain Python, no heavy imports: an implementation (``backends.runs.mlflow_inprocess.MlflowRuns``) imports
 its library only when first used. Every call may raise a :class:`backends.errors.BackendError`
 subclass: ``InvalidQuery`` for a filter or sort the store rejects (``detail`` is the store's own
 message), ``Unreachable`` / ``BackendTimeout`` when the store cannot be reached, ``NotFound`` for a

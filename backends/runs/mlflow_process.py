@@ -3,7 +3,7 @@
 Importing MLflow costs about 200 MB and a couple of seconds of CPU (it pulls in pandas, SQLAlchemy,
 FastAPI and its GenAI modules), and a search on a large store keeps a thread busy in Python code
 that competes with the UI for the interpreter. Here every call goes to a helper process
-(``python -m backends.mlflow_helper``) that runs :class:`backends.mlflow_backend.MlflowRuns`, so:
+(``python -m backends.runs.mlflow_helper``) that runs :class:`backends.runs.mlflow_inprocess.MlflowRuns`, so:
 
 * the console's own memory does not grow by MLflow's size, and the helper gives all of it back to
   the system when it exits (after ``IDLE_EXIT`` seconds without calls; the next call starts it again);
@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from backends.errors import BackendError, BackendTimeout, NotConfigured, ServerError
-from backends.mlflow_backend import MlflowRuns
 from backends.redact import redact
 from backends.runs import (
     Experiment,
@@ -47,6 +46,7 @@ from backends.runs import (
     RunPage,
     RunQuery,
 )
+from backends.runs.mlflow_inprocess import MlflowRuns
 
 log = logging.getLogger("mlops_console.mlflow_helper")
 
@@ -125,7 +125,7 @@ class _Helper:
         python = self.spec[3]
         try:
             proc = subprocess.Popen(
-                [python, "-m", "backends.mlflow_helper"],
+                [python, "-m", "backends.runs.mlflow_helper"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True,
             )
         except OSError as exc:

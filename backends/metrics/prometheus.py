@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from backends.dashboards import ImportReport, load_folders
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -40,6 +39,7 @@ from backends.metrics import (
     Target,
     labels_of,
 )
+from backends.metrics.dashboards import ImportReport, load_folders
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 

@@ -206,7 +206,7 @@ class MlflowRuns:
                 # MlflowClient opens the tracking store here, so a bad URI fails now
                 self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
                 if self.tracking_uri.startswith("sqlite:"):
-                    from backends import mlflow_sqlite
+                    from backends.runs import mlflow_sqlite
 
                     mlflow_sqlite.install(getattr(getattr(self._client, "_tracking_client", None), "store", None))
                 _freeze_imports()  # after the store (and SQLAlchemy for a database store) is loaded

@@ -22,7 +22,7 @@ from backends.runs import (
 from console.commands import Command
 from console.format import short_time
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
-from console.panes.runs_views import (
+from console.panes.runs.views import (
     MetricChartView,
     RegistryView,
     compare_rows,

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from backends.dashboards import ImportReport, load_folders
 from backends.errors import InvalidQuery
 from backends.metrics import (
     Alert,
@@ -24,6 +23,7 @@ from backends.metrics import (
     Target,
     labels_of,
 )
+from backends.metrics.dashboards import ImportReport, load_folders
 
 _DEPLOYMENTS = (("iris", "seldon"), ("wine", "seldon"), ("income", "models"))
 

@@ -24,8 +24,8 @@ from backends.deployments import (
     RequestTemplate,
     WatchEvent,
 )
+from backends.deployments.inference import parse_payload, prediction_url, template_body
 from backends.errors import NotFound
-from backends.inference import parse_payload, prediction_url, template_body
 
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
@@ -212,7 +212,7 @@ class FakeDeployments:
     def _base(self, d: Deployment) -> str:
         if self.ingress_url:
             return f"{self.ingress_url.rstrip('/')}/seldon/{d.namespace}/{d.name}"
-        from backends.inference import base_url
+        from backends.deployments.inference import base_url
 
         return base_url(d.address_url) if d.address_url else ""
 

@@ -223,7 +223,7 @@ class PredictionResponse:
         """The body pretty-printed when it is JSON, else as it came (worked out once)."""
         import json
 
-        from backends.inference import pretty_json
+        from backends.deployments.inference import pretty_json
 
         try:
             return pretty_json(json.loads(self.body))

@@ -1,4 +1,4 @@
-"""The MLflow helper process: ``python -m backends.mlflow_helper`` (started by ``backends.mlflow_process``).
+"""The MLflow helper process: ``python -m backends.runs.mlflow_helper`` (started by ``backends.runs.mlflow_process``).
 
 Reads pickled frames on stdin: first ``(tracking_uri, registry_uri, timeout)``, then calls
 ``(call_id, method, args)``; answers ``(call_id, ok, value_or_error)`` on stdout, several calls at
@@ -109,8 +109,8 @@ def main() -> int:
     import_mlflow()
 
     from backends.errors import BackendError, ServerError
-    from backends.mlflow_backend import MlflowRuns
-    from backends.mlflow_process import METHODS, read_frame, write_frame
+    from backends.runs.mlflow_inprocess import MlflowRuns
+    from backends.runs.mlflow_process import METHODS, read_frame, write_frame
 
     try:
         tracking_uri, registry_uri, timeout = read_frame(requests)

@@ -36,8 +36,8 @@ from backends.deployments import (
     RequestTemplate,
     WatchEvent,
 )
+from backends.deployments.inference import RequestSender, base_url, build_template, prediction_url
 from backends.errors import BackendError, NotConfigured, NotFound
-from backends.inference import RequestSender, base_url, build_template, prediction_url
 
 NAMESPACE = "endpoints"
 
@@ -81,7 +81,7 @@ class EndpointDeployments:
         so that it is among the objects the app moves out of the garbage collector's way."""
         import httpx  # noqa: F401
 
-        import backends.http1  # noqa: F401
+        import backends.deployments.http1  # noqa: F401
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> EndpointDeployments:

@@ -32,8 +32,8 @@ def check_layout(repo: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 
 def from_settings(settings: Mapping[str, Any]) -> Any:
-    """The ``dvc`` backend (:class:`backends.dvc_backend.DvcDatasets`) for a workspace that passes the check."""
+    """The ``dvc`` backend (:class:`backends.data.dvc.DvcDatasets`) for a workspace that passes the check."""
     check_layout(settings.get("repo") or os.getcwd())
-    from backends.dvc_backend import DvcDatasets
+    from backends.data.dvc import DvcDatasets
 
     return DvcDatasets.from_settings(settings)

@@ -33,6 +33,7 @@ from backends.deployments import (
     RequestTemplate,
     WatchEvent,
 )
+from backends.deployments.inference import RequestSender, build_template, deployment_base, prediction_url
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -42,7 +43,6 @@ from backends.errors import (
     ServerError,
     Unreachable,
 )
-from backends.inference import RequestSender, build_template, deployment_base, prediction_url
 from backends.redact import is_secret_name, redact as redact_text, redact_args
 
 GROUP = "machinelearning.seldon.io"
@@ -303,7 +303,7 @@ class KubernetesDeployments:
         import kubernetes.watch  # noqa: F401
         from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi  # noqa: F401 - loaded lazily
 
-        import backends.http1  # noqa: F401 - plain-HTTP test requests
+        import backends.deployments.http1  # noqa: F401 - plain-HTTP test requests
 
     def _api_client(self) -> Any:
         with self._lock:

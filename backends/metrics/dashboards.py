@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-BUILTIN_DIR = Path(__file__).resolve().parent / "dashboards"
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin_dashboards"
 KINDS = ("line", "stat", "table")
 
 

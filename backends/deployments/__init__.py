@@ -1,0 +1,32 @@
+"""The Deployments pane's backends: the contract (``contract.py``), SeldonDeployments on Kubernetes (``kube.py``),
+plain endpoints (``endpoints.py``), the test requests they share (``inference.py``) and the in-memory ``fake``.
+
+The contract's names are importable from here too (``from backends.deployments import ...``); importing this
+package imports nothing else.
+"""
+
+from backends.deployments.contract import (
+    ADDED as ADDED,
+    AVAILABLE as AVAILABLE,
+    CREATING as CREATING,
+    DELETED as DELETED,
+    FAILED as FAILED,
+    MODIFIED as MODIFIED,
+    PROBLEM as PROBLEM,
+    PROTOCOLS as PROTOCOLS,
+    RELISTED as RELISTED,
+    UNKNOWN as UNKNOWN,
+    Condition as Condition,
+    Deployment as Deployment,
+    DeploymentList as DeploymentList,
+    Deployments as Deployments,
+    Event as Event,
+    Exchange as Exchange,
+    Pod as Pod,
+    PredictionRequest as PredictionRequest,
+    PredictionResponse as PredictionResponse,
+    Predictor as Predictor,
+    RequestTemplate as RequestTemplate,
+    WatchEvent as WatchEvent,
+    WatchStream as WatchStream,
+)

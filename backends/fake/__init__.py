@@ -1,1 +1,0 @@
-"""In-memory backends with frozen data, for snapshot tests."""

@@ -1,0 +1,1 @@
+"""The Deployments pane: the screen and its views."""

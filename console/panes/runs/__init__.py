@@ -1,0 +1,1 @@
+"""The Runs pane: the screen and its views."""
