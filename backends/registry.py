@@ -11,9 +11,36 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from backends.errors import NotConfigured
+
+
+@runtime_checkable
+class ImportsLibrary(Protocol):
+    """Optional, any kind: a backend that imports its client library here. The console calls it in the worker
+    that builds the backend, never on the UI thread, so that the first call does not pay for the import."""
+
+    def import_library(self) -> None: ...
+
+
+@runtime_checkable
+class Interruptible(Protocol):
+    """Optional, any kind: a backend whose operations change things (a checkout) and can be stopped and put
+    back. The console asks before quitting while one runs, and stops it on hang-up."""
+
+    def operation_running(self) -> bool:
+        """Whether an operation is changing things now."""
+        ...
+
+    def interrupt(self) -> bool:
+        """Stop the operation under way (it is put back) and refuse new ones; True when one was under way."""
+        ...
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no operation runs; False if one still does after ``timeout`` seconds."""
+        ...
+
 
 KINDS = ("data", "runs", "deployments", "metrics")
 ENTRY_POINT_GROUP = "mlops_console.backends"

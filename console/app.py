@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib
 import sys
 from collections.abc import Callable, Iterable
@@ -29,7 +28,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
 
-from backends.errors import BackendError, NotConfigured
+from console.backend_cache import BackendCache, BackendFactory
 from console.commands import GLOBAL_COMMANDS, Command, find_command, split_command_line
 from console.config import Config, ConfigError, Context
 from console.crash import CrashReports
@@ -37,20 +36,12 @@ from console.history import History
 from console.panes.base import PANES, PaneScreen, _hidden
 from widgets.dialog import DismissOnce
 
-BackendFactory = Callable[[str, Context], Any]
-
 PANE_CLASSES = {
     "data": "console.panes.data:DataScreen",
     "runs": "console.panes.runs.screen:RunsScreen",
     "deployments": "console.panes.deployments.screen:DeploymentsScreen",
     "metrics": "console.panes.metrics.screen:MetricsScreen",
 }
-
-
-def default_backend_factory(kind: str, context: Context) -> Any:
-    from backends import registry
-
-    return registry.create(kind, context.backend_name(kind), context.as_settings())
 
 
 def _pane_factory(kind: str) -> Callable[[], Screen[Any]]:
@@ -170,11 +161,9 @@ class MlopsConsole(CrashReports, App):
         self.cursor_blink = cursor_blink
         self.config = config
         self.context = context
-        self.backend_factory = backend_factory or default_backend_factory
+        self.backends = BackendCache(context, backend_factory)  # the panes' backends, shared
         self._now = now
         self.initial_pane = initial_pane
-        self._backends: dict[str, tuple[Any, BaseException | None]] = {}
-        self._frozen_after: set[str] = set()
         self.command_history: list[str] = History("command_history")
         self._held_keys: list[events.Event] | None = None  # keys typed while a text field is being opened
         self._switching = asyncio.Lock()  # one :ctx at a time
@@ -233,55 +222,6 @@ class MlopsConsole(CrashReports, App):
     # -- clock and backends ---------------------------------------------------------------------------
     def now(self) -> datetime:
         return self._now() if self._now else datetime.now(UTC)
-
-    def peek_backend(self, kind: str) -> tuple[Any, BaseException | None] | None:
-        """The backend of ``kind`` if it was built already, else None (and nothing is built)."""
-        return self._backends.get(kind)
-
-    def build_backend(self, kind: str, context: Context) -> tuple[Any, BaseException | None]:
-        """Build (do not keep) the backend of ``kind`` for ``context``: (backend, None) or (None, problem).
-        Safe in a worker thread: it only imports the backend's module (and, for a backend that has an
-        ``import_library``, the client library its calls use) and calls its factory (no I/O)."""
-        try:
-            backend = self.backend_factory(kind, context)
-            import_library = getattr(backend, "import_library", None)
-            if import_library is not None:
-                import_library()
-            return backend, None
-        except BackendError as exc:
-            return None, exc
-        except ImportError as exc:
-            return None, NotConfigured(f"the {kind} backend {context.backend_name(kind)!r} is not available: {exc}",
-                                       hint="install mlops-console[all]")
-
-    def adopt_backend(self, kind: str, context: Context, built: tuple[Any, BaseException | None]) -> None:
-        """Keep a backend built in a worker, unless the context changed meanwhile or one exists."""
-        if context is self.context:
-            self._backends.setdefault(kind, built)
-
-    def freeze_long_lived(self, pane: str) -> None:
-        """Once per key (a pane when its backend is built, and again after the pane's first answer): move
-        every object that exists now (modules, classes, the widget tree) out of the garbage collector's
-        reach. Otherwise each full collection walks them all: pauses of 50-100 ms, felt as frozen frames
-        while a table fills. The price: of the objects frozen here, those that later end up in garbage
-        cycles (the widgets a `:ctx` replaces) are not reclaimed; that is kilobytes, twice per pane."""
-        if pane not in self._frozen_after:
-            self._frozen_after.add(pane)
-            gc.freeze()
-
-    def get_backend(self, kind: str) -> tuple[Any, BaseException | None]:
-        """The backend of ``kind`` for the current context, built on first use (cheap: no I/O)."""
-        if kind not in self._backends:
-            self._backends[kind] = self.build_backend(kind, self.context)
-        return self._backends[kind]
-
-    def stop_operations(self, timeout: float = 600.0) -> None:
-        """Ask every backend with an operation under way (a checkout) to stop it and put things back, and
-        wait until it has: the console is about to exit (hang-up, SIGTERM)."""
-        for backend, _problem in list(self._backends.values()):
-            interrupt = getattr(backend, "interrupt", None)
-            if interrupt is not None and interrupt():
-                backend.wait_idle(timeout)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
@@ -415,7 +355,7 @@ class MlopsConsole(CrashReports, App):
             return
         async with self._switching:  # one switch at a time: two in one burst would rebuild a pane twice at once
             self.context = context
-            self._backends.clear()
+            self.backends.switch(context)
             for screen in self.pane_screens():
                 await screen.context_changed()
         self._say(f"context {name!r}" + (" (read-only)" if context.read_only else ""), "ok")
@@ -434,9 +374,7 @@ class MlopsConsole(CrashReports, App):
 
     async def action_quit(self) -> None:
         """Quit; while a checkout is changing the workspace, only after asking, and after putting it back."""
-        running = [b for b, _problem in self._backends.values()
-                   if getattr(b, "operation_running", None) and b.operation_running()]
-        if not running:
+        if not self.backends.operation_running():
             self.exit()
             return
         from widgets.confirm import Choice, ConfirmDialog
@@ -447,7 +385,7 @@ class MlopsConsole(CrashReports, App):
         async def answered(answer: str | None) -> None:
             if answer:
                 self._say("stopping the checkout and putting the old version back ...", "busy")
-                await asyncio.to_thread(self.stop_operations)
+                await asyncio.to_thread(self.backends.stop_operations)
                 self.exit()
 
         self.push_screen(ConfirmDialog(

@@ -63,7 +63,7 @@ def exit_cleanly_on_hangup(app: Any) -> None:
     import signal
 
     def stop(signum: int, _frame: Any) -> None:
-        app.stop_operations()
+        app.backends.stop_operations()
         app.exit(return_code=128 + signum)
 
     for signum in (signal.SIGHUP, signal.SIGTERM):

@@ -6,6 +6,7 @@ package imports nothing else.
 """
 
 from backends.data.contract import (
+    CheckoutJournal as CheckoutJournal,
     CheckoutPlan as CheckoutPlan,
     DataDiff as DataDiff,
     DatasetVersions as DatasetVersions,

@@ -157,3 +157,17 @@ class DatasetVersions(Protocol):
     def pull(self, output: str, progress: ProgressCallback | None = None) -> OperationResult: ...
 
     def push(self, output: str, progress: ProgressCallback | None = None) -> OperationResult: ...
+
+
+@runtime_checkable
+class CheckoutJournal(Protocol):
+    """Optional: a data backend that journals its checkouts, so that one cut short (the console killed, the
+    machine down) is found at the next start and can be finished or put back."""
+
+    def interrupted_checkout(self) -> InterruptedCheckout | None:
+        """The checkout a stopped console left unfinished, if any."""
+        ...
+
+    def recover_checkout(self, finish: bool, progress: ProgressCallback | None = None) -> OperationResult:
+        """Finish that checkout (``finish``) or put the old version back."""
+        ...

@@ -292,6 +292,11 @@ class Deployments(Protocol):
 
     def request_template(self, deployment: Deployment) -> RequestTemplate: ...
 
+    def prediction_url(self, deployment: Deployment) -> str:
+        """Where a test request to ``deployment`` goes (the configured ingress, else its status address);
+        "" when it has none yet."""
+        ...
+
     def send(self, deployment: Deployment, body: str, url: str | None = None) -> tuple[PredictionRequest,
                                                                                          PredictionResponse]:
         """Validate ``body`` (InvalidQuery with line/column: nothing sent) and POST it."""

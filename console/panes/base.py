@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from itertools import count
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -13,14 +11,13 @@ from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
-from textual.worker import get_current_worker
 
-from backends.errors import BackendError, BackendTimeout
+from backends.errors import BackendError, NotConfigured
 from backends.redact import redact
+from console.calls import CallsBackend
 from console.commands import Command
 from widgets.footer import KeyFooter
 from widgets.panebar import PaneBar
@@ -51,14 +48,6 @@ NAV_BINDINGS = (
 )
 
 
-class BackendDone(Message):
-    """A backend call finished in a worker thread (posted from that thread)."""
-
-    def __init__(self, group: str, token: int, result: Any, error: BaseException | None) -> None:
-        super().__init__()
-        self.group, self.token, self.result, self.error = group, token, result, error
-
-
 def _hidden(widget: Widget) -> bool:
     """Whether ``widget`` or one of its containers is hidden by the ``hidden`` class (read from the classes,
     which change at once, not from the styles, which follow at the next refresh)."""
@@ -76,7 +65,10 @@ def describe_error(error: BaseException) -> str:
     return redact(f"internal error: {type(error).__name__}: {error}")
 
 
-class PaneScreen(Screen):
+BackendT = TypeVar("BackendT")
+
+
+class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
     """Base of the four panes. Subclasses set ``PANE`` and override ``compose_body`` and ``reload``."""
 
     PANE: ClassVar[str] = ""
@@ -89,15 +81,10 @@ class PaneScreen(Screen):
     AUTO_FOCUS: ClassVar[str | None] = "FastTable, DataTable"
     BINDINGS = [Binding("r", "refresh", "Refresh", id="pane.refresh")]
 
-    _tokens = count(1)
-
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.PANE}")
         self.filter_text = ""
-        self._pending: dict[str, int] = {}
-        self._busy_text: dict[str, str] = {}
-        self._rebuilding = False  # the "busy" words a call put in the status bar, by group
-        self._handlers: dict[tuple[str, int], tuple[Callable[[Any], Any], Callable[[BaseException], Any] | None]] = {}
+        self._rebuilding = False  # while the body is replaced (`:ctx`): no calls, answers dropped
 
     # -- what the pane works with -------------------------------------------------------------
     @property
@@ -113,17 +100,28 @@ class PaneScreen(Screen):
         return self.settings.read_only
 
     @property
-    def backend(self) -> Any:
-        return self.console_app.get_backend(self.PANE)[0]
+    def backend(self) -> BackendT | None:
+        """The pane's backend (its contract is ``BackendT``), or None when it could not be built."""
+        backend: BackendT | None = self.console_app.backends.get(self.PANE)[0]
+        return backend
+
+    @property
+    def api(self) -> BackendT:
+        """The backend, where the pane only gets once it was built (a load, an action: ``check_action`` refuses
+        the pane's actions without one)."""
+        backend = self.backend
+        if backend is None:
+            raise NotConfigured(f"the {self.PANE} pane has no backend", hint="check the context's settings")
+        return backend
 
     @property
     def backend_problem(self) -> BaseException | None:
-        return self.console_app.get_backend(self.PANE)[1]
+        return self.console_app.backends.get(self.PANE)[1]
 
     # -- layout ----------------------------------------------------------------------------------
     def _known_unconfigured(self) -> bool:
         """True when the backend was built and failed; False when it works or is not built yet."""
-        state = self.console_app.peek_backend(self.PANE)
+        state = self.console_app.backends.peek(self.PANE)
         return state is not None and state[0] is None
 
     def compose(self) -> ComposeResult:
@@ -175,19 +173,19 @@ class PaneScreen(Screen):
 
     def _first_load(self) -> None:
         app, context = self.console_app, self.settings
-        if app.peek_backend(self.PANE) is not None:
+        if app.backends.peek(self.PANE) is not None:
             self.call_later(self._backend_ready)
             return
 
         def built(state: tuple[Any, BaseException | None]) -> None:
-            app.adopt_backend(self.PANE, context, state)
+            app.backends.adopt(self.PANE, context, state)
             self.call_later(self._backend_ready)
 
         # importing the backend's module happens in the worker, off the UI thread
-        self.call_backend("backend", app.build_backend, self.PANE, context, on_result=built, timeout=0)
+        self.call_backend("backend", app.backends.build, self.PANE, context, on_result=built, timeout=0)
 
     async def _backend_ready(self) -> None:
-        self.console_app.freeze_long_lived(self.PANE)
+        self.console_app.backends.freeze_long_lived(self.PANE)
         if self.backend is None:
             if not self.query("#not-configured"):
                 await self.recompose()
@@ -206,8 +204,7 @@ class PaneScreen(Screen):
 
     async def context_changed(self) -> None:
         """The app switched context: rebuild the pane from the new backend."""
-        self._pending.clear()
-        self._handlers.clear()
+        self.drop_calls()
         backend = self.backend  # built now, so that the new body matches it
         self.filter_text = ""  # the new context's table starts unfiltered, as the recomposed (hidden) box is
         self._rebuilding = True  # keys acted on meanwhile (`r`) ask nothing: the reload below does
@@ -309,87 +306,21 @@ class PaneScreen(Screen):
             return True
         return False
 
-    # -- workers -------------------------------------------------------------------------------------
-    def call_backend(self, group: str, fn: Callable[..., Any], *args: Any,
-                     on_result: Callable[[Any], Any],
-                     on_error: Callable[[BaseException], Any] | None = None,
-                     timeout: float | None = None, busy: str | None = None) -> None:
-        """Run ``fn(*args)`` in an exclusive thread worker of ``group``.
+    # -- backend calls (console/calls.py) ----------------------------------------------------------
+    def call_timeout(self) -> float:
+        return self.settings.timeout
 
-        The result comes back on the UI thread through ``on_result``; an error through ``on_error``
-        (default: the status bar). A newer call in the same group makes older answers stale: they are
-        dropped. After ``timeout`` seconds (default: the context's ``timeout``; 0 = none) the pane stops
-        waiting and reports a timeout; a late answer is dropped too.
-        """
-        if self._rebuilding:
-            return  # the body is being replaced (`:ctx`): its answer would find no widgets to fill
-        token = next(self._tokens)
-        previous = self._pending.get(group)
-        if previous is not None:
-            self._handlers.pop((group, previous), None)  # its answer, if any, is stale now
-        self._pending[group] = token
-        self._handlers[(group, token)] = (on_result, on_error)
-        if busy:
-            self.set_status(busy, "busy")
-            self._busy_text[group] = busy
+    def show_busy(self, text: str) -> None:
+        self.set_status(text, "busy")
 
-        def work() -> None:
-            worker = get_current_worker()
-            try:
-                result, error = fn(*args), None
-            except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
-                result, error = None, exc
-            if not worker.is_cancelled:
-                self.post_message(BackendDone(group, token, result, error))
+    def calls_paused(self) -> bool:
+        return self._rebuilding
 
-        self.run_worker(work, name=f"{self.PANE}.{group}", group=f"{self.PANE}.{group}", thread=True,
-                        exclusive=True, exit_on_error=False)
-        limit = self.settings.timeout if timeout is None else timeout
-        if limit:
-            self.set_timer(limit, lambda: self._timed_out(group, token, limit))
-
-    def busy_later(self, text: str, still_busy: Callable[[], bool], delay: float = 0.2) -> None:
-        """Say ``text`` as "busy" only if ``still_busy()`` after ``delay``: a quick answer then costs no
-        extra repaint while the worker thread runs (the two share the interpreter)."""
-        def check() -> None:
-            if still_busy():
-                self.set_status(text, "busy")
-
-        self.set_timer(delay, check)
-
-    def is_busy(self, group: str, token: int | None = None) -> bool:
-        """Whether ``group`` has a call out; with ``token``: whether that very call is still out."""
-        pending = self._pending.get(group)
-        return pending is not None and (token is None or pending == token) and (group, pending) in self._handlers
-
-    def pending_token(self, group: str) -> int | None:
-        """The token of the call ``group`` has out (for ``is_busy``), if any."""
-        return self._pending.get(group)
-
-    def _timed_out(self, group: str, token: int, limit: float) -> None:
-        handlers = self._handlers.pop((group, token), None)
-        if handlers is None:
-            return
-        self._pending.pop(group, None)
-        error = BackendTimeout(f"no answer after {limit:g} s", hint="press r to retry")
-        (handlers[1] or self.show_error)(error)
-
-    def on_backend_done(self, message: BackendDone) -> None:
-        message.stop()
-        handlers = self._handlers.pop((message.group, message.token), None)
-        if handlers is None or self._pending.get(message.group) != message.token or self._rebuilding:
-            return  # stale, timed out, or arriving while the body is replaced (the reload after it asks again)
-        self._pending.pop(message.group, None)
-        self.clear_busy(self._busy_text.pop(message.group, None))
-        on_result, on_error = handlers
-        if message.error is not None:
-            (on_error or self.show_error)(message.error)
-        else:
-            on_result(message.result)
-            if message.group != "backend":
-                # a backend's library may load more of itself on its first call (DVC opening the workspace
-                # loads scmrepo, dulwich ...): what is there after the first answer is long-lived too
-                self.console_app.freeze_long_lived(f"{self.PANE}:answered")
+    def answered(self, group: str) -> None:
+        if group != "backend":
+            # a backend's library may load more of itself on its first call (DVC opening the workspace
+            # loads scmrepo, dulwich ...): what is there after the first answer is long-lived too
+            self.console_app.backends.freeze_long_lived(f"{self.PANE}:answered")
 
     # -- dialogs -------------------------------------------------------------------------------------
     async def confirm(self, title: str, body: RenderableType, choices: tuple[Choice, ...] | None = None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -14,6 +13,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar
 
+from backends.data import CheckoutJournal, DatasetVersions
+from console.calls import CallDropped
 from console.commands import Command
 from console.format import clip, human_size, short_time, yes_no
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
@@ -67,7 +68,7 @@ class DataProgress(Message):
         self.progress = progress
 
 
-class DataScreen(PaneScreen):
+class DataScreen(PaneScreen[DatasetVersions]):
     PANE = "data"
     FILTER_TARGET = "outputs"
     BINDINGS = [
@@ -117,7 +118,7 @@ class DataScreen(PaneScreen):
 
     # -- loading ------------------------------------------------------------------------------------------
     def reload(self) -> None:
-        backend = self.backend
+        backend = self.api
 
         def load() -> tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]:
             return backend.workspace(), backend.outputs()
@@ -125,7 +126,7 @@ class DataScreen(PaneScreen):
         def loaded(result: tuple[WorkspaceInfo, tuple[TrackedOutput, ...]]) -> None:
             self._outputs_loaded(result)
             # asked once the outputs are in, so that the first answer is the one that loaded DVC (freeze_long_lived)
-            if hasattr(backend, "interrupted_checkout"):
+            if isinstance(backend, CheckoutJournal):
                 self.call_backend("journal", backend.interrupted_checkout, on_result=self._offer_recovery,
                                   on_error=lambda error: self.show_error(error, "reading the checkout journal"))
 
@@ -214,7 +215,7 @@ class DataScreen(PaneScreen):
     def _load_history(self, path: str) -> None:
         self.selected_output = path
         self.query_one("#history-title", Label).update(Text(f"History of {path}", style="bold"))
-        self.call_backend("history", self.backend.history, path, on_result=self._history_loaded,
+        self.call_backend("history", self.api.history, path, on_result=self._history_loaded,
                           on_error=lambda e: self.show_error(e, f"history of {path}"))
 
     def _history_loaded(self, versions: tuple[DataVersion, ...]) -> None:
@@ -294,7 +295,7 @@ class DataScreen(PaneScreen):
         if picked is None:
             return
         output, version = picked
-        self.call_backend("diff", self.backend.diff, output.path, version.rev, on_result=self._show_diff,
+        self.call_backend("diff", self.api.diff, output.path, version.rev, on_result=self._show_diff,
                           on_error=lambda e: self.show_error(e, "diff"), busy=f"comparing {version.short} "
                           "with the workspace")
 
@@ -311,18 +312,6 @@ class DataScreen(PaneScreen):
             ("change", "path", "workspace size", "version size", "workspace md5", "version md5"), rows, note))
 
     # -- checkout ----------------------------------------------------------------------------------------------
-    async def _in_thread(self, fn: Any, *args: Any, timeout: float | None = None, doing: str = "operation") -> Any:
-        """``fn(*args)`` in a thread; 0 as ``timeout`` waits for it whatever it takes (the backend keeps its
-        own deadline and says what it put back, which the pane must wait to hear)."""
-        limit = self.settings.timeout if timeout is None else timeout
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(fn, *args), limit or None)
-        except TimeoutError as exc:
-            from backends.errors import BackendTimeout
-
-            raise BackendTimeout(f"the {doing} did not finish within {limit:g} s", hint="it may still be running: "
-                                 "press r in a while to see the workspace as it is") from exc
-
     def _progress(self, progress: Progress) -> None:
         self.post_message(DataProgress(progress))  # called from the worker thread
 
@@ -374,10 +363,12 @@ class DataScreen(PaneScreen):
         if picked is None:
             return
         output, version = picked
-        backend = self.backend
+        backend = self.api
         self.set_status(f"planning the checkout of {output.path} at {version.short}", "busy")
         try:
-            plan: CheckoutPlan = await self._in_thread(backend.plan_checkout, output.path, version.rev)
+            plan: CheckoutPlan = await self.run_backend("action", backend.plan_checkout, output.path, version.rev)
+        except CallDropped:  # replaced, or the pane rebuilt (`:ctx`): nothing to say
+            return
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self.show_error(exc, "checkout")
             return
@@ -400,12 +391,14 @@ class DataScreen(PaneScreen):
         saved: SavedCopy | None = None
         try:
             if answer == "save":
-                copy: OperationResult = await self._in_thread(backend.save_workspace, output.path,
-                                                              timeout=self.settings.operation_timeout, doing="save")
+                copy: OperationResult = await self.run_backend("action", backend.save_workspace, output.path,
+                                                               timeout=self.settings.operation_timeout, doing="save")
                 saved = self._remember_save(output, copy)
             self.set_status(f"checking out {output.path} at {version.short}", "busy")
-            result: OperationResult = await self._in_thread(backend.checkout, output.path, version.rev,
-                                                            self._progress, timeout=0)
+            result: OperationResult = await self.run_backend("action", backend.checkout, output.path, version.rev,
+                                                             self._progress, timeout=0)
+        except CallDropped:  # replaced, or the pane rebuilt (`:ctx`): nothing to say
+            return
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, "checkout")
@@ -465,11 +458,14 @@ class DataScreen(PaneScreen):
         if not await self.confirm(f"{action.title()} {output.path}?", body):
             self.set_status(f"{action} cancelled")
             return
-        backend = self.backend
+        backend = self.api
+        transfer = backend.pull if action == "pull" else backend.push
         self.set_status(f"dvc {action} {output.path}", "busy")
         try:
-            result = await self._in_thread(getattr(backend, action), output.path, self._progress,
-                                           timeout=self.settings.operation_timeout, doing=action)
+            result = await self.run_backend("action", transfer, output.path, self._progress,
+                                            timeout=self.settings.operation_timeout, doing=action)
+        except CallDropped:  # replaced, or the pane rebuilt (`:ctx`): nothing to say
+            return
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, action)
@@ -508,10 +504,15 @@ class DataScreen(PaneScreen):
                 self.set_status(f"the interrupted checkout of {interrupted.output} is left as it is; r offers it "
                                 "again", "warning")
                 return
+            journal = self.api
+            if not isinstance(journal, CheckoutJournal):  # only a journaling backend reports one
+                return
             self.set_status(("finishing" if answer == "finish" else "putting back") +
                             f" the interrupted checkout of {interrupted.output}", "busy")
-            result: OperationResult = await self._in_thread(self.backend.recover_checkout, answer == "finish",
-                                                            self._progress, timeout=0)
+            result: OperationResult = await self.run_backend("recover", journal.recover_checkout,
+                                                             answer == "finish", self._progress, timeout=0)
+        except CallDropped:  # replaced, or the pane rebuilt (`:ctx`): nothing to say
+            return
         except Exception as exc:  # noqa: BLE001
             self._finish_operation(None)
             self.show_error(exc, "recovering the interrupted checkout")

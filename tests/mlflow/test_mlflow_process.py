@@ -196,7 +196,7 @@ async def main():
             if type(app.screen).__name__ == "TextView":
                 break
         heavy = sorted(m for m in ("mlflow", "pandas", "sqlalchemy") if m in sys.modules)
-        built = sorted(kind for kind in ("data", "deployments", "metrics") if app.peek_backend(kind) is not None)
+        built = sorted(kind for kind in ("data", "deployments", "metrics") if app.backends.peek(kind) is not None)
         print(json.dumps({{"runs": len(screen.runs), "heavy": heavy, "backend": type(screen.backend).__name__,
                           "other backends built": built, "on screen": type(app.screen).__name__}}))
 

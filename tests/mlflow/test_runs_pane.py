@@ -11,8 +11,8 @@ from textual.widgets import DataTable, Label
 
 from backends.runs import RunPage
 from console.app import make_app
+from console.calls import BackendDone
 from console.config import Config, Context
-from console.panes.base import BackendDone
 from console.panes.runs.screen import RunsScreen
 from console.panes.runs.views import MetricChartView, RegistryView
 from widgets.compare import CompareView

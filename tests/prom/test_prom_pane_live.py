@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from backends.metrics.prometheus import PrometheusMetrics
-from console.app import default_backend_factory, make_app
+from console.app import make_app
+from console.backend_cache import default_backend_factory
 from console.config import Config, Context
 from widgets.chart import LineChart
 from widgets.promql import PromQLEditor

@@ -97,7 +97,7 @@ def test_building_a_backend_imports_its_client_library():
         app = make_app(Config(), ctx)
         result = {"before": sorted(m for m in ("httpx", "h11") if m in sys.modules)}
         for kind in ("metrics", "deployments"):
-            backend, problem = app.build_backend(kind, ctx)
+            backend, problem = app.backends.build(kind, ctx)
             assert problem is None, problem
             result[kind] = sorted(m for m in ("httpx", "h11") if m in sys.modules)
         print(json.dumps(result))

@@ -78,7 +78,7 @@ async def test_ctx_switches_context_and_every_visited_pane_reloads(tmp_path, scr
         assert "ctx: beta" in shot and "[read-only]" in shot
         assert "context 'beta' (read-only)" in _status(app)
         # the pane built its backend again from the new context
-        backend, problem = app.get_backend("data")
+        backend, problem = app.backends.get("data")
         assert str(tmp_path / "repo-b") in str(getattr(backend, "root", "")) + str(problem)
         await pilot.press("2")
         await pilot.pause()

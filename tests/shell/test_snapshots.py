@@ -32,7 +32,7 @@ async def _settle(pilot):
     for _ in range(100):
         await pilot.pause(0.05)
         pane = pilot.app.current_pane()
-        if pane is None or not pane._handlers:
+        if pane is None or not pane._call_state()[0]:
             break
     for _ in range(100):  # a DataTable sizes its columns when idle: under load that can come late
         if not any(t._require_update_dimensions or t._new_rows for t in pilot.app.screen.query(DataTable)):

@@ -24,6 +24,7 @@ from backends.deployments import (
     PROBLEM,
     RELISTED,
     Deployment,
+    Deployments,
     Exchange,
     WatchEvent,
 )
@@ -73,7 +74,7 @@ def reason_text(d: Deployment) -> str:
     return redact(d.reason)  # a server's own words may quote the URL it was reached at
 
 
-class DeploymentsScreen(PaneScreen):
+class DeploymentsScreen(PaneScreen[Deployments]):
     PANE = "deployments"
     FILTER_TARGET = "deployments"
     DEFAULT_CSS = """
@@ -151,7 +152,8 @@ class DeploymentsScreen(PaneScreen):
     def effective_scope(self) -> tuple[str, ...]:
         if self.scope is not None:
             return self.scope
-        return tuple(getattr(self.backend, "namespaces", ()) or ())
+        backend = self.backend
+        return tuple(backend.namespaces) if backend is not None else ()
 
     def scope_text(self) -> str:
         scope = self.effective_scope()
@@ -167,7 +169,7 @@ class DeploymentsScreen(PaneScreen):
     def _fetch_namespaces(self) -> None:
         """For `:ns` completion; once per cluster, after the first list (never competing with it)."""
         self._namespaces_fetched = True
-        self.call_backend("namespaces", self.backend.list_namespaces, on_result=self._namespaces_loaded,
+        self.call_backend("namespaces", self.api.list_namespaces, on_result=self._namespaces_loaded,
                           on_error=lambda _e: None)
 
     def _namespaces_loaded(self, names: tuple[str, ...]) -> None:
@@ -183,7 +185,7 @@ class DeploymentsScreen(PaneScreen):
         self._stop_watch()
         self._generation += 1
         generation = self._generation
-        backend = self._watch_backend = self.backend
+        backend = self._watch_backend = self.api
         scope = self.effective_scope()
         self.busy_later(f"listing deployments in {self.scope_text()}",
                         lambda: generation == self._generation and self._listed_generation != generation)
@@ -273,7 +275,8 @@ class DeploymentsScreen(PaneScreen):
     # -- the table ------------------------------------------------------------------------------------------
     def _set_title(self) -> None:
         text = Text("Deployments", style="bold")
-        endpoint = getattr(self.backend, "endpoint", "")
+        backend = self.backend
+        endpoint = backend.endpoint if backend is not None else ""
         if endpoint:
             text.append(f"  {redact(endpoint)}")
         text.append(f"  ns: {self.scope_text()}")
@@ -372,8 +375,8 @@ class DeploymentsScreen(PaneScreen):
         text.append(f"  {d.state}")
         if d.reason:
             text.append(f": {redact(d.reason)}")
-        url = getattr(self.backend, "prediction_url", None)
-        target = url(d) if url else d.address_url
+        backend = self.backend
+        target = backend.prediction_url(d) if backend is not None else d.address_url
         text.append(f"\nsend to: {redact(target) or '(no address yet)'}")
         if d.conditions:
             text.append("\nconditions: ")
@@ -393,7 +396,9 @@ class DeploymentsScreen(PaneScreen):
     # -- :ns -------------------------------------------------------------------------------------------------
     def complete_ns(self) -> list[str]:
         names = set(self.known_namespaces) | {k[0] for k in self.deployments}
-        names.update(getattr(self.backend, "namespaces", ()) or ())
+        backend = self.backend
+        if backend is not None:
+            names.update(backend.namespaces)  # the configured ones, whatever the scope now
         return ["all", *sorted(names)]
 
     def command_ns(self, arg: str) -> None:
@@ -418,7 +423,7 @@ class DeploymentsScreen(PaneScreen):
         d = self._need_selected("YAML")
         if d is None:
             return
-        self.call_backend("yaml", self.backend.get_yaml, d.namespace, d.name, busy=f"reading {d.name}",
+        self.call_backend("yaml", self.api.get_yaml, d.namespace, d.name, busy=f"reading {d.name}",
                           on_result=lambda text: self._show_yaml(d, text),
                           on_error=lambda e: self.show_error(e, f"YAML of {d.name}"))
 
@@ -431,7 +436,7 @@ class DeploymentsScreen(PaneScreen):
         d = self._need_selected("pods and events")
         if d is None:
             return
-        backend = self.backend
+        backend = self.api
 
         def load() -> tuple[Any, Any]:
             return backend.pods(d.namespace, d.name), backend.events(d.namespace, d.name)
@@ -441,7 +446,7 @@ class DeploymentsScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, f"pods of {d.name}"))
 
     def _show_pods(self, d: Deployment, pods: Any, events: Any) -> None:
-        backend = self.backend
+        backend = self.api
         warnings = sum(1 for e in events if e.warning)
         self.set_status(f"{d.namespace}/{d.name}: {len(pods)} pod(s), {len(events)} event(s), "
                         f"{warnings} warning(s)", "warning" if warnings else "info")
@@ -452,15 +457,15 @@ class DeploymentsScreen(PaneScreen):
         d = self._need_selected("test request")
         if d is None:
             return
-        self.call_backend("template", self.backend.request_template, d, busy=f"preparing a request for {d.name}",
+        self.call_backend("template", self.api.request_template, d, busy=f"preparing a request for {d.name}",
                           on_result=lambda template: self._open_request(d, template),
                           on_error=lambda e: self.show_error(e, f"request template for {d.name}"))
 
     def _open_request(self, d: Deployment, template: Any) -> None:
-        backend = self.backend
+        backend = self.api
         history = self.histories.setdefault(d.key, [])
         # the last payload again, unless the history could not keep it whole
         body = history[-1].request.body if history and not history[-1].request.body_cut else None
         self.set_status(f"{d.namespace}/{d.name}: ctrl+s sends to {template.url or '(no address)'}")
         self.app.push_screen(RequestView(d, template, history, lambda text: backend.send(d, text, template.url or None),
-                                         self.console_app.now, body=body))
+                                         self.console_app.now, body=body, caller=self))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shlex
 import subprocess
 import tempfile
-from collections import deque
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Label, Static
-from textual.worker import get_current_worker
 
 from backends.deployments import (
     Deployment,
@@ -36,6 +33,7 @@ from backends.deployments import (
 )
 from backends.deployments.inference import KEPT_BODY_CHARS, parse_payload, request_record
 from backends.redact import redact
+from console.calls import CallsBackend
 from console.format import age, short_time
 from console.history import private_file
 from console.panes.base import describe_error
@@ -46,13 +44,7 @@ from widgets.path_prompt import PathPrompt
 from widgets.request_editor import JsonProblem, RequestEditor, size_text
 
 
-class LogLoaded(Message):
-    def __init__(self, kind: str, key: Any, result: Any, error: BaseException | None) -> None:
-        super().__init__()
-        self.kind, self.key, self.result, self.error = kind, key, result, error
-
-
-class PodsEventsView(Dialog[None]):
+class PodsEventsView(CallsBackend, Dialog[None]):
     """Pods (phase, ready, restarts, age), events (newest first, warnings marked) and a pod's log tail."""
 
     DEFAULT_CSS = """
@@ -118,23 +110,18 @@ class PodsEventsView(Dialog[None]):
         self.query_one("#log-title", Label).update(f"Log tail of {pod.name} (loading)")
         self._fetch_log(pod.name)
 
-    @work(thread=True, group="deployments.log", exclusive=True, exit_on_error=False)
     def _fetch_log(self, pod: str) -> None:
-        try:
-            result, error = self.load_log(pod), None
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog
-            result, error = None, exc
-        if not get_current_worker().is_cancelled:
-            self.post_message(LogLoaded("log", pod, result, error))
+        # one group: the log of the pod chosen last is the one shown
+        self.call_backend("log", self.load_log, pod, on_result=lambda text: self._log_loaded(pod, text),
+                          on_error=lambda error: self._log_failed(pod, error))
 
-    def on_log_loaded(self, message: LogLoaded) -> None:
-        title = self.query_one("#log-title", Label)
-        if message.error is not None:
-            title.update(f"Log tail of {message.key}: failed")
-            self.query_one("#log", Static).update(Text(describe_error(message.error), style="bold"))
-            return
-        text = message.result or "(empty log)"
-        title.update(f"Log tail of {message.key} ({len(text.splitlines())} lines)")
+    def _log_failed(self, pod: str, error: BaseException) -> None:
+        self.query_one("#log-title", Label).update(f"Log tail of {pod}: failed")
+        self.query_one("#log", Static).update(Text(describe_error(error), style="bold"))
+
+    def _log_loaded(self, pod: str, text: str) -> None:
+        text = text or "(empty log)"
+        self.query_one("#log-title", Label).update(f"Log tail of {pod} ({len(text.splitlines())} lines)")
         self.query_one("#log", Static).update(Text(text))
         self.query_one("#log-scroll", VerticalScroll).scroll_end(animate=False)
 
@@ -175,7 +162,7 @@ def describe_response(response: PredictionResponse) -> Content:
 
 @dataclass(frozen=True)
 class RequestSent:
-    """What the sender thread hands back: the answer, or why there is none."""
+    """What a send brings back: the answer, or why there is none."""
 
     body: str
     result: tuple[PredictionRequest, PredictionResponse] | None
@@ -183,7 +170,7 @@ class RequestSent:
     elapsed: float
 
 
-class RequestView(Dialog[None]):
+class RequestView(CallsBackend, Dialog[None]):
     """The test request editor: JSON payload, the response, and this deployment's history."""
 
     DEFAULT_CSS = """
@@ -209,13 +196,14 @@ class RequestView(Dialog[None]):
 
     def __init__(self, deployment: Deployment, template: RequestTemplate, history: list[Exchange],
                  send: Callable[[str], tuple[PredictionRequest, PredictionResponse]], now: Callable[[], datetime],
-                 body: str | None = None, save_dir: Path | None = None) -> None:
+                 body: str | None = None, save_dir: Path | None = None, caller: CallsBackend | None = None) -> None:
         super().__init__()
+        self.caller = caller  # what sends the requests (the pane); None: this dialog
         self.deployment, self.template, self.history = deployment, template, history
         self.send_fn, self.now = send, now
         self.initial_body = body if body is not None else template.body
         self.save_dir = save_dir or Path.cwd()
-        self._in_flight: deque[tuple[str, datetime]] = deque()  # (history row key, sent at), oldest first
+        self._in_flight: dict[str, datetime] = {}  # history row key -> sent at
         self._next_key = len(history) + 1
         self._last_path = ""  # the file ctrl+l loaded last, offered again
 
@@ -241,11 +229,6 @@ class RequestView(Dialog[None]):
                         "ctrl+o save history  escape: close", id="foot", markup=False)
 
     def on_mount(self) -> None:
-        import queue
-
-        self._outbox: queue.Queue[str] = queue.Queue()
-        self._loop = asyncio.get_running_loop()
-        self._sender()
         # the widgets an answer updates, looked up once
         self._response = self.query_one("#response", Static)
         self._response_title = self.query_one("#response-title", Label)
@@ -295,49 +278,37 @@ class RequestView(Dialog[None]):
         self._error_shown = True
 
     def send_body(self, body: str) -> None:
-        self._outbox.put(body)
-        self._in_flight.append((str(self._next_key), self.now()))
+        key = str(self._next_key)
         self._next_key += 1
+        self._in_flight[key] = self.now()
+        send, start = self.send_fn, time.perf_counter()
+
+        def sent(result: Any = None, error: BaseException | None = None) -> None:
+            self._answered(key, RequestSent(body, result, error, time.perf_counter() - start))
+
+        def send_and_format(text: str) -> tuple[PredictionRequest, PredictionResponse]:
+            result = send(text)
+            _ = result[1].pretty_body  # pretty-printed in the worker: the UI thread finds it done
+            return result
+
+        # called through the pane, which outlives this dialog: an answer that comes after the dialog closed
+        # still reaches the history. Each request is its own group (none replaces another); the backend keeps
+        # the context's timeout, the pane gives up a little after it.
+        caller = self.caller or self
+        caller.call_backend(f"request.{id(self)}.{key}", send_and_format, body, on_result=sent,
+                            on_error=lambda error: sent(error=error), on_drop=lambda: self._in_flight.pop(key, None),
+                            timeout=caller.call_timeout() + 5)
         # nothing changes on screen until the answer, or "sending" after 50 ms if it is slow: drawing while
-        # the request is out holds the interpreter the sender thread needs (Python hands it over to another
-        # thread only every few ms)
-        self._loop.call_later(0.05, self._show_sending)
+        # the request is out holds the interpreter the worker needs
+        self.set_timer(0.05, self._show_sending)
 
     def _show_sending(self) -> None:
         if self.sending and self.is_attached:
             self._response_title.update("Response (sending...)", layout=False)
             self._title_says_sending = True
 
-    @work(thread=True, group="request.sender", exclusive=True, exit_on_error=False)
-    def _sender(self) -> None:
-        """One long-lived thread worker sends what ``send_body`` queues (no thread start per request)."""
-        import queue
-        import time
-
-        worker = get_current_worker()
-        while not worker.is_cancelled:
-            try:
-                body = self._outbox.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            start = time.perf_counter()
-            try:
-                result, error = self.send_fn(body), None
-            except Exception as exc:  # noqa: BLE001 - shown in the dialog
-                result, error = None, exc
-            # a plain loop callback: one turn of the loop sooner than a message through the screen's queue;
-            # also after the dialog closed, so that what was sent is in the history
-            try:
-                self._loop.call_soon_threadsafe(self._answered,
-                                                RequestSent(body, result, error, time.perf_counter() - start))
-            except RuntimeError:  # the app has exited
-                return
-            if result is not None:
-                # pretty-printed here while the UI thread wakes up for the answer; it finds it done
-                _ = result[1].pretty_body
-
-    def _answered(self, message: RequestSent) -> None:
-        key, sent_at = self._in_flight.popleft()
+    def _answered(self, key: str, message: RequestSent) -> None:
+        sent_at = self._in_flight.pop(key, None)
         error = message.error
         problem = None
         if error is not None and getattr(error, "line", None) is not None:
@@ -430,20 +401,20 @@ class RequestView(Dialog[None]):
 
         self.app.push_screen(PathPrompt("Load the request payload from a file (JSON)", self._last_path), chosen)
 
-    @work(thread=True, group="request.load", exclusive=True, exit_on_error=False)
     def _load_file(self, path: str) -> None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-            parse_payload(text)  # a file that is not JSON is refused here, before it replaces anything
-            result, error = text, None
-        except OSError as exc:
-            result, error = None, f"cannot read {path}: {exc.strerror or exc}"
-        except UnicodeDecodeError as exc:
-            result, error = None, f"{path} is not UTF-8 text (byte {exc.start}); nothing was loaded"
-        except Exception as exc:  # noqa: BLE001 - InvalidPayload, said in the dialog
-            result, error = None, f"{path}: {exc}; nothing was loaded"
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._file_loaded, path, result, error)
+        def read() -> tuple[str | None, str | None]:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+                parse_payload(text)  # a file that is not JSON is refused here, before it replaces anything
+                return text, None
+            except OSError as exc:
+                return None, f"cannot read {path}: {exc.strerror or exc}"
+            except UnicodeDecodeError as exc:
+                return None, f"{path} is not UTF-8 text (byte {exc.start}); nothing was loaded"
+            except Exception as exc:  # noqa: BLE001 - InvalidPayload, said in the dialog
+                return None, f"{path}: {exc}; nothing was loaded"
+
+        self.call_backend("load", read, on_result=lambda answer: self._file_loaded(path, *answer), timeout=0)
 
     def _file_loaded(self, path: str, text: str | None, error: str | None) -> None:
         if not self.is_attached:

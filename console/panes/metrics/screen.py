@@ -218,7 +218,7 @@ class MetricsScreen(PaneScreen):
 
     @property
     def interval(self) -> float:
-        built = self.console_app.peek_backend(self.PANE)
+        built = self.console_app.backends.peek(self.PANE)
         value = getattr(built[0] if built else None, "refresh_interval", None) or self.settings.refresh_interval
         return max(0.5, float(value))
 

@@ -13,6 +13,7 @@ from textual.widgets import Input, Label
 from backends.errors import BackendTimeout, InvalidQuery, ServerError, Unreachable
 from backends.runs import (
     Experiment,
+    ExperimentRuns,
     ExperimentStats,
     RunDetail,
     RunPage,
@@ -69,7 +70,7 @@ def order_clause(column: str, descending: bool) -> str | None:
     return f"{attr} {'DESC' if descending else 'ASC'}"
 
 
-class RunsScreen(PaneScreen):
+class RunsScreen(PaneScreen[ExperimentRuns]):
     PANE = "runs"
     FILTER_TARGET = "runs"
     CSS = """
@@ -151,8 +152,8 @@ class RunsScreen(PaneScreen):
             return
         self._cancel_retry()
         if not self.experiment_ids:
-            self.call_backend("experiments", self.backend.list_experiments, on_result=self._first_experiments,
-                              on_error=self._load_failed, busy=f"reading experiments from {self.backend.endpoint}")
+            self.call_backend("experiments", self.api.list_experiments, on_result=self._first_experiments,
+                              on_error=self._load_failed, busy=f"reading experiments from {self.api.endpoint}")
         else:
             self._request()
 
@@ -160,7 +161,7 @@ class RunsScreen(PaneScreen):
         self.experiments = experiments
         if not experiments:
             self._loaded_ok()
-            self.set_status(f"no experiments in {self.backend.endpoint}", "warning")
+            self.set_status(f"no experiments in {self.api.endpoint}", "warning")
             return
         # open the experiment written to last
         latest = max(experiments, key=lambda e: (e.last_update.timestamp() if e.last_update else 0.0,
@@ -185,13 +186,13 @@ class RunsScreen(PaneScreen):
         new_filter = want_filter if filter_text is None else filter_text
         self._wanted = (new_sort, new_filter)
         query = self._query(filter_text=new_filter, sort=new_sort)
-        self.call_backend("runs", self.backend.search_runs, query, None,
+        self.call_backend("runs", self.api.search_runs, query, None,
                           on_result=lambda page: self._first_page(query, new_sort, page),
                           on_error=lambda exc: self._query_failed(query, exc),
                           )
         # only this search: a later one gets its own (a quick answer then never shows "busy" at all)
         call = self.pending_token("runs")
-        self.busy_later(f"searching runs in {self.backend.endpoint}", lambda: self.is_busy("runs", call))
+        self.busy_later(f"searching runs in {self.api.endpoint}", lambda: self.is_busy("runs", call))
 
     def _first_page(self, query: RunQuery, sort: tuple[str, bool], page: RunPage) -> None:
         self._loaded_ok()
@@ -253,7 +254,7 @@ class RunsScreen(PaneScreen):
         if self.backend is None:
             return
         if not self.experiment_ids:
-            self.call_backend("experiments", self.backend.list_experiments, on_result=self._first_experiments,
+            self.call_backend("experiments", self.api.list_experiments, on_result=self._first_experiments,
                               on_error=self._load_failed)
         else:
             self._request()
@@ -262,7 +263,7 @@ class RunsScreen(PaneScreen):
         if not self.next_token or self.applied is None or self.is_busy("more") or self.is_busy("runs"):
             return
         query, token = self.applied, self.next_token
-        self.call_backend("more", self.backend.search_runs, query, token,
+        self.call_backend("more", self.api.search_runs, query, token,
                           on_result=lambda page: self._more_page(query, token, page),
                           on_error=self._load_failed)
         call = self.pending_token("more")
@@ -550,11 +551,11 @@ class RunsScreen(PaneScreen):
         preferred = [self.focused_column(), self.sort[0]]
         key = next((p.partition(".")[2] for p in preferred if p and p.startswith("metrics.")
                     and p.partition(".")[2] in keys), keys[0])
-        self.app.push_screen(MetricChartView(runs, keys, key, self.backend.metric_history))
+        self.app.push_screen(MetricChartView(runs, keys, key, self.api.metric_history))
 
     # -- run detail, registry ---------------------------------------------------------------------------------------
     def open_run(self, run_id: str) -> None:
-        self.call_backend("detail", self.backend.get_run, run_id, on_result=self._show_detail,
+        self.call_backend("detail", self.api.get_run, run_id, on_result=self._show_detail,
                           on_error=lambda e: self.show_error(e, f"run {run_id[:12]}"),
                           busy=f"loading run {run_id[:12]}")
 
@@ -568,14 +569,14 @@ class RunsScreen(PaneScreen):
             if run_id:
                 self.open_run(run_id)
 
-        self.app.push_screen(RegistryView(self.backend.list_registered_models, self.backend.model_versions), opened)
+        self.app.push_screen(RegistryView(self.api.list_registered_models, self.api.model_versions), opened)
 
     def command_models(self, _arg: str) -> None:
         self.action_registry()
 
     # -- experiments ---------------------------------------------------------------------------------------------
     def action_experiments(self) -> None:
-        self.call_backend("experiments", self.backend.list_experiments, on_result=self._pick_experiment,
+        self.call_backend("experiments", self.api.list_experiments, on_result=self._pick_experiment,
                           on_error=self._load_failed, busy="reading experiments")
 
     def command_experiments(self, _arg: str) -> None:
@@ -602,8 +603,8 @@ class RunsScreen(PaneScreen):
                 self._request()
 
         self.app.push_screen(picker, chosen)
-        self.set_status(f"{len(experiments)} experiment(s) in {self.backend.endpoint}; counting runs")
-        backend, shown = self.backend, experiments[:STATS_EXPERIMENTS]
+        self.set_status(f"{len(experiments)} experiment(s) in {self.api.endpoint}; counting runs")
+        backend, shown = self.api, experiments[:STATS_EXPERIMENTS]
 
         def stats() -> list[ExperimentStats]:
             return [backend.experiment_stats(e.experiment_id, STATS_CAP) for e in shown]
@@ -612,7 +613,7 @@ class RunsScreen(PaneScreen):
                           on_error=lambda e: self.show_error(e, "counting runs"), timeout=0)
 
     def _experiment_stats(self, stats: list[ExperimentStats]) -> None:
-        self.set_status(f"{len(self.experiments)} experiment(s) in {self.backend.endpoint}")
+        self.set_status(f"{len(self.experiments)} experiment(s) in {self.api.endpoint}")
         if self._picker is None:
             return
         by_id = {e.experiment_id: e for e in self.experiments}

@@ -10,13 +10,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Label, OptionList
-from textual.worker import get_current_worker
 
 from backends.runs import (
     Artifact,
@@ -26,6 +24,7 @@ from backends.runs import (
     RunDetail,
     RunSummary,
 )
+from console.calls import CallsBackend
 from console.format import human_size, short_time
 from widgets.chart import ChartSeries, LineChart
 from widgets.compare import CompareRow
@@ -175,13 +174,7 @@ def compare_rows(runs: Sequence[RunSummary]) -> list[CompareRow]:
 
 # -- metric chart ---------------------------------------------------------------------------------------
 
-class HistoriesLoaded(Message):
-    def __init__(self, key: str, histories: tuple[MetricHistory, ...] | None, error: BaseException | None) -> None:
-        super().__init__()
-        self.key, self.histories, self.error = key, histories, error
-
-
-class MetricChartView(Dialog[None]):
+class MetricChartView(CallsBackend, Dialog[None]):
     """The history of one metric for several runs; ``up``/``down`` in the list chooses the metric."""
 
     DEFAULT_CSS = """
@@ -238,27 +231,19 @@ class MetricChartView(Dialog[None]):
         self.query_one("#chart", LineChart).set_message(f"loading {key} ...")
         self._load_histories(key)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="runs.chart")
     def _load_histories(self, key: str) -> None:
-        worker = get_current_worker()
-        try:
-            result = tuple(self.load(run.run_id, key) for run in self.runs)
-            error = None
-        except Exception as exc:  # noqa: BLE001 - shown in the chart
-            result, error = None, exc
-        if not worker.is_cancelled:
-            self.post_message(HistoriesLoaded(key, result, error))
+        runs, load = self.runs, self.load
+        # one group: choosing another metric drops the answer for the one before
+        self.call_backend("histories", lambda: tuple(load(run.run_id, key) for run in runs),
+                          on_result=self._histories_loaded, on_error=self._histories_failed)
 
-    def on_histories_loaded(self, message: HistoriesLoaded) -> None:
-        if message.key != self.key:
-            return
-        chart = self.query_one("#chart", LineChart)
-        if message.error is not None:
-            from console.panes.base import describe_error
+    def _histories_failed(self, error: BaseException) -> None:
+        from console.panes.base import describe_error
 
-            chart.set_message(describe_error(message.error))
-            return
-        self.histories = message.histories or ()
+        self.query_one("#chart", LineChart).set_message(describe_error(error))
+
+    def _histories_loaded(self, histories: tuple[MetricHistory, ...]) -> None:
+        self.histories = histories
         self._draw()
 
     def _draw(self) -> None:
@@ -289,13 +274,7 @@ class MetricChartView(Dialog[None]):
 
 # -- model registry -------------------------------------------------------------------------------------
 
-class RegistryLoaded(Message):
-    def __init__(self, what: str, result: Any, error: BaseException | None) -> None:
-        super().__init__()
-        self.what, self.result, self.error = what, result, error
-
-
-class RegistryView(Dialog[str | None]):
+class RegistryView(CallsBackend, Dialog[str | None]):
     """Registered models and their versions; ``enter`` on a version dismisses with its source run id."""
 
     DEFAULT_CSS = """
@@ -334,25 +313,19 @@ class RegistryView(Dialog[str | None]):
         self.query_one("#models", DataTable).focus()
         self._run("models", self.list_models)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="runs.registry")
     def _run(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
-        worker = get_current_worker()
-        try:
-            result, error = fn(*args), None
-        except Exception as exc:  # noqa: BLE001
-            result, error = None, exc
-        if not worker.is_cancelled:
-            self.post_message(RegistryLoaded(what, result, error))
+        # models and versions are separate groups: a newer versions call drops the answer for the model before
+        self.call_backend(what.partition(":")[0], fn, *args, on_result=lambda result: self._loaded(what, result),
+                          on_error=self._failed)
 
-    def on_registry_loaded(self, message: RegistryLoaded) -> None:
-        if message.error is not None:
-            from console.panes.base import describe_error
+    def _failed(self, error: BaseException) -> None:
+        from console.panes.base import describe_error
 
-            self.query_one("#hint", Label).update(Text("ERROR " + describe_error(message.error),
-                                                       style="bold reverse"))
-            return
-        if message.what == "models":
-            self.models = message.result
+        self.query_one("#hint", Label).update(Text("ERROR " + describe_error(error), style="bold reverse"))
+
+    def _loaded(self, what: str, result: Any) -> None:
+        if what == "models":
+            self.models = result
             table = self.query_one("#models", DataTable)
             table.clear()
             for m in self.models:
@@ -362,8 +335,8 @@ class RegistryView(Dialog[str | None]):
             self.query_one("#models-title", Label).update(f"Registered models ({len(self.models)})")
             if self.models:
                 self._show_versions(self.models[0].name)
-        elif message.what.startswith("versions:") and message.what[len("versions:"):] == self.model_name:
-            self.versions = message.result
+        elif what.startswith("versions:") and what[len("versions:"):] == self.model_name:
+            self.versions = result
             table = self.query_one("#versions", DataTable)
             table.clear()
             for v in self.versions:
