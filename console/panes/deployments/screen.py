@@ -182,6 +182,9 @@ class DeploymentsScreen(PaneScreen[Deployments]):
                 stream.stop()
 
     def _start_watch(self) -> None:
+        """The watch is the one backend call that is not ``call_backend`` (console/calls.py): a long-lived thread
+        that streams every change as a message until it is stopped (a new scope, a new context, the pane closed).
+        Its timeouts and reconnects are the backend's; a change from an older watch is dropped by generation."""
         self._stop_watch()
         self._generation += 1
         generation = self._generation
