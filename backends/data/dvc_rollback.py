@@ -185,7 +185,8 @@ def remove_strays(target: Path, keep: set[str]) -> None:
             base.rmdir()
 
 
-_DVC_TEMPORARY = re.compile(r"\.[0-9A-Za-z]{22}\.tmp")  # what DVC copies a file into before renaming it
+# what DVC copies a file into before renaming it: secrets.token_urlsafe(16), 22 characters of [0-9A-Za-z_-]
+_DVC_TEMPORARY = re.compile(r"\.[0-9A-Za-z_-]{22}\.tmp")
 
 
 def dvc_temporaries(output: Path) -> set[str]:
