@@ -27,6 +27,7 @@ def diff(ws: Workspace, output: str, rev: str) -> DataDiff:
 
 def diff_against(ws: Workspace, located: Located, commit: str, new: Entry, ws_md5: str | None,
                  ws_files: dict[str, tuple[str, int | None]] | None, ws_size: int | None) -> DataDiff:
+    """The diff from the workspace copy, already hashed (``Workspace.workspace_tree``), to ``new`` at ``commit``."""
     out = located.output
     if not new.is_dir:
         if ws_md5 == new.md5:
