@@ -1,5 +1,6 @@
-"""The Data pane's backends: the contract (``contract.py``), DVC over git (``dvc.py`` with ``dvc_files.py`` and
-``dvc_layout.py``) and the in-memory ``fake``.
+"""The Data pane's backends: the contract (``contract.py``), DVC over git (``dvc.py`` wiring the ``dvc_*.py``
+parts: workspace, status, history, diff, checkout, rollback, transfer, with ``dvc_files.py`` and ``dvc_layout.py``)
+and the in-memory ``fake``.
 
 The contract's names are importable from here too (``from backends.data import ...``); importing this
 package imports nothing else.

@@ -335,6 +335,15 @@ class ObjectStore:
         except OSError:
             return None
 
+    def bytes_of(self, entry: Entry) -> int:
+        """Bytes of the entry's data held here: its object, or the files of a directory whose listing is here."""
+        if not entry.md5:
+            return 0
+        if not entry.is_dir:
+            return self.size_of(entry.md5, entry.hash_name) or 0
+        listing = self.listing(entry.md5, entry.hash_name) or []
+        return sum(self.size_of(m, entry.hash_name) or 0 for _, m in listing)
+
 
 @dataclass(frozen=True)
 class Remote:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from backends.data.dvc import JOURNAL, DvcDatasets
+from backends.data.dvc_rollback import index_entries, restore_index
 from backends.errors import BackendError, BackendTimeout, Refused
 
 V1 = b"version1\n"
@@ -71,10 +72,10 @@ def test_the_rollback_restores_all_three_stages_of_a_conflict_exactly(merge_conf
     ws = merge_conflict
     backend = ws.backend()
     index_before = ws.git("ls-files", "-s").stdout
-    saved = backend._index_entries("data/demo.txt.dvc")
+    saved = index_entries(backend.ws, "data/demo.txt.dvc")
     ws.git("checkout", "HEAD~1", "--", "data/demo.txt.dvc")  # what a checkout's first step does to it
     assert ws.git("ls-files", "-s").stdout != index_before
-    backend._restore_index("data/demo.txt.dvc", saved)
+    restore_index(backend.ws, "data/demo.txt.dvc", saved)
     assert ws.git("ls-files", "-s").stdout == index_before
     assert "UU data/demo.txt.dvc" in ws.git("status", "--porcelain").stdout
     assert ws.git("commit", "-q", "-m", "x", check=False).returncode != 0  # git still sees the conflict
@@ -110,7 +111,7 @@ def test_a_held_git_index_lock_is_named_and_nothing_changes(seed_repo):
     assert ws.snapshot() == before
     # a lock taken after the plan (between two git commands) is named the same way
     with pytest.raises(Refused, match="another git process holds the index") as late:
-        backend._restore_index("data/demo.txt.dvc", b"")
+        restore_index(backend.ws, "data/demo.txt.dvc", b"")
     assert str(lock) in str(late.value)
     lock.unlink()
     assert backend.checkout("data/demo.txt", "HEAD~8").ok

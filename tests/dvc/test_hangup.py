@@ -282,6 +282,27 @@ def test_an_interrupted_checkout_can_be_finished(big_repo):
     assert backend.interrupted_checkout() is None and not (big_repo / JOURNAL).exists()
 
 
+def test_every_temporary_file_name_dvc_draws_is_recognised(tmp_path):
+    """DVC names the copy of a file output with ``secrets.token_urlsafe``: letters and digits, and also '-'
+    and '_'. Putting an interrupted checkout back removes every such file, whatever the draw, and only those."""
+    from dvc_objects.fs.utils import tmp_fname
+
+    from backends.data.dvc_rollback import dvc_temporaries, remove_dvc_temporaries
+
+    output = tmp_path / "huge.bin"
+    output.write_bytes(b"old version\n")
+    drawn = {tmp_fname() for _ in range(64)} | {".A-_" + "b" * 19 + ".tmp"}
+    for name in drawn:
+        (tmp_path / name).write_bytes(b"half copied")
+    others = {"huge.bin.bak", ".short.tmp", "notes.tmp"}
+    for name in others:
+        (tmp_path / name).write_bytes(b"not DVC's")
+    assert dvc_temporaries(output) == drawn
+    there_before = sorted(drawn)[0]
+    remove_dvc_temporaries(output, keep=[there_before])
+    assert {p.name for p in tmp_path.iterdir()} == {"huge.bin", there_before} | others
+
+
 def test_an_interrupted_checkout_of_a_large_file_is_put_back_without_its_temporary_file(tmp_path):
     """DVC copies a file output into a temporary file beside it; killed half way, that file stays. Putting
     the old version back removes it and brings the old file back."""
