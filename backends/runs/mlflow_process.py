@@ -54,7 +54,7 @@ HEADER = struct.Struct("!I")
 IDLE_EXIT = 600.0  # seconds without a call before the helper is stopped (its memory returned)
 METHODS = frozenset({"list_experiments", "experiment_stats", "search_runs", "get_run", "metric_history",
                      "list_registered_models", "model_versions"})
-_ROOT = str(Path(__file__).resolve().parent.parent)
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the backends package
 
 
 def write_frame(stream: Any, obj: Any) -> None:

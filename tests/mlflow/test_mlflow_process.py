@@ -54,6 +54,13 @@ def test_not_configured_is_said_before_any_process(tmp_path, monkeypatch):
         MlflowProcessRuns.from_settings({"repo": str(tmp_path)})
 
 
+def test_the_helper_runs_this_checkouts_backends():
+    # the helper's PYTHONPATH starts with the folder that holds this backends package, so it never runs another
+    # copy installed in the same Python (whose contract could differ from what the console pickles)
+    assert (Path(mlflow_process._ROOT) / "backends" / "runs" / "mlflow_helper.py").is_file()
+    assert Path(mlflow_process._ROOT) == ROOT
+
+
 def test_answers_are_the_in_process_ones(mlflow_sqlite):
     uri, eid = mlflow_sqlite.uri, mlflow_sqlite.experiment_id
     here, there = MlflowRuns(uri, timeout=10.0), MlflowProcessRuns(uri, timeout=10.0)
