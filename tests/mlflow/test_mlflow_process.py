@@ -18,7 +18,7 @@ import pytest
 from backends.errors import InvalidQuery, NotConfigured, NotFound
 from backends.redact import redact as redact_text
 from backends.registry import create as create_backend
-from backends.runs import RunQuery, mlflow_process
+from backends.runs import RunQuery, SortKey, mlflow_process
 from backends.runs.mlflow_inprocess import MlflowRuns
 from backends.runs.mlflow_process import HelperGone, MlflowProcessRuns
 
@@ -64,7 +64,7 @@ def test_the_helper_runs_this_checkouts_backends():
 def test_answers_are_the_in_process_ones(mlflow_sqlite):
     uri, eid = mlflow_sqlite.uri, mlflow_sqlite.experiment_id
     here, there = MlflowRuns(uri, timeout=10.0), MlflowProcessRuns(uri, timeout=10.0)
-    query = RunQuery((eid,), order_by=("metrics.rmse",), page_size=3)
+    query = RunQuery((eid,), sort=(SortKey("metrics.rmse"),), page_size=3)
     assert there.list_experiments() == here.list_experiments()
     assert there.helper_pid is not None and there.helper_pid != os.getpid()
     first = there.search_runs(query)
