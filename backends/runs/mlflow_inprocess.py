@@ -30,6 +30,7 @@ from backends.errors import (
     Unreachable,
 )
 from backends.redact import redact
+from backends.registry import Setting
 from backends.runs import (
     SORT_KINDS,
     Artifact,
@@ -164,6 +165,9 @@ def _every_page(search: Any) -> list[Any]:
 
 class MlflowRuns:
     """Experiments, runs and the model registry of one MLflow tracking URI."""
+
+    #: read beyond the shared keys (mlflow_uri, repo, timeout)
+    SETTINGS = (Setting("mlflow_registry_uri", str, "the model registry's URI when it is not the tracking store's"),)
 
     def __init__(self, tracking_uri: str, *, registry_uri: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT) -> None:

@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from backends.errors import BackendError, BackendTimeout, NotConfigured, ServerError
 from backends.redact import redact
+from backends.registry import Setting
 from backends.runs import (
     Experiment,
     ExperimentStats,
@@ -257,6 +258,9 @@ def stop_all() -> None:
 
 class MlflowProcessRuns:
     """Runs backend ``mlflow``: :class:`MlflowRuns` served by a shared helper process."""
+
+    SETTINGS = (*MlflowRuns.SETTINGS,
+                Setting("mlflow_python", str, "the Python that runs MLflow (default: the console's own)"))
 
     def __init__(self, tracking_uri: str, *, registry_uri: str | None = None, timeout: float = 10.0,
                  python: str | None = None) -> None:
