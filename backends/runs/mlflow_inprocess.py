@@ -68,7 +68,7 @@ def order_by(sort: tuple[SortKey, ...], endpoint: str | None = None) -> list[str
             problem = "expected metrics.NAME, params.NAME, tags.NAME or attributes.NAME"
         elif '"' in key.name or "`" in key.name:
             # MLflow turns the backticks into quotes and splits the clause shell-like: a quote breaks it
-            problem = 'a column name cannot hold " or `'
+            problem = 'names cannot hold " or `'
         if problem:
             raise InvalidQuery("the run search was rejected", endpoint=endpoint,
                                detail=f"bad sort key {key.column!r}: {problem}")

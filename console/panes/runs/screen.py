@@ -214,6 +214,9 @@ class RunsScreen(PaneScreen):
                 # the store's words go inline, where there is room for them; the status line only points there
                 self._show_filter_error(f"MLflow rejected the filter: {message}")
                 self.set_status("filter rejected (MLflow's message above); previous results kept", "error")
+            elif self.applied is not None and query.sort != self.applied.sort:
+                # short enough for one line: the table, still in its old order, says the rest
+                self.set_status(f"sort rejected: {message}", "error")
             else:
                 self.set_status(f"{describe_error(error)} - previous results kept", "error")
             return
