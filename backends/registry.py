@@ -5,12 +5,17 @@ imports only that module. Third parties add theirs through the entry-point group
 ``mlops_console.backends`` with entry-point names ``"<kind>.<name>"`` (for example
 ``runs.wandb = "mypkg.backend:WandbRuns"``). The attribute is called with the context settings
 (a plain mapping) and returns an object that satisfies the kind's Protocol.
+
+A factory declares the context keys it reads beyond the shared ones with a ``SETTINGS`` tuple of
+:class:`Setting`, on the factory or on the class whose classmethod it is: the config loader accepts those
+keys in a context that selects the backend, checks their types, and hides the secret ones.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from backends.errors import NotConfigured
@@ -61,6 +66,47 @@ BUILTIN: dict[tuple[str, str], str] = {
 }
 
 
+#: The types a Setting can have, and how an error names what was expected.
+SETTING_TYPES: dict[type, str] = {str: "a string", int: "an integer", float: "a number",
+                                  bool: "true or false", list: "a list of strings"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One context key a backend reads: its ``name``, ``type`` (``str``, ``int``, ``float``, ``bool``, or
+    ``list`` for a list of strings), a one-line ``help``, the ``default`` the factory gets when the context
+    leaves it out (None: the key is left out), and whether it is a ``secret`` (never shown or logged)."""
+
+    name: str
+    type: type
+    help: str
+    default: Any = None
+    secret: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in SETTING_TYPES:
+            raise TypeError(f"setting {self.name!r}: type must be one of str, int, float, bool, list")
+
+    @property
+    def expected(self) -> str:
+        """What a value must be, in words: "an integer"."""
+        return SETTING_TYPES[self.type]
+
+    def convert(self, value: Any) -> Any:
+        """``value`` as this setting's type (an integer is a number; a list becomes a tuple); raises
+        ValueError saying what was expected."""
+        kind = self.type
+        if kind is list:
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                return tuple(value)
+        elif kind is float:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+        elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return value
+        raise ValueError(f"must be {self.expected}")
+
+
 def _load(target: str) -> Callable[..., Any]:
     module_name, _, attr_path = target.partition(":")
     obj: Any = importlib.import_module(module_name)
@@ -88,23 +134,50 @@ def available(kind: str) -> list[str]:
     return sorted(names)
 
 
-def create(kind: str, name: str, settings: Mapping[str, Any]) -> Any:
-    """Build the ``kind`` backend called ``name`` from the context ``settings``.
+def factory(kind: str, name: str) -> Callable[..., Any]:
+    """The factory of the ``kind`` backend called ``name`` (its module imported, nothing built).
 
-    Raises :class:`NotConfigured` for an unknown kind or name (the message lists the known ones),
-    or whatever the implementation raises when its settings are missing.
+    Raises :class:`NotConfigured` for an unknown kind or name (the message lists the known ones).
     """
     if kind not in KINDS:
         raise NotConfigured(f"unknown backend kind {kind!r}", hint=f"one of {', '.join(KINDS)}")
     target = BUILTIN.get((kind, name))
     if target is not None:
-        factory = _load(target)
-    else:
-        ep = _entry_points().get((kind, name))
-        if ep is None:
-            raise NotConfigured(
-                f"no {kind} backend named {name!r}",
-                hint=f"known: {', '.join(available(kind))}",
-            )
-        factory = ep.load()
-    return factory(settings)
+        return _load(target)
+    ep = _entry_points().get((kind, name))
+    if ep is None:
+        raise NotConfigured(
+            f"no {kind} backend named {name!r}",
+            hint=f"known: {', '.join(available(kind))}",
+        )
+    found: Callable[..., Any] = ep.load()
+    return found
+
+
+def declared_settings(made_by: Callable[..., Any]) -> tuple[Setting, ...]:
+    """The ``SETTINGS`` a factory declares, on itself or on the class of a classmethod; () when none."""
+    found = getattr(made_by, "SETTINGS", None)
+    if found is None:
+        found = getattr(getattr(made_by, "__self__", None), "SETTINGS", ())
+    if not isinstance(found, (tuple, list)) or not all(isinstance(s, Setting) for s in found):
+        raise NotConfigured(f"{getattr(made_by, '__qualname__', made_by)!r} declares SETTINGS that are not "
+                            "a tuple of backends.registry.Setting")
+    return tuple(found)
+
+
+def settings_of(kind: str, name: str) -> tuple[Setting, ...]:
+    """The settings the ``kind`` backend called ``name`` declares (see :func:`factory` for the errors)."""
+    return declared_settings(factory(kind, name))
+
+
+def create(kind: str, name: str, settings: Mapping[str, Any]) -> Any:
+    """Build the ``kind`` backend called ``name`` from the context ``settings``; a declared setting the
+    mapping leaves out is given its default.
+
+    Raises :class:`NotConfigured` for an unknown kind or name (the message lists the known ones),
+    or whatever the implementation raises when its settings are missing.
+    """
+    made_by = factory(kind, name)
+    defaults = {s.name: s.default for s in declared_settings(made_by)
+                if s.default is not None and s.name not in settings}
+    return made_by({**settings, **defaults} if defaults else settings)

@@ -7,14 +7,16 @@ Precedence for the context chosen at start-up: CLI flag > ecosystem variable (``
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from backends.registry import DEFAULTS as DEFAULT_BACKENDS, KINDS
+from backends import registry
+from backends.registry import DEFAULTS as DEFAULT_BACKENDS, KINDS, Setting
 
 ENV_CONFIG = "MLOPS_CONSOLE_CONFIG"
 ENV_VARS = {"mlflow_uri": "MLFLOW_TRACKING_URI", "kubeconfig": "KUBECONFIG", "prometheus_url": "PROMETHEUS_URL"}
@@ -51,7 +53,6 @@ class Context:
     name: str = "default"
     repo: str = "."
     mlflow_uri: str | None = None
-    mlflow_python: str | None = None
     kubeconfig: str | None = None
     kube_context: str | None = None
     namespaces: tuple[str, ...] = ()
@@ -72,6 +73,9 @@ class Context:
     runs_backend: str = DEFAULT_BACKENDS["runs"]
     deployments_backend: str = DEFAULT_BACKENDS["deployments"]
     metrics_backend: str = DEFAULT_BACKENDS["metrics"]
+    #: the keys the context's backends declare (``backends.registry.Setting``), checked by the config loader
+    backend_settings: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    secret_settings: frozenset[str] = field(default=frozenset(), repr=False)
 
     def backend_name(self, kind: str) -> str:
         return getattr(self, f"{kind}_backend")
@@ -80,6 +84,8 @@ class Context:
         """The plain mapping handed to backend factories."""
         out: dict[str, Any] = {}
         for f in fields(self):
+            if f.name in _DECLARED_HOLDERS:
+                continue
             value = getattr(self, f.name)
             if f.name == "endpoints":
                 value = [dict(name=e.name, url=e.url, protocol=e.protocol, model=e.model, model_uri=e.model_uri)
@@ -87,7 +93,12 @@ class Context:
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
+        out.update((key, list(value) if isinstance(value, tuple) else value) for key, value in self.backend_settings)
         return out
+
+    def shown_settings(self) -> dict[str, Any]:
+        """:meth:`as_settings` fit for the screen or a log: the secret ones, built-in and declared, hidden."""
+        return redact(self.as_settings(), self.secret_settings)
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,53 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "mlops-console" / "config.toml"
 
 
-_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Context)}
+_DECLARED_HOLDERS = frozenset({"backend_settings", "secret_settings"})
+_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Context) if f.name not in _DECLARED_HOLDERS}
+Declared = dict[tuple[str, str], tuple[tuple[Setting, ...], str]]
+
+
+def _declared(kind: str, name: str, cache: Declared) -> tuple[tuple[Setting, ...], str]:
+    """The settings the backend declares, and why they could not be read ("" when they could)."""
+    if (kind, name) not in cache:
+        try:
+            cache[(kind, name)] = (registry.settings_of(kind, name), "")
+        except Exception as exc:  # noqa: BLE001 - a plugin that is not installed or does not import: said as such
+            cache[(kind, name)] = ((), f"the {kind} backend {name!r} could not be loaded ({exc})")
+    return cache[(kind, name)]
+
+
+def _backend_settings(values: Mapping[str, Any], extra: Mapping[str, tuple[Any, Callable[..., ConfigError]]],
+                      cache: Declared) -> tuple[tuple[tuple[str, Any], ...], frozenset[str]]:
+    """The context keys that are not the shared ones, checked against the settings its backends declare:
+    (key, value) pairs and the secret keys. Backend modules are imported only for such keys."""
+    selected = [(kind, str(values.get(f"{kind}_backend", DEFAULT_BACKENDS[kind]))) for kind in KINDS]
+    out: list[tuple[str, Any]] = []
+    secret: set[str] = set()
+    for key, (value, err) in extra.items():
+        match = None
+        for kind, name in selected:
+            match = next(((kind, name, s) for s in _declared(kind, name, cache)[0] if s.name == key), None)
+            if match is not None:
+                break
+        if match is None:
+            known = [k for k in _FIELD_TYPES if k != "name"]
+            problems = []
+            for kind, name in selected:
+                declared, problem = _declared(kind, name, cache)
+                known += [s.name for s in declared if s.name not in known]
+                problems += [problem] if problem else []
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise err(f"unknown setting ({hint}known: {', '.join(known)})"
+                      + "".join(f"; {p}" for p in problems))
+        kind, name, setting = match
+        try:
+            out.append((key, setting.convert(value)))
+        except ValueError as exc:
+            raise err(f"{exc}; {kind} backend {name!r}: {setting.help}") from None
+        if setting.secret:
+            secret.add(key)
+    return tuple(out), frozenset(secret)
 
 
 def _locate(text: str, table: str, key: str, *, fallback: bool = True) -> int | None:
@@ -199,6 +256,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         raise ConfigError("unknown setting (expected default_context, [contexts.NAME] or [keymap])",
                           path=path, line=_locate(text, "", key), key=key)
     contexts: dict[str, Context] = {}
+    declared: Declared = {}
     raw_contexts = data.get("contexts", {})
     if not isinstance(raw_contexts, dict):
         raise ConfigError("must be a table of named contexts", path=path, line=_locate(text, "", "contexts"),
@@ -209,6 +267,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
             raise ConfigError("a context must be a table", path=path, line=_locate(text, "contexts", cname),
                               key=table)
         values: dict[str, Any] = {"name": cname}
+        extra: dict[str, tuple[Any, Callable[..., ConfigError]]] = {}  # keys a backend may declare
         for key, value in raw.items():
             line = _locate(text, table, key, fallback=False) or _locate(text, f"{table}.{key}", key)
 
@@ -218,9 +277,14 @@ def parse_config(text: str, path: Path | None = None) -> Config:
                     _line = _locate(text, f"{_table}.{_key}", subkey) or _line
                 return ConfigError(msg, path=path, line=_line, key=f"{_table}.{_key}")
 
-            if key not in _FIELD_TYPES or key == "name":
+            if key == "name":
                 raise err("unknown setting")
+            if key not in _FIELD_TYPES:
+                extra[key] = (value, err)
+                continue
             values[key] = _coerce(key, value, err)
+        if extra:
+            values["backend_settings"], values["secret_settings"] = _backend_settings(values, extra, declared)
         contexts[cname] = Context(**values)
     default = data.get("default_context")
     if default is not None and (not isinstance(default, str) or default not in contexts):
@@ -272,9 +336,10 @@ def apply_overrides(ctx: Context, overrides: Mapping[str, Any],
     return replace(ctx, **values) if values else ctx
 
 
-def redact(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy fit for the screen or a log: secrets replaced."""
-    return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in settings.items()}
+def redact(settings: Mapping[str, Any], secret: Iterable[str] = ()) -> dict[str, Any]:
+    """A copy fit for the screen or a log: the built-in secrets and the ``secret`` keys replaced."""
+    hidden = SECRET_KEYS.union(secret)
+    return {k: ("***" if k in hidden and v else v) for k, v in settings.items()}
 
 
 __all__ = [

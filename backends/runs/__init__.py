@@ -8,6 +8,8 @@ package imports nothing else.
 
 from backends.runs.contract import (
     RUN_STATUSES as RUN_STATUSES,
+    SORT_ATTRIBUTES as SORT_ATTRIBUTES,
+    SORT_KINDS as SORT_KINDS,
     Artifact as Artifact,
     ColumnSpec as ColumnSpec,
     DatasetInput as DatasetInput,
@@ -23,4 +25,5 @@ from backends.runs.contract import (
     RunPage as RunPage,
     RunQuery as RunQuery,
     RunSummary as RunSummary,
+    SortKey as SortKey,
 )

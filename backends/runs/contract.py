@@ -82,13 +82,40 @@ class RunSummary:
         return None
 
 
+#: The run attributes a :class:`SortKey` can name as ``attributes.<name>``.
+SORT_ATTRIBUTES = ("run_name", "status", "start_time", "end_time")
+#: The kinds of column a :class:`SortKey` can name: ``<kind>.<name>``.
+SORT_KINDS = ("attributes", "metrics", "params", "tags")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """Sort runs by one column, named as the runs table names it: ``metrics.rmse``, ``params.alpha``,
+    ``tags.team`` or ``attributes.start_time`` (one of :data:`SORT_ATTRIBUTES`). The name after the first
+    dot is taken as it is (it may hold dots and spaces). Runs without a value come last in either direction.
+    Each backend translates it to its store's own syntax and raises ``InvalidQuery`` for a key it cannot sort by.
+    """
+
+    column: str
+    descending: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.column.partition(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.column.partition(".")[2]
+
+
 @dataclass(frozen=True)
 class RunQuery:
-    """What the runs table asks the store for; sort and filter are done by the store."""
+    """What the runs table asks the store for; sort and filter are done by the store. ``sort`` holds the keys
+    most significant first; ``filter`` is in the store's own search syntax (MLflow's for the built-in backends)."""
 
     experiment_ids: tuple[str, ...]
     filter: str = ""
-    order_by: tuple[str, ...] = ()
+    sort: tuple[SortKey, ...] = ()
     page_size: int = 100
 
 

@@ -6,12 +6,15 @@ machine. The seven runs are the seed's train_diabetes alpha / l1_ratio pairs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backends.errors import InvalidQuery, NotFound
 from backends.runs import (
+    SORT_ATTRIBUTES,
+    SORT_KINDS,
     Artifact,
     ColumnSpec,
     DatasetInput,
@@ -26,6 +29,7 @@ from backends.runs import (
     RunPage,
     RunQuery,
     RunSummary,
+    SortKey,
 )
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -82,7 +86,17 @@ def _key(run: RunSummary, column: str) -> Any:
         return run.param(name)
     if kind == "tags":
         return run.tag(name)
-    return {"run_name": run.run_name, "start_time": run.start_time, "status": run.status}.get(name)
+    return {"run_name": run.run_name, "start_time": run.start_time, "end_time": run.end_time,
+            "status": run.status}.get(name)
+
+
+def _sorted(runs: list[RunSummary], key: SortKey) -> list[RunSummary]:
+    """``runs`` in ``key``'s order, as MLflow orders them: values, then NaN, then runs without one."""
+    values = [(run, _key(run, key.column)) for run in runs]
+    present = [(run, v) for run, v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    present.sort(key=lambda pair: pair[1], reverse=key.descending)  # stable: ties keep the earlier order
+    nan = [run for run, v in values if isinstance(v, float) and math.isnan(v)]
+    return [run for run, _ in present] + nan + [run for run, v in values if v is None]
 
 
 class FakeRuns:
@@ -120,12 +134,13 @@ class FakeRuns:
             if field.startswith("metrics."):
                 val = float(val)
             runs = [r for r in runs if _key(r, field) is not None and ops[op](_key(r, field), val)]
-        for column in reversed(query.order_by):
-            name, _, direction = column.partition(" ")
-            present = [r for r in runs if _key(r, name) is not None]
-            missing = [r for r in runs if _key(r, name) is None]
-            present.sort(key=lambda r: _key(r, name), reverse=direction.upper() == "DESC")
-            runs = present + missing
+        for key in query.sort:
+            if key.kind not in SORT_KINDS or not key.name or (
+                    key.kind == "attributes" and key.name not in SORT_ATTRIBUTES):
+                raise InvalidQuery("the run search was rejected", endpoint=self.endpoint,
+                                   detail=f"bad sort key {key.column!r}")
+        for key in reversed(query.sort):  # least significant first: each stable sort keeps the previous order
+            runs = _sorted(runs, key)
         start = int(page_token or 0)
         chunk = runs[start:start + query.page_size]
         nxt = start + query.page_size

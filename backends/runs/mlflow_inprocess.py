@@ -30,7 +30,9 @@ from backends.errors import (
     Unreachable,
 )
 from backends.redact import redact
+from backends.registry import Setting
 from backends.runs import (
+    SORT_KINDS,
     Artifact,
     ColumnSpec,
     DatasetInput,
@@ -45,6 +47,7 @@ from backends.runs import (
     RunPage,
     RunQuery,
     RunSummary,
+    SortKey,
 )
 
 DEFAULT_TIMEOUT = 10.0
@@ -55,7 +58,26 @@ MAX_ARTIFACT_DEPTH = 4
 _ERRNO = re.compile(r"\[Errno -?\d+\][^\"')]*")
 
 
-def _check_order_by(clauses: tuple[str, ...]) -> None:
+def order_by(sort: tuple[SortKey, ...], endpoint: str | None = None) -> list[str]:
+    """MLflow's ``order_by`` clauses for the neutral sort keys. Metric, param and tag names go in backticks,
+    so that a dot or a space stays part of the name. Raises InvalidQuery for a key MLflow cannot take."""
+    clauses = []
+    for key in sort:
+        problem = ""
+        if key.kind not in SORT_KINDS or not key.name:
+            problem = "expected metrics.NAME, params.NAME, tags.NAME or attributes.NAME"
+        elif '"' in key.name or "`" in key.name:
+            # MLflow turns the backticks into quotes and splits the clause shell-like: a quote breaks it
+            problem = 'names cannot hold " or `'
+        if problem:
+            raise InvalidQuery("the run search was rejected", endpoint=endpoint,
+                               detail=f"bad sort key {key.column!r}: {problem}")
+        column = f"attributes.{key.name}" if key.kind == "attributes" else f"{key.kind}.`{key.name}`"
+        clauses.append(f"{column} {'DESC' if key.descending else 'ASC'}")
+    return clauses
+
+
+def _check_order_by(clauses: list[str]) -> None:
     """Parse ``order_by`` here, with MLflow's own parser: a tracking server answers a clause it cannot parse
     with a 500 that the client retries for minutes, as if the server were down."""
     if clauses:
@@ -143,6 +165,9 @@ def _every_page(search: Any) -> list[Any]:
 
 class MlflowRuns:
     """Experiments, runs and the model registry of one MLflow tracking URI."""
+
+    #: read beyond the shared keys (mlflow_uri, repo, timeout)
+    SETTINGS = (Setting("mlflow_registry_uri", str, "the model registry's URI when it is not the tracking store's"),)
 
     def __init__(self, tracking_uri: str, *, registry_uri: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -338,10 +363,12 @@ class MlflowRuns:
     def search_runs(self, query: RunQuery, page_token: str | None = None) -> RunPage:
         if not query.experiment_ids:
             return RunPage(runs=(), next_token=None, query=query)
+        clauses = order_by(query.sort, self.endpoint)
+
         def search(c: Any) -> Any:
-            _check_order_by(query.order_by)
+            _check_order_by(clauses)
             return c.search_runs(list(query.experiment_ids), query.filter or "", max_results=query.page_size,
-                                 order_by=list(query.order_by) or None, page_token=page_token)
+                                 order_by=clauses or None, page_token=page_token)
 
         page = self._call("could not search runs", search, rejected="the run search was rejected")
         return RunPage(runs=tuple(self._summary(r) for r in page), next_token=page.token or None,

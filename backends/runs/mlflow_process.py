@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from backends.errors import BackendError, BackendTimeout, NotConfigured, ServerError
 from backends.redact import redact
+from backends.registry import Setting
 from backends.runs import (
     Experiment,
     ExperimentStats,
@@ -54,7 +55,7 @@ HEADER = struct.Struct("!I")
 IDLE_EXIT = 600.0  # seconds without a call before the helper is stopped (its memory returned)
 METHODS = frozenset({"list_experiments", "experiment_stats", "search_runs", "get_run", "metric_history",
                      "list_registered_models", "model_versions"})
-_ROOT = str(Path(__file__).resolve().parent.parent)
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the backends package
 
 
 def write_frame(stream: Any, obj: Any) -> None:
@@ -257,6 +258,9 @@ def stop_all() -> None:
 
 class MlflowProcessRuns:
     """Runs backend ``mlflow``: :class:`MlflowRuns` served by a shared helper process."""
+
+    SETTINGS = (*MlflowRuns.SETTINGS,
+                Setting("mlflow_python", str, "the Python that runs MLflow (default: the console's own)"))
 
     def __init__(self, tracking_uri: str, *, registry_uri: str | None = None, timeout: float = 10.0,
                  python: str | None = None) -> None:

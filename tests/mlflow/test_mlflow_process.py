@@ -18,7 +18,7 @@ import pytest
 from backends.errors import InvalidQuery, NotConfigured, NotFound
 from backends.redact import redact as redact_text
 from backends.registry import create as create_backend
-from backends.runs import RunQuery, mlflow_process
+from backends.runs import RunQuery, SortKey, mlflow_process
 from backends.runs.mlflow_inprocess import MlflowRuns
 from backends.runs.mlflow_process import HelperGone, MlflowProcessRuns
 
@@ -54,10 +54,17 @@ def test_not_configured_is_said_before_any_process(tmp_path, monkeypatch):
         MlflowProcessRuns.from_settings({"repo": str(tmp_path)})
 
 
+def test_the_helper_runs_this_checkouts_backends():
+    # the helper's PYTHONPATH starts with the folder that holds this backends package, so it never runs another
+    # copy installed in the same Python (whose contract could differ from what the console pickles)
+    assert (Path(mlflow_process._ROOT) / "backends" / "runs" / "mlflow_helper.py").is_file()
+    assert Path(mlflow_process._ROOT) == ROOT
+
+
 def test_answers_are_the_in_process_ones(mlflow_sqlite):
     uri, eid = mlflow_sqlite.uri, mlflow_sqlite.experiment_id
     here, there = MlflowRuns(uri, timeout=10.0), MlflowProcessRuns(uri, timeout=10.0)
-    query = RunQuery((eid,), order_by=("metrics.rmse",), page_size=3)
+    query = RunQuery((eid,), sort=(SortKey("metrics.rmse"),), page_size=3)
     assert there.list_experiments() == here.list_experiments()
     assert there.helper_pid is not None and there.helper_pid != os.getpid()
     first = there.search_runs(query)

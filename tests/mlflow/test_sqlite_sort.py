@@ -12,15 +12,16 @@ import sqlite3
 
 import pytest
 
-from backends.runs import RunQuery, mlflow_sqlite
+from backends.runs import RunQuery, SortKey, mlflow_sqlite
 from backends.runs.mlflow_inprocess import MlflowRuns
 
+# the console's sort keys and MLflow's own order_by for the same order (the oracle's query)
 ORDERS = [
-    ("metrics.rmse",),
-    ("metrics.rmse DESC",),
-    ("params.alpha DESC", "metrics.r2"),
-    ("tags.team", "metrics.rmse DESC"),
-    ("attributes.start_time",),
+    ((SortKey("metrics.rmse"),), ("metrics.rmse",)),
+    ((SortKey("metrics.rmse", True),), ("metrics.rmse DESC",)),
+    ((SortKey("params.alpha", True), SortKey("metrics.r2")), ("params.alpha DESC", "metrics.r2")),
+    ((SortKey("tags.team"), SortKey("metrics.rmse", True)), ("tags.team", "metrics.rmse DESC")),
+    ((SortKey("attributes.start_time"),), ("attributes.start_time",)),
 ]
 
 
@@ -79,13 +80,13 @@ def _mlflows_own_pages(uri, eid, order_by, page_size):
             event.listen(engine, "before_cursor_execute", mlflow_sqlite._before_cursor_execute, retval=True)
 
 
-@pytest.mark.parametrize("order_by", ORDERS, ids=lambda o: ",".join(o))
-def test_sorted_pages_are_mlflows_own(store, order_by):
+@pytest.mark.parametrize("sort, order_by", ORDERS, ids=[",".join(o) for _, o in ORDERS])
+def test_sorted_pages_are_mlflows_own(store, sort, order_by):
     uri, eid, _ = store
     backend = MlflowRuns(uri, timeout=10.0)
     ours, token = [], None
     while True:
-        page = backend.search_runs(RunQuery((eid,), order_by=order_by, page_size=7), token)
+        page = backend.search_runs(RunQuery((eid,), sort=sort, page_size=7), token)
         ours.append([r.run_id for r in page.runs])
         token = page.next_token
         if not token:
@@ -104,11 +105,11 @@ def event_is_installed(uri):
 def test_nan_and_missing_sort_last_both_ways(store):
     uri, eid, _ = store
     backend = MlflowRuns(uri, timeout=10.0)
-    for order in ("metrics.rmse", "metrics.rmse DESC"):
-        page = backend.search_runs(RunQuery((eid,), order_by=(order,), page_size=30))
+    for descending in (False, True):
+        page = backend.search_runs(RunQuery((eid,), sort=(SortKey("metrics.rmse", descending),), page_size=30))
         values = [r.metric("rmse") for r in page.runs]
         present = [v for v in values if v is not None and not math.isnan(v)]
-        assert present == sorted(present, reverse=order.endswith("DESC"))
+        assert present == sorted(present, reverse=descending)
         tail = values[len(present):]
         assert tail and all(v is None or math.isnan(v) for v in tail)
         kinds = ["nan" if v is not None else "none" for v in tail]

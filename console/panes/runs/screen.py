@@ -19,6 +19,7 @@ from backends.runs import (
     RunPage,
     RunQuery,
     RunSummary,
+    SortKey,
 )
 from console.commands import Command
 from console.format import short_time
@@ -40,7 +41,7 @@ PAGE_SIZE = 100
 PREFETCH_ROWS = 20  # load the next page when the cursor gets this close to the last loaded row
 STATS_EXPERIMENTS = 50  # run counts are fetched for this many experiments at most
 STATS_CAP = 1000
-#: table column key -> MLflow order_by attribute (None: the store cannot sort by it)
+#: table column key -> (title, the column a SortKey names; None: the store cannot sort by it)
 BASE_COLUMNS: dict[str, tuple[str, str | None]] = {
     "mark": (" ", None),
     "run_name": ("run", "attributes.run_name"),
@@ -58,16 +59,14 @@ def _justify(column: str) -> JustifyMethod:
     return "right" if column.startswith("metrics.") else "left"
 
 
-def order_clause(column: str, descending: bool) -> str | None:
-    """The MLflow ``order_by`` clause for a table column key, None when the store cannot sort by it."""
+def sort_key(column: str, descending: bool) -> SortKey | None:
+    """The store's sort key for a table column key, None when the store cannot sort by it."""
     if column in BASE_COLUMNS:
-        attr = BASE_COLUMNS[column][1]
+        name = BASE_COLUMNS[column][1]
     else:
-        kind, _, name = column.partition(".")
-        attr = f"{kind}.`{name}`" if kind in ("metrics", "params", "tags") and name else None
-    if attr is None:
-        return None
-    return f"{attr} {'DESC' if descending else 'ASC'}"
+        kind, _, rest = column.partition(".")
+        name = column if kind in ("metrics", "params", "tags") and rest else None
+    return None if name is None else SortKey(name, descending)
 
 
 class RunsScreen(PaneScreen[ExperimentRuns]):
@@ -170,11 +169,10 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         self._request()
 
     def _query(self, *, filter_text: str | None = None, sort: tuple[str, bool] | None = None) -> RunQuery:
-        column, desc = sort or self.sort
-        clause = order_clause(column, desc)
+        key = sort_key(*(sort or self.sort))
         return RunQuery(experiment_ids=self.experiment_ids,
                         filter=self.filter_text if filter_text is None else filter_text,
-                        order_by=(clause,) if clause else (), page_size=self.page_size)
+                        sort=(key,) if key else (), page_size=self.page_size)
 
     def _request(self, *, filter_text: str | None = None, sort: tuple[str, bool] | None = None) -> None:
         """Ask the store for the first page of a query; it becomes the applied one only if the store accepts it.
@@ -217,6 +215,9 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
                 # the store's words go inline, where there is room for them; the status line only points there
                 self._show_filter_error(f"MLflow rejected the filter: {message}")
                 self.set_status("filter rejected (MLflow's message above); previous results kept", "error")
+            elif self.applied is not None and query.sort != self.applied.sort:
+                # short enough for one line: the table, still in its old order, says the rest
+                self.set_status(f"sort rejected: {message}", "error")
             else:
                 self.set_status(f"{describe_error(error)} - previous results kept", "error")
             return
@@ -425,7 +426,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         if column is None:
             self.set_status("no column to sort by: no runs are loaded (:sort COLUMN names one)", "warning")
             return
-        if order_clause(column, False) is None:
+        if sort_key(column, False) is None:
             self.set_status(f"the store cannot sort by {BASE_COLUMNS.get(column, (column,))[0].strip() or 'marks'}; "
                             "move to another column", "warning")
             return
@@ -456,10 +457,6 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         column = self._resolve_column(" ".join(words))
         if column is None:
             self.set_status(f":sort {arg}: no such column (try metrics.NAME, params.NAME, start, name)", "error")
-            return
-        if '"' in column or "`" in column:
-            # MLflow's names never hold them, and its order_by parser breaks on them
-            self.set_status(f":sort {arg}: bad sort key: a column name cannot hold \" or `", "error")
             return
         self._request(sort=(column, desc))
 
