@@ -118,7 +118,7 @@ class MetricsScreen(PaneScreen):
     def window(self) -> tuple[str, int]:
         return WINDOWS[self.window_index]
 
-    # -- what the query view and the poller show, read where the pane is read ---------------------
+    # -- the answers shown (kept by the query view) and the state of live refresh (kept by the poller) --
     @property
     def last_range(self) -> RangeResult | None:
         return next((view.last_range for view in self.query(QueryView)), None)
