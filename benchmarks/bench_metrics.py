@@ -106,7 +106,7 @@ def bench_draw(url: str, boards: Path, repeats: int) -> None:
     from backends.metrics.prometheus import PrometheusMetrics
     from console.app import make_app
     from console.config import Config, Context
-    from console.panes.metrics.screen import Job, run_poll
+    from console.panes.metrics.polling import Job, run_poll
     from widgets.chart import LineChart
 
     backend = PrometheusMetrics.from_settings({"prometheus_url": url, "timeout": 30})

@@ -16,7 +16,7 @@ import pytest
 from backends.metrics import InstantResult, RangeResult
 from backends.metrics.prometheus import PrometheusMetrics, _Values, answer_text, decode_answer
 from console.calls import BackendDone
-from console.panes.metrics.screen import MAX_SERIES
+from console.panes.metrics.polling import MAX_SERIES
 from widgets.chart import LineChart
 
 from .conftest import free_port, start_prometheus, wait_for
