@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -24,6 +25,7 @@ from textual.command import (
     Provider,
 )
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input
@@ -42,6 +44,14 @@ PANE_CLASSES = {
     "deployments": "console.panes.deployments.screen:DeploymentsScreen",
     "metrics": "console.panes.metrics.screen:MetricsScreen",
 }
+
+
+class KeyHandled(Message):
+    """Follows a key through the queues it goes through: when it reaches the app, the key has been dealt with."""
+
+    def __init__(self, token: object) -> None:
+        super().__init__()
+        self.token = token
 
 
 def _pane_factory(kind: str) -> Callable[[], Screen[Any]]:
@@ -165,7 +175,9 @@ class MlopsConsole(CrashReports, App):
         self._now = now
         self.initial_pane = initial_pane
         self.command_history: list[str] = History("command_history")
-        self._held_keys: list[events.Event] | None = None  # keys typed while a text field is being opened
+        self._waiting_keys: deque[events.Event] = deque()  # keys not handed on yet, in the order typed
+        self._key_in_flight: object | None = None  # the marker of the key being dealt with
+        self._holding: object | None = None  # keys wait while a text field is being opened (type-ahead)
         self._switching = asyncio.Lock()  # one :ctx at a time
         if config.keymap:
             self.set_keymap(dict(config.keymap))
@@ -185,11 +197,10 @@ class MlopsConsole(CrashReports, App):
 
     def hold_keys(self) -> None:
         """Hold the keys that arrive from now on, until ``type_into`` (or, at the latest, one second)."""
-        if self._held_keys is None:
-            held: list[events.Event] = []
-            self._held_keys = held
+        if self._holding is None:
+            token = self._holding = object()
             # never more than a moment, whatever happens (this hold only: a later one keeps its own)
-            self.set_timer(1.0, lambda: self._release_keys() if self._held_keys is held else None)
+            self.set_timer(1.0, lambda: self._release_keys() if self._holding is token else None)
 
     def type_into(self, field: Widget) -> None:
         """Focus ``field`` and hand it the keys held so far, in the order they came."""
@@ -198,19 +209,55 @@ class MlopsConsole(CrashReports, App):
         self.call_later(self._release_keys)
 
     async def _release_keys(self) -> None:
-        held, self._held_keys = self._held_keys, None
-        for event in held or ():
-            await super().on_event(event)
+        self._holding = None
+        await self._next_keys()
 
+    # One key at a time. Textual hands a key to the focused widget and checks the widget's own bindings (ctrl+u,
+    # the arrows, home in a text field) only once the key has bubbled back up to the app, a few turns of the
+    # loop later. The keys of one burst (a paste of keys, tmux send-keys, a slow SSH link catching up) would
+    # overtake it: `ctrl+u rate` typed into a field would insert "rate" and then delete the line. So the next
+    # key is handed on only when the one before has been dealt with all the way up (a marker message that
+    # follows it through the same queues says so), or its widget is gone.
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
             if not self.screen_stack:
                 return  # keys typed after `q`, arriving while the app closes: there is nothing left to act
-            if self._held_keys is not None:
-                self._held_keys.append(event)
-                return
-            self._focus_shown_widget()
+            self._waiting_keys.append(event)
+            await self._next_keys()
+            return
         await super().on_event(event)
+
+    async def _next_keys(self) -> None:
+        while self._waiting_keys and self._key_in_flight is None and self._holding is None and self.screen_stack:
+            event = self._waiting_keys.popleft()
+            self._focus_shown_widget()
+            target: Widget = self.focused or self.screen
+            await super().on_event(event)  # a priority binding acts now; any other key goes to the target
+            if event.is_forwarded and target.is_attached:
+                token = self._key_in_flight = object()
+                target.post_message(KeyHandled(token))
+                self._watch_key(token, target, 0)
+
+    def _watch_key(self, token: object, target: Widget, checks: int) -> None:
+        """Let the next key go if ``target`` went away before its marker came back (a dialog the key closed)."""
+        def check() -> Any:
+            if self._key_in_flight is not token:
+                return None
+            if not target.is_attached or checks >= 20:  # 20 x 25 ms: a stuck marker never holds keys long
+                return self._key_done(token)
+            self._watch_key(token, target, checks + 1)
+            return None
+
+        self.set_timer(0.025, check)
+
+    async def on_key_handled(self, message: KeyHandled) -> None:
+        message.stop()
+        await self._key_done(message.token)
+
+    async def _key_done(self, token: object) -> None:
+        if self._key_in_flight is token:
+            self._key_in_flight = None
+            await self._next_keys()
 
     def _focus_shown_widget(self) -> None:
         """A key never goes to a widget the user cannot see: if the focused one was hidden (its line closed,

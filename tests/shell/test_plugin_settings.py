@@ -15,7 +15,7 @@ import pytest
 
 from backends import registry
 from backends.registry import Setting
-from console.app import default_backend_factory
+from console.backend_cache import default_backend_factory
 from console.config import ConfigError, parse_config, redact
 
 ROOT = Path(__file__).resolve().parents[2]
