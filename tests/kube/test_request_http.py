@@ -11,16 +11,20 @@ from __future__ import annotations
 import base64
 import socket
 import socketserver
+import ssl
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from backends.deployments.inference import KEPT_BODY_CHARS, RequestSender
 from backends.errors import BackendTimeout, Unreachable
+from tests.tls_cert import self_signed
 
 RESET = b"<reset>"  # an answer that is a TCP reset, not a word
 
@@ -28,7 +32,7 @@ RESET = b"<reset>"  # an answer that is a TCP reset, not a word
 @pytest.fixture(autouse=True)
 def _no_proxy_from_the_environment(monkeypatch):
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy",
-                 "NO_PROXY", "no_proxy"):
+                 "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -61,7 +65,8 @@ def _read_request(f) -> bytes | None:
 
 
 @contextmanager
-def server(answer: Callable[[bytes, int], bytes | None], close_after: bool = False) -> Iterator[Server]:
+def server(answer: Callable[[bytes, int], bytes | None], close_after: bool = False,
+           tls: tuple[Path, Path] | None = None) -> Iterator[Server]:
     state = Server(answer, close_after)
 
     class Handler(socketserver.StreamRequestHandler):
@@ -91,8 +96,12 @@ def server(answer: Callable[[bytes, int], bytes | None], close_after: bool = Fal
 
     srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        srv.socket = context.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{srv.server_address[1]}"
+    state.url = f"{'https' if tls else 'http'}://127.0.0.1:{srv.server_address[1]}"
     try:
         yield state
     finally:
@@ -284,6 +293,22 @@ def test_a_proxy_in_the_environment_is_used_and_no_proxy_is_honoured(monkeypatch
         assert send(sender, direct.url).body == '{"direct": true}'
         assert send(sender, "http://model.invalid:8080").body.startswith('{"proxied"')
         assert len(direct.requests) == 1 and len(prx.requests) == 2
+        sender.close()
+
+
+def test_https_checks_the_certificate_against_the_ca_file_of_the_environment(tmp_path, monkeypatch):
+    try:
+        cert, key = self_signed(tmp_path)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl could not make a test certificate: {exc}")
+    with server(lambda req, n: ok(b'{"n": %d}' % n), tls=(cert, key)) as srv:
+        with pytest.raises(Unreachable) as err:
+            send(RequestSender(timeout=5), srv.url)
+        assert "CERTIFICATE_VERIFY_FAILED" in err.value.detail and not srv.requests
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        sender = RequestSender(timeout=5)
+        assert [send(sender, srv.url).body for _ in range(2)] == ['{"n": 1}', '{"n": 2}']
+        assert srv.connections == 1
         sender.close()
 
 
