@@ -311,6 +311,10 @@ class RequestSender:
                 break
             except httpx.TimeoutException as exc:
                 raise self._timed_out(url, str(exc) or type(exc).__name__) from None
+            except httpx.InvalidURL as exc:  # e.g. a port that is not a number
+                raise Unreachable("cannot send to this address: it is not a valid URL", endpoint=redact(url),
+                                  detail=redact(str(exc)),
+                                  hint="check the URL the endpoint is configured with") from None
             except httpx.HTTPError as exc:
                 # a kept-alive connection the server closed as the request left (its idle timer fired):
                 # sent once more on a new connection, as browsers do; not when the connection was new,

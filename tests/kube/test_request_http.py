@@ -323,6 +323,10 @@ def test_refused_and_unresolvable_say_so():
     with pytest.raises(Unreachable) as err:
         send(RequestSender(timeout=5), "http://model.invalid:8080")
     assert "no address for model.invalid" in str(err.value) and err.value.detail
+    with pytest.raises(Unreachable) as err:
+        send(RequestSender(timeout=5), "http://ml-user:s3cret-pw@127.0.0.1:80a")
+    assert str(err.value).startswith("cannot send to this address: it is not a valid URL")
+    assert err.value.detail == "Invalid port: '80a'" and "s3cret-pw" not in str(err.value)
 
 
 def test_a_port_that_does_not_speak_http_says_so():
