@@ -77,11 +77,11 @@ class EndpointDeployments:
 
     @staticmethod
     def import_library() -> None:
-        """What health checks and test requests use (httpx, h11), imported where the app builds the backend
-        so that it is among the objects the app moves out of the garbage collector's way."""
+        """What health checks and test requests use (httpx, and the transport it loads at the first client),
+        imported where the app builds the backend so that it is among the objects the app moves out of the
+        garbage collector's way."""
+        import httpcore  # noqa: F401
         import httpx  # noqa: F401
-
-        import backends.deployments.http1  # noqa: F401
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> EndpointDeployments:

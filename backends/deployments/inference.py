@@ -3,8 +3,7 @@
 Builds a JSON payload that fits the deployment's protocol (Seldon v1 ``ndarray``, Open Inference
 Protocol v2 ``inputs``, MLflow scoring ``dataframe_split``) using the model's input signature where
 it can be had, computes where to send it, refuses invalid JSON before anything is sent, and sends
-it under a timeout: to a plain ``http://`` server over a kept-alive socket with h11 (``backends.deployments.http1``),
-otherwise with httpx. Neither is imported until a request is sent.
+it under a timeout with one pooled httpx client, which is not imported until a request is sent.
 """
 
 from __future__ import annotations
@@ -231,8 +230,14 @@ def mlflow_signature(model_uri: str, tracking_uri: str = "") -> tuple[tuple[str,
 
 
 class RequestSender:
-    """Sends test requests: plain-HTTP POSTs with ``backends.deployments.http1``, the rest with one pooled httpx
-    client; thread-safe, lazily built."""
+    """Sends test requests and metadata GETs with one pooled httpx client for every URL; thread-safe, built
+    at the first request.
+
+    The client keeps connections alive, follows no redirect (a 3xx is an answer to show), applies the
+    context's timeout to connecting, writing and reading alike, and takes proxies (``HTTP_PROXY``,
+    ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and CA files (``SSL_CERT_FILE``, ``SSL_CERT_DIR``) from the
+    environment as curl and requests do. Credentials in a URL are sent as basic auth.
+    """
 
     # how a cluster's internal address is reached from outside it (the Kubernetes backend can also go
     # through the ingress)
@@ -242,7 +247,6 @@ class RequestSender:
         self.timeout = timeout
         self.in_cluster_hint = in_cluster_hint or self.IN_CLUSTER_HINT
         self._client: Any = None
-        self._http1: Any = None
         self._lock = threading.Lock()
 
     def client(self) -> Any:
@@ -250,25 +254,15 @@ class RequestSender:
             if self._client is None:
                 import httpx
 
-                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False,
+                                            headers={"User-Agent": "mlops-console"})
             return self._client
-
-    def http1(self) -> Any:
-        with self._lock:
-            if self._http1 is None:
-                from backends.deployments.http1 import Http1Pool
-
-                self._http1 = Http1Pool()
-            return self._http1
 
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-            if self._http1 is not None:
-                self._http1.close()
-                self._http1 = None
 
     def get_json(self, url: str, timeout: float | None = None) -> Any:
         """GET ``url`` and decode its JSON; BackendError subclasses on failure."""
@@ -304,44 +298,44 @@ class RequestSender:
         if not url:
             raise NotFound("this deployment has no address to send to",
                            hint="set ingress_url in the context, or wait until status.address.url is set")
-        from backends.deployments import http1
-
-        request = request_record(url, body, protocol, headers)
-        if http1.applies(url):
-            return request, self._send_http1(url, body, tuple(headers))
         import httpx
 
+        request = request_record(url, body, protocol, headers)
         client = self.client()
+        content = body.encode("utf-8")
         start = time.perf_counter()
-        try:
-            resp = client.post(url, content=body.encode("utf-8"), headers=dict(headers))
-        except httpx.TimeoutException as exc:
-            raise self._timed_out(url, str(exc) or type(exc).__name__) from None
-        except httpx.HTTPError as exc:
-            raise self._unreachable(url, str(exc), exc, self.in_cluster_hint) from None
+        for attempt in (1, 2):
+            trace = _Trace()
+            try:
+                resp = client.post(url, content=content, headers=dict(headers), extensions={"trace": trace})
+                break
+            except httpx.TimeoutException as exc:
+                raise self._timed_out(url, str(exc) or type(exc).__name__) from None
+            except httpx.InvalidURL as exc:  # e.g. a port that is not a number
+                raise Unreachable("cannot send to this address: it is not a valid URL", endpoint=redact(url),
+                                  detail=redact(str(exc)),
+                                  hint="check the URL the endpoint is configured with") from None
+            except httpx.HTTPError as exc:
+                # a kept-alive connection the server closed as the request left (its idle timer fired):
+                # sent once more on a new connection, as browsers do; not when the connection was new,
+                # since the request may have reached the model
+                if attempt == 1 and trace.reused and not trace.answered and isinstance(
+                        exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
+                    continue
+                raise self._unreachable(url, _plain_words(str(exc) or type(exc).__name__), exc,
+                                        self.in_cluster_hint) from None
         latency = time.perf_counter() - start
         return request, _response(resp.status_code, latency, resp.text, tuple(resp.headers.items()))
 
-    def _send_http1(self, url: str, body: str, headers: tuple[tuple[str, str], ...]) -> PredictionResponse:
-        pool = self.http1()
-        start = time.perf_counter()
-        try:
-            answer = pool.post(url, body.encode("utf-8"), headers, self.timeout)
-        except TimeoutError as exc:
-            raise self._timed_out(url, str(exc) or "timed out") from None
-        except OSError as exc:  # refused, reset, no route, a broken answer
-            raise self._unreachable(url, str(exc) or type(exc).__name__, exc, self.in_cluster_hint) from None
-        latency = time.perf_counter() - start
-        return _response(answer.status, latency, answer.text, answer.headers)
-
     def _timed_out(self, url: str, detail: str) -> BackendTimeout:
-        return BackendTimeout(f"no answer within {self.timeout:g} s", endpoint=url, detail=detail,
+        return BackendTimeout(f"no answer within {self.timeout:g} s", endpoint=redact(url), detail=redact(detail),
                               hint="the model may be overloaded; raise `timeout` in the context")
 
     @staticmethod
     def _unreachable(url: str, detail: str, error: BaseException | None = None,
                      in_cluster_hint: str = IN_CLUSTER_HINT) -> Unreachable:
         host = urlsplit(url).hostname or ""
+        url, detail = redact(url), redact(detail)  # a password in the URL, or in a proxy's address
         if _name_not_resolved(error) and _in_cluster_name(host):
             # a Service's DNS name, which only resolves inside the cluster (status.address.url gives these)
             return Unreachable(f"cannot reach the model server: {host} is an address inside the cluster",
@@ -351,6 +345,40 @@ class RequestSender:
                                detail=detail, hint="is the host name right?")
         return Unreachable("cannot reach the model server", endpoint=url, detail=detail,
                            hint="is it running and is the URL right?")
+
+
+class _Trace:
+    """httpx's ``trace`` request extension: whether the request went on a connection opened before it, and
+    whether the answer's status line and headers came."""
+
+    __slots__ = ("reused", "answered")
+
+    def __init__(self) -> None:
+        self.reused, self.answered = True, False
+
+    def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == "connection.connect_tcp.started":
+            self.reused = False
+        elif event == "http11.receive_response_headers.complete":
+            self.answered = True
+
+
+# httpx's (h11's) words for an answer that is not one, in the words the rest of the pane uses
+_PLAIN_WORDS = (
+    (re.compile(r"^Server disconnected without sending a response\.?$"),
+     "the server closed the connection without answering"),
+    (re.compile(r"^peer closed connection without sending complete message body:? \(?(.*?)\)?$"),
+     r"the server closed the connection in the middle of its answer (\1)"),
+    (re.compile(r"^illegal status line: bytearray\((.*)\)$", re.DOTALL),
+     r"the server did not answer in HTTP/1.1: \1"),
+)
+
+
+def _plain_words(detail: str) -> str:
+    for pattern, words in _PLAIN_WORDS:
+        if pattern.match(detail):
+            return pattern.sub(words, detail)
+    return detail
 
 
 _IN_CLUSTER = re.compile(r"\.(svc|pod)(\.cluster\.local)?\.?$|\.cluster\.local\.?$", re.IGNORECASE)

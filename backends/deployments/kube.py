@@ -298,12 +298,11 @@ class KubernetesDeployments:
         the backend, in a worker, so that their objects (about 60,000) are among those it moves out of the
         garbage collector's way; imported at the first list, every full collection walked them (pauses of
         10-50 ms while the table filled)."""
-        import httpx  # noqa: F401 - the test requests' metadata and https sends
+        import httpcore  # noqa: F401 - test requests: httpx loads its transport (and h11) at the first client
+        import httpx  # noqa: F401
         import kubernetes.config  # noqa: F401
         import kubernetes.watch  # noqa: F401
         from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi  # noqa: F401 - loaded lazily
-
-        import backends.deployments.http1  # noqa: F401 - plain-HTTP test requests
 
     def _api_client(self) -> Any:
         with self._lock:

@@ -322,7 +322,7 @@ def test_a_context_the_kubeconfig_lacks_is_named_with_the_ones_it_has(tmp_path, 
         backend(kc, [namespace]).list_deployments()
 
 
-@pytest.mark.parametrize("scheme", ["http", "https"])  # the kept-alive h11 path and the httpx path
+@pytest.mark.parametrize("scheme", ["http", "https"])  # the same client; a TLS URL fails the same way
 def test_a_request_to_an_in_cluster_address_says_how_to_reach_it(kubeconfig, scheme):
     import uuid
 
