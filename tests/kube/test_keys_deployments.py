@@ -16,6 +16,12 @@ from widgets.views import TextView
 
 from .test_deployments_pane import create, iris_endpoint_app, pane, row_of, status, wait_for
 
+
+@pytest.fixture(autouse=True)
+def _files_go_to_a_temporary_folder(tmp_path, monkeypatch):
+    """ctrl+o in the request editor saves its history in the working directory: never the repository's."""
+    monkeypatch.chdir(tmp_path)
+
 SIZE = (80, 24)
 KUBECONFIG = """apiVersion: v1
 kind: Config
