@@ -243,8 +243,8 @@ async def console_requests(url: str, body: str, runs: int) -> tuple[list[float],
         answered = view._answered  # the handler: shows the answer, then has its history row added
         add_row = view._add_history_row
 
-        def timed_answered(message):
-            answered(message)
+        def timed_answered(key, message):
+            answered(key, message)
             stamp[0] = time.perf_counter()
             shown.set()
 

@@ -90,12 +90,15 @@ class CallsBackend:
                      on_result: Callable[[Any], Any],
                      on_error: Callable[[BaseException], Any] | None = None,
                      timeout: float | None = None, busy: str | None = None,
-                     on_drop: Callable[[], Any] | None = None, doing: str = "") -> None:
+                     on_drop: Callable[[], Any] | None = None, doing: str = "",
+                     outlives_host: bool = False) -> None:
         """Run ``fn(*args)`` in an exclusive thread worker of ``group``; the answer comes back on the UI thread
         through ``on_result`` (an error through ``on_error``, default ``show_error``). ``busy``: words shown if
         the call is still out after ``BUSY_DELAY``. ``on_drop``: called if the answer will never be delivered
         (replaced by a newer call of the group, or the host rebuilt). ``doing`` names the work in a timeout's
-        message ("the pull did not finish within ...")."""
+        message ("the pull did not finish within ..."). ``outlives_host``: the answer is handled even after the
+        host closed (a test request's answer still goes into the history), and sooner: by a loop callback, not
+        through the host's message queue."""
         calls, pending = self._call_state()
         if self.calls_paused():
             if on_drop is not None:
@@ -108,6 +111,7 @@ class CallsBackend:
         pending[group] = token
         calls[(group, token)] = _Call(on_result, on_error, on_drop, busy, doing)
         host: Any = self
+        loop = asyncio.get_running_loop()
 
         def work() -> None:
             worker = get_current_worker()
@@ -115,7 +119,12 @@ class CallsBackend:
                 result, error = fn(*args), None
             except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
                 result, error = None, exc
-            if not worker.is_cancelled:
+            if outlives_host:
+                try:
+                    loop.call_soon_threadsafe(self.on_backend_done, BackendDone(group, token, result, error))
+                except RuntimeError:  # the app has exited
+                    pass
+            elif not worker.is_cancelled:
                 host.post_message(BackendDone(group, token, result, error))
 
         name = f"{getattr(host, 'id', None) or type(host).__name__}.{group}"

@@ -471,4 +471,4 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         body = history[-1].request.body if history and not history[-1].request.body_cut else None
         self.set_status(f"{d.namespace}/{d.name}: ctrl+s sends to {template.url or '(no address)'}")
         self.app.push_screen(RequestView(d, template, history, lambda text: backend.send(d, text, template.url or None),
-                                         self.console_app.now, body=body, caller=self))
+                                         self.console_app.now, body=body))

@@ -196,9 +196,8 @@ class RequestView(CallsBackend, Dialog[None]):
 
     def __init__(self, deployment: Deployment, template: RequestTemplate, history: list[Exchange],
                  send: Callable[[str], tuple[PredictionRequest, PredictionResponse]], now: Callable[[], datetime],
-                 body: str | None = None, save_dir: Path | None = None, caller: CallsBackend | None = None) -> None:
+                 body: str | None = None, save_dir: Path | None = None) -> None:
         super().__init__()
-        self.caller = caller  # what sends the requests (the pane); None: this dialog
         self.deployment, self.template, self.history = deployment, template, history
         self.send_fn, self.now = send, now
         self.initial_body = body if body is not None else template.body
@@ -291,13 +290,12 @@ class RequestView(CallsBackend, Dialog[None]):
             _ = result[1].pretty_body  # pretty-printed in the worker: the UI thread finds it done
             return result
 
-        # called through the pane, which outlives this dialog: an answer that comes after the dialog closed
-        # still reaches the history. Each request is its own group (none replaces another); the backend keeps
-        # the context's timeout, the pane gives up a little after it.
-        caller = self.caller or self
-        caller.call_backend(f"request.{id(self)}.{key}", send_and_format, body, on_result=sent,
-                            on_error=lambda error: sent(error=error), on_drop=lambda: self._in_flight.pop(key, None),
-                            timeout=caller.call_timeout() + 5)
+        # an answer that comes after the dialog closed still goes into the history (outlives_host). Each request is
+        # its own group (none replaces another); the backend keeps the context's timeout, the UI gives up a little
+        # after it.
+        self.call_backend(f"request.{key}", send_and_format, body, on_result=sent,
+                          on_error=lambda error: sent(error=error), on_drop=lambda: self._in_flight.pop(key, None),
+                          timeout=self.call_timeout() + 5, outlives_host=True)
         # nothing changes on screen until the answer, or "sending" after 50 ms if it is slow: drawing while
         # the request is out holds the interpreter the worker needs
         self.set_timer(0.05, self._show_sending)
