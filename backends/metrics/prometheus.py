@@ -297,7 +297,11 @@ class PrometheusMetrics:
             unverified = f"Unverified HTTPS request is being made to host '{re.escape(self._host)}'"
             warnings.filterwarnings("ignore", unverified, InsecureRequestWarning)
         session = requests.Session()
-        session.verify = verify
+        # the proxies (NO_PROXY honoured) and CA bundle the environment gives, read once here rather than
+        # by requests on every request (0.2 ms each)
+        environment = session.merge_environment_settings(self.base_url, {}, None, verify, None)
+        session.trust_env = False
+        session.proxies, session.verify = environment["proxies"], environment["verify"]
         session.headers["Accept"] = "application/json"
         if self._token:
             session.headers["Authorization"] = f"Bearer {self._token}"
@@ -331,9 +335,7 @@ class PrometheusMetrics:
                 if call is not None:
                     value = call(prom)
                 else:
-                    # verify given as the library gives it: requests lets REQUESTS_CA_BUNDLE override the session's
-                    value = session.get(self.base_url + path, params=params, timeout=self.timeout,
-                                        verify=session.verify).json()["data"]
+                    value = session.get(self.base_url + path, params=params, timeout=self.timeout).json()["data"]
             except requests.Timeout:
                 raise BackendTimeout(
                     f"Prometheus did not answer within {self.timeout:g}s", endpoint=self.endpoint,

@@ -145,3 +145,7 @@ def test_a_proxy_from_the_environment_carries_every_call(prometheus, relay, no_p
         down.alerts()
     assert "proxy" in str(err.value) and "HTTP_PROXY" in str(err.value)
     assert PROXY_PASSWORD not in str(err.value) and PROXY_PASSWORD not in (err.value.detail or "")
+
+    no_proxy_settings.setenv("NO_PROXY", "127.0.0.1")  # the same dead proxy, not asked for this host
+    direct = PrometheusMetrics.from_settings({"prometheus_url": prometheus.url, "timeout": 5})
+    assert "MlcAlwaysFiring" in {a.name for a in direct.alerts()}
