@@ -302,6 +302,8 @@ class PrometheusMetrics:
         environment = session.merge_environment_settings(self.base_url, {}, None, verify, None)
         session.trust_env = False
         session.proxies, session.verify = environment["proxies"], environment["verify"]
+        if session.verify is True:  # no CA named for requests: the one OpenSSL's variables name, if any
+            session.verify = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or True
         session.headers["Accept"] = "application/json"
         if self._token:
             session.headers["Authorization"] = f"Bearer {self._token}"

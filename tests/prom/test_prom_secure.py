@@ -98,6 +98,15 @@ def test_the_settings_hold_when_requests_ca_bundle_is_set(secure_prometheus, mon
         assert backend.instant_query("1 + 2").samples[0].value == 3.0
 
 
+def test_a_ca_named_by_ssl_cert_file(secure_prometheus, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(secure_prometheus.cert))
+    backend = PrometheusMetrics.from_settings({"prometheus_url": secure_prometheus.url, "prometheus_username": USER,
+                                               "prometheus_password": PASSWORD, "timeout": 5})
+    assert "exporter" in {t.job for t in backend.targets()}
+
+
 class _BearerProxy(BaseHTTPRequestHandler):
     """An auth proxy in front of the real Prometheus: wants `Authorization: Bearer TOKEN`."""
 
