@@ -207,6 +207,21 @@ def _adapter(answers: threading.local) -> HTTPAdapter:
     return Adapter(max_retries=0)
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The error under requests' and urllib3's wrappers, whose text ("Max retries exceeded with url: ...") would
+    bury it: for a refused connection, ``[Errno 111] Connection refused``."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "reason", None)  # urllib3's MaxRetryError
+        if not isinstance(inner, BaseException):
+            inner = exc.__cause__ or next((a for a in exc.args if isinstance(a, BaseException)), None)
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
 class PrometheusMetrics:
     """:class:`backends.metrics.MetricsSource` for one Prometheus server."""
 
@@ -344,7 +359,7 @@ class PrometheusMetrics:
                     hint="it may be overloaded; try a shorter range or raise `timeout`",
                 ) from None
             except requests.ConnectionError as exc:
-                text = redact(str(exc))
+                text = redact(str(_root_cause(exc)))
                 if isinstance(exc, requests.exceptions.ProxyError):
                     raise Unreachable(
                         "cannot connect to Prometheus through the proxy", endpoint=self.endpoint, detail=text,
@@ -361,7 +376,7 @@ class PrometheusMetrics:
                 ) from None
             except requests.RequestException as exc:
                 raise Unreachable(f"talking to Prometheus failed: {type(exc).__name__}",
-                                  endpoint=self.endpoint, detail=redact(str(exc))) from None
+                                  endpoint=self.endpoint, detail=redact(str(_root_cause(exc)))) from None
             except (PrometheusApiClientException, ValueError, LookupError, TypeError):
                 # a status other than 200 (the library's exception), or an answer that is not the API's JSON
                 if self._answers.last is None:
