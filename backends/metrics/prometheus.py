@@ -326,6 +326,7 @@ class PrometheusMetrics:
         adapter = _adapter(self._answers)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
+        # retry: the library's default is 3 retries, with backoff, on connection errors and 5xx answers
         prom = PrometheusConnect(self.base_url, session=session, retry=Retry(total=0, read=False),
                                  timeout=self.timeout, method="POST")
         session.mount(self.base_url, adapter)  # in place of the one the library mounts on its URL
