@@ -1,4 +1,5 @@
-"""The Metrics pane's backend for a real Prometheus, over its HTTP API (``/api/v1``) with httpx.
+"""The Metrics pane's backend for a real Prometheus, over its HTTP API (``/api/v1``) with
+prometheus-api-client's ``PrometheusConnect`` and the ``requests`` session it runs on.
 
 Settings: ``prometheus_url`` (or ``PROMETHEUS_URL``), ``prometheus_token`` (bearer) or
 ``prometheus_username`` / ``prometheus_password`` (basic auth, also taken from
@@ -15,9 +16,9 @@ import math
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from backends.errors import (
@@ -40,6 +41,12 @@ from backends.metrics import (
     labels_of,
 )
 from backends.metrics.dashboards import ImportReport, load_folders
+from backends.redact import redact
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest, Response, Session
+    from requests.adapters import HTTPAdapter
+    from urllib3 import BaseHTTPResponse
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -167,6 +174,54 @@ def _series_values(item: dict[str, Any]) -> Any:
     return values.decode() if isinstance(values, _Values) else values
 
 
+# -- the session's transport -----------------------------------------------------------------------
+# PrometheusConnect decodes an answer with ``response.json()`` and hands back only its ``data.result``. So
+# the session's adapter makes responses whose ``json()`` is the piecewise decoding above, and keeps the
+# calling thread's last response: the result type, the warnings and, for an error, the status and
+# Prometheus' own message are read from it.
+
+def _adapter(answers: threading.local) -> HTTPAdapter:
+    """A transport adapter that never retries (the pane has its own backoff: a retry would only hide a failure
+    and multiply the wait) and whose responses decode their JSON a piece at a time, once. The thread's last
+    response is left in ``answers.last``."""
+    from requests import Response
+    from requests.adapters import HTTPAdapter
+
+    class Answer(Response):
+        def __init__(self, response: Response) -> None:
+            super().__init__()
+            self.__dict__.update(vars(response))
+            self.decoded: Any = None
+
+        def json(self, **kwargs: Any) -> Any:
+            if self.decoded is None:
+                self.decoded = decode_answer(answer_text(self.content))
+            return self.decoded
+
+    class Adapter(HTTPAdapter):
+        def build_response(self, req: PreparedRequest, resp: BaseHTTPResponse) -> Response:
+            answer = Answer(super().build_response(req, resp))
+            answers.last = answer
+            return answer
+
+    return Adapter(max_retries=0)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The error under requests' and urllib3's wrappers, whose text ("Max retries exceeded with url: ...") would
+    bury it: for a refused connection, ``[Errno 111] Connection refused``."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "reason", None)  # urllib3's MaxRetryError
+        if not isinstance(inner, BaseException):
+            inner = exc.__cause__ or next((a for a in exc.args if isinstance(a, BaseException)), None)
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
 class PrometheusMetrics:
     """:class:`backends.metrics.MetricsSource` for one Prometheus server."""
 
@@ -192,14 +247,17 @@ class PrometheusMetrics:
         self.timeout = float(timeout)
         self.refresh_interval = float(refresh_interval)
         self.dashboard_folders = tuple(dashboard_folders)
-        self._client_obj: Any = None
+        self._host = parts.hostname
+        self._prom: Any = None  # PrometheusConnect, made on first use
+        self._session: Session | None = None
         self._lock = threading.Lock()
+        self._answers = threading.local()  # each thread's last response (see _adapter)
 
     @staticmethod
     def import_library() -> None:
-        """httpx, imported where the app builds the backend (in a worker) so that it is among the objects
-        the app moves out of the garbage collector's way (about 17,000; 3 ms per full collection)."""
-        import httpx  # noqa: F401
+        """prometheus-api-client (and requests), imported where the app builds the backend (in a worker) so
+        that they are among the objects the app moves out of the garbage collector's way."""
+        import prometheus_api_client.prometheus_connect  # noqa: F401
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> PrometheusMetrics:
@@ -228,79 +286,125 @@ class PrometheusMetrics:
         return f"PrometheusMetrics({self.endpoint!r})"
 
     # -- HTTP -------------------------------------------------------------------------------
-    def _client(self) -> Any:
+    def _connect(self) -> tuple[Any, Session]:
         with self._lock:
-            if self._client_obj is None:
-                import httpx
+            if self._prom is None or self._session is None:
+                self._prom, self._session = self._open()
+            return self._prom, self._session
 
-                verify: Any = self.verify
-                if self.ca_file:
-                    import ssl
+    def _open(self) -> tuple[Any, Session]:
+        """PrometheusConnect on one session that carries the TLS settings, the credentials and the headers
+        for every call, the library's and those it has no method for."""
+        import warnings
 
-                    path = os.path.expanduser(self.ca_file)
-                    if not os.path.isfile(path):
-                        raise NotConfigured(f"prometheus_ca_file {path} does not exist",
-                                            endpoint=self.endpoint)
-                    verify = ssl.create_default_context(cafile=path)
-                headers = {"Accept": "application/json"}
-                if self._token:
-                    headers["Authorization"] = f"Bearer {self._token}"
-                self._client_obj = httpx.Client(
-                    base_url=self.base_url, headers=headers, verify=verify,
-                    auth=httpx.BasicAuth(*self._basic) if self._basic else None,
-                    timeout=httpx.Timeout(self.timeout), follow_redirects=True,
-                )
-            return self._client_obj
+        import requests
+        from prometheus_api_client import PrometheusConnect
+        from urllib3.exceptions import InsecureRequestWarning
+        from urllib3.util.retry import Retry
+
+        verify: bool | str = self.verify
+        if self.ca_file:
+            verify = os.path.expanduser(self.ca_file)
+            if not os.path.isfile(verify):
+                raise NotConfigured(f"prometheus_ca_file {verify} does not exist", endpoint=self.endpoint)
+        elif not verify:
+            # asked for in the settings, so not worth a warning on every request
+            unverified = f"Unverified HTTPS request is being made to host '{re.escape(self._host)}'"
+            warnings.filterwarnings("ignore", unverified, InsecureRequestWarning)
+        session = requests.Session()
+        # the proxies (NO_PROXY honoured) and CA bundle the environment gives, read once here rather than
+        # by requests on every request (0.2 ms each)
+        environment = session.merge_environment_settings(self.base_url, {}, None, verify, None)
+        session.trust_env = False
+        session.proxies, session.verify = environment["proxies"], environment["verify"]
+        if session.verify is True:  # no CA named for requests: the one OpenSSL's variables name, if any
+            session.verify = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR") or True
+        session.headers["Accept"] = "application/json"
+        if self._token:
+            session.headers["Authorization"] = f"Bearer {self._token}"
+        session.auth = self._basic
+        adapter = _adapter(self._answers)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        # retry: the library's default is 3 retries, with backoff, on connection errors and 5xx answers
+        prom = PrometheusConnect(self.base_url, session=session, retry=Retry(total=0, read=False),
+                                 timeout=self.timeout, method="POST")
+        session.mount(self.base_url, adapter)  # in place of the one the library mounts on its URL
+        return prom, session
 
     def close(self) -> None:
         with self._lock:
-            if self._client_obj is not None:
-                self._client_obj.close()
-                self._client_obj = None
+            if self._prom is not None:
+                self._prom.close()
+            self._prom = self._session = None
 
-    def _call(self, path: str, params: Any = None, form: Any = None) -> Any:
-        import httpx
+    def _ask(self, path: str, call: Callable[[Any], Any] | None = None,
+             params: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
+        """``call(prom)`` through PrometheusConnect, or with no ``call`` a GET of ``path`` (what the library
+        has no method for) through its session; its value and the answer's body. Raises the
+        :class:`BackendError` that says what went wrong."""
+        import requests
+        from prometheus_api_client import PrometheusApiClientException
 
-        client = self._client()
+        prom, session = self._connect()
+        self._answers.last = None
+        try:
+            try:
+                if call is not None:
+                    value = call(prom)
+                else:
+                    value = session.get(self.base_url + path, params=params, timeout=self.timeout).json()["data"]
+            except requests.Timeout:
+                raise BackendTimeout(
+                    f"Prometheus did not answer within {self.timeout:g}s", endpoint=self.endpoint,
+                    hint="it may be overloaded; try a shorter range or raise `timeout`",
+                ) from None
+            except requests.ConnectionError as exc:
+                text = redact(str(_root_cause(exc)))
+                if isinstance(exc, requests.exceptions.ProxyError):
+                    raise Unreachable(
+                        "cannot connect to Prometheus through the proxy", endpoint=self.endpoint, detail=text,
+                        hint="check HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
+                    ) from None
+                if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+                    raise Unreachable(
+                        "TLS verification of Prometheus failed", endpoint=self.endpoint, detail=text,
+                        hint="set prometheus_ca_file to its CA, or prometheus_verify = false",
+                    ) from None
+                raise Unreachable(
+                    "cannot connect to Prometheus", endpoint=self.endpoint, detail=text,
+                    hint="is it running? check prometheus_url / --prometheus-url / PROMETHEUS_URL",
+                ) from None
+            except requests.RequestException as exc:
+                raise Unreachable(f"talking to Prometheus failed: {type(exc).__name__}",
+                                  endpoint=self.endpoint, detail=redact(str(_root_cause(exc)))) from None
+            except (PrometheusApiClientException, ValueError, LookupError, TypeError):
+                # a status other than 200 (the library's exception), or an answer that is not the API's JSON
+                if self._answers.last is None:
+                    raise
+                self._refuse(self._answers.last, path)
+            answer = self._answers.last
+            body = answer.json()
+            if not (isinstance(body, dict) and body.get("status") == "success"):
+                self._refuse(answer, path)
+            return value, body
+        finally:
+            self._answers.last = None  # not kept alive: it holds the whole answer
+
+    def _refuse(self, answer: Response, path: str) -> NoReturn:
         what = path.rsplit("/", 1)[-1] if "label" not in path else "label"
         try:
-            if form is not None:
-                response = client.post(path, data=form)
-            else:
-                response = client.get(path, params=params)
-        except httpx.TimeoutException:
-            raise BackendTimeout(
-                f"Prometheus did not answer within {self.timeout:g}s", endpoint=self.endpoint,
-                hint="it may be overloaded; try a shorter range or raise `timeout`",
-            ) from None
-        except httpx.ConnectError as exc:
-            text = str(exc)
-            if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-                raise Unreachable(
-                    "TLS verification of Prometheus failed", endpoint=self.endpoint, detail=text,
-                    hint="set prometheus_ca_file to its CA, or prometheus_verify = false",
-                ) from None
-            raise Unreachable(
-                "cannot connect to Prometheus", endpoint=self.endpoint, detail=text,
-                hint="is it running? check prometheus_url / --prometheus-url / PROMETHEUS_URL",
-            ) from None
-        except httpx.HTTPError as exc:
-            raise Unreachable(f"talking to Prometheus failed: {type(exc).__name__}",
-                              endpoint=self.endpoint, detail=str(exc)) from None
-        try:
-            body = decode_answer(answer_text(response.content))
+            body = answer.json()
         except ValueError:
             body = None
-        status = response.status_code
-        if isinstance(body, dict) and body.get("status") == "success":
-            return body.get("data"), tuple(body.get("warnings") or ())
+        status = answer.status_code
         error = ""
         error_type = ""
         if isinstance(body, dict):
             error = str(body.get("error") or "")
             error_type = str(body.get("errorType") or "")
         else:
-            error = response.text.strip()[:300]
+            error = answer_text(answer.content).strip()[:300]
         if status in (400, 422) and error_type in ("bad_data", "execution", ""):
             raise InvalidQuery("Prometheus rejected the query", endpoint=self.endpoint,
                                status=status, detail=error)
@@ -331,10 +435,11 @@ class PrometheusMetrics:
                     max_series: int = 50) -> RangeResult:
         if not query.strip():
             raise InvalidQuery("the query is empty", endpoint=self.endpoint, detail="empty query")
-        form = {"query": query, "start": _ts(start), "end": _ts(end), "step": f"{step:g}",
-                "timeout": f"{self.timeout:g}s"}
-        data, warnings = self._call("/api/v1/query_range", form=form)
-        result = data.get("result") or []
+        params = {"timeout": f"{self.timeout:g}s"}
+        found, body = self._ask("/api/v1/query_range", lambda prom: prom.custom_query_range(
+            query, start_time=start, end_time=end, step=f"{step:g}", params=params))
+        result = found or []
+        warnings = tuple(body.get("warnings") or ())
         # the points of the series that are cut are never decoded
         labelled = sorted(((labels_of(item.get("metric") or {}), index) for index, item in enumerate(result)))
         series = tuple(
@@ -347,12 +452,12 @@ class PrometheusMetrics:
                       max_series: int = 200) -> InstantResult:
         if not query.strip():
             raise InvalidQuery("the query is empty", endpoint=self.endpoint, detail="empty query")
-        form = {"query": query, "timeout": f"{self.timeout:g}s"}
+        params = {"timeout": f"{self.timeout:g}s"}
         if time is not None:
-            form["time"] = _ts(time)
-        data, warnings = self._call("/api/v1/query", form=form)
-        kind = data.get("resultType", "vector")
-        result = data.get("result")
+            params["time"] = _ts(time)
+        result, body = self._ask("/api/v1/query", lambda prom: prom.custom_query(query, params=params))
+        kind = (body.get("data") or {}).get("resultType", "vector")
+        warnings = tuple(body.get("warnings") or ())
         samples: list[InstantSample] = []
         if kind in ("scalar", "string") and result:
             samples.append(InstantSample((), _float(result[1]),
@@ -376,12 +481,12 @@ class PrometheusMetrics:
 
     # -- completion -------------------------------------------------------------------------
     def metric_names(self) -> tuple[str, ...]:
-        data, _ = self._call("/api/v1/label/__name__/values")
+        data, _ = self._ask("/api/v1/label/__name__/values", lambda prom: prom.get_label_values("__name__"))
         return tuple(sorted(data or ()))
 
     def label_names(self, match: str | None = None) -> tuple[str, ...]:
         params = {"match[]": match} if match else None
-        data, _ = self._call("/api/v1/labels", params=params)
+        data, _ = self._ask("/api/v1/labels", lambda prom: prom.get_label_names(params=params))
         return tuple(sorted(n for n in data or () if n != "__name__"))
 
     def label_values(self, label: str, match: str | None = None) -> tuple[str, ...]:
@@ -389,12 +494,13 @@ class PrometheusMetrics:
             raise InvalidQuery(f"{label!r} is not a label name", endpoint=self.endpoint,
                                detail="label names are letters, digits and _")
         params = {"match[]": match} if match else None
-        data, _ = self._call(f"/api/v1/label/{label}/values", params=params)
+        data, _ = self._ask(f"/api/v1/label/{label}/values",
+                            lambda prom: prom.get_label_values(label, params=params))
         return tuple(sorted(data or ()))
 
     # -- alerts, targets, dashboards --------------------------------------------------------
     def alerts(self) -> tuple[Alert, ...]:
-        data, _ = self._call("/api/v1/alerts")
+        data, _ = self._ask("/api/v1/alerts")  # not in the library: through its session
         alerts = []
         for item in (data or {}).get("alerts") or ():
             labels = item.get("labels") or {}
@@ -408,7 +514,7 @@ class PrometheusMetrics:
         return tuple(alerts)
 
     def targets(self) -> tuple[Target, ...]:
-        data, _ = self._call("/api/v1/targets", params={"state": "active"})
+        data, _ = self._ask("/api/v1/targets", lambda prom: prom.get_targets(state="active"))
         targets = []
         for item in (data or {}).get("activeTargets") or ():
             labels = item.get("labels") or {}

@@ -163,6 +163,7 @@ def test_unreachable_says_where():
         backend.alerts()
     assert f"127.0.0.1:{port}" in str(err.value)
     assert err.value.hint and "prometheus_url" in err.value.hint
+    assert err.value.detail == "[Errno 111] Connection refused"  # the cause, not the client's wrapping of it
 
 
 def test_a_server_that_never_answers_times_out():

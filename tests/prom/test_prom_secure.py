@@ -8,6 +8,7 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import certifi
 import httpx
 import pytest
 
@@ -57,7 +58,7 @@ def test_tls_is_verified_by_default(secure_prometheus):
     assert "TLS" in str(err.value) and "prometheus_ca_file" in err.value.hint
 
 
-def test_ca_file_and_basic_auth(secure_prometheus):
+def test_ca_file_and_basic_auth(secure_prometheus, recwarn):
     settings = {"prometheus_url": secure_prometheus.url, "prometheus_ca_file": str(secure_prometheus.cert),
                 "prometheus_username": USER, "prometheus_password": PASSWORD, "timeout": 5}
     backend = PrometheusMetrics.from_settings(settings)
@@ -74,9 +75,36 @@ def test_ca_file_and_basic_auth(secure_prometheus):
     insecure = PrometheusMetrics.from_settings({**settings, "prometheus_ca_file": None,
                                                 "prometheus_verify": False})
     assert "mlc_room_temperature_celsius" in insecure.metric_names()
+    assert "MlcAlwaysFiring" in {a.name for a in insecure.alerts()}
+    # asked for in the settings: not a warning on every request
+    assert not [w for w in recwarn if "Unverified HTTPS request" in str(w.message)]
     missing = PrometheusMetrics.from_settings({**settings, "prometheus_ca_file": "/nonexistent/ca.pem"})
     with pytest.raises(NotConfigured, match="does not exist"):
         missing.targets()
+
+
+def test_the_settings_hold_when_requests_ca_bundle_is_set(secure_prometheus, monkeypatch):
+    """requests lets REQUESTS_CA_BUNDLE (set on many machines) override a session's own verify setting."""
+    bundle = certifi.where()  # a CA bundle without the test's CA
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+    monkeypatch.setenv("CURL_CA_BUNDLE", bundle)
+    settings = {"prometheus_url": secure_prometheus.url, "prometheus_ca_file": str(secure_prometheus.cert),
+                "prometheus_username": USER, "prometheus_password": PASSWORD, "timeout": 5}
+    for backend in (PrometheusMetrics.from_settings(settings),
+                    PrometheusMetrics.from_settings({**settings, "prometheus_ca_file": None,
+                                                     "prometheus_verify": False})):
+        assert "MlcAlwaysFiring" in {a.name for a in wait_for(backend.alerts, 20, what="the rules evaluated")}
+        assert "exporter" in {t.job for t in backend.targets()}
+        assert backend.instant_query("1 + 2").samples[0].value == 3.0
+
+
+def test_a_ca_named_by_ssl_cert_file(secure_prometheus, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(secure_prometheus.cert))
+    backend = PrometheusMetrics.from_settings({"prometheus_url": secure_prometheus.url, "prometheus_username": USER,
+                                               "prometheus_password": PASSWORD, "timeout": 5})
+    assert "exporter" in {t.job for t in backend.targets()}
 
 
 class _BearerProxy(BaseHTTPRequestHandler):
@@ -115,6 +143,8 @@ def test_bearer_token_behind_a_proxy(prometheus):
         url = f"http://127.0.0.1:{proxy.server_address[1]}"
         good = PrometheusMetrics.from_settings({"prometheus_url": url, "prometheus_token": TOKEN})
         assert good.label_values("room") == tuple(sorted(TEMPERATURES))
+        assert good.instant_query("1 + 2").samples[0].value == 3.0
+        assert "MlcAlwaysFiring" in {a.name for a in good.alerts()}
         bad = PrometheusMetrics.from_settings({"prometheus_url": url, "prometheus_token": "nope-987"})
         with pytest.raises(Forbidden) as err:
             bad.metric_names()

@@ -95,14 +95,16 @@ def test_building_a_backend_imports_its_client_library():
         ctx = Context(name="t", prometheus_url="http://127.0.0.1:9", deployments_backend="endpoints",
                       endpoints=(Endpoint("m", "http://127.0.0.1:9", "v2", "m"),))
         app = make_app(Config(), ctx)
-        result = {"before": sorted(m for m in ("httpx", "h11") if m in sys.modules)}
+        libraries = ("httpx", "h11", "prometheus_api_client", "requests")
+        result = {"before": sorted(m for m in libraries if m in sys.modules)}
         for kind in ("metrics", "deployments"):
             backend, problem = app.backends.build(kind, ctx)
             assert problem is None, problem
-            result[kind] = sorted(m for m in ("httpx", "h11") if m in sys.modules)
+            result[kind] = sorted(m for m in libraries if m in sys.modules)
         print(json.dumps(result))
     """)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result == {"before": [], "metrics": ["httpx"], "deployments": ["h11", "httpx"]}
+    assert result == {"before": [], "metrics": ["prometheus_api_client", "requests"],
+                      "deployments": ["h11", "httpx", "prometheus_api_client", "requests"]}
