@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from console.demo import train as training, workspace as ws
-from console.demo.stack import Stack, StackError, find_prometheus
+from console.demo.stack import TRAFFIC_RATE, Stack, StackError, find_prometheus
 
 STEPS = 7
 LOCK = "demo.lock"
@@ -190,7 +190,7 @@ class Demo:
         if not self.mlserver_url:
             raise StackError("needs MLServer")
         self.stack.start_traffic(self.mlserver_url, MODEL, self.n_features)
-        return f"{self.stack.mlserver_metrics and 'to MLServer, '}about 5% malformed"
+        return f"{TRAFFIC_RATE:g} requests/s to MLServer, about 5% malformed"
 
     def config_text(self) -> str:
         lines = [f'default_context = "{CONTEXT}"', "", f"[contexts.{CONTEXT}]",
