@@ -1,3 +1,5 @@
+# mypy: disable-error-code="import-untyped"
+# (scikit-learn ships no type information)
 """The demo's runs: the seven ElasticNet alpha / l1_ratio pairs of MLflow's diabetes example, trained on each
 data version through the demo's tracking server; the best of each version registered as model ``diabetes``,
 the best of all with alias ``champion``.
@@ -24,18 +26,19 @@ STEPS = 10  # coordinate-descent passes whose test rmse is logged per step
 
 
 def train(tracking_uri: str, workspace: Path) -> dict:
-    import mlflow
     import mlflow.sklearn
     import numpy as np
     import pandas as pd
     import sklearn
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
     from mlflow.models import infer_signature
     from mlflow.tracking import MlflowClient
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import ElasticNet
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
     from sklearn.model_selection import train_test_split
+
+    import mlflow
 
     warnings.filterwarnings("ignore")
     mlflow.set_tracking_uri(tracking_uri)
@@ -80,7 +83,7 @@ def train(tracking_uri: str, workspace: Path) -> dict:
             runs.append({"run_id": run_id, "version": version.tag, "alpha": alpha, "l1_ratio": l1_ratio,
                          "model_uri": info.model_uri, **scores})
             client.set_tag(run_id, "mlflow.runName", run.info.run_name)
-    best_by_version = {}
+    best_by_version: dict[str, dict] = {}
     for r in runs:
         if r["version"] not in best_by_version or r["rmse"] < best_by_version[r["version"]]["rmse"]:
             best_by_version[r["version"]] = r

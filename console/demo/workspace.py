@@ -1,3 +1,5 @@
+# mypy: disable-error-code="import-untyped"
+# (scikit-learn ships no type information)
 """The demo's data: a git + DVC repository holding scikit-learn's diabetes data set in three versions, each made
 by one feature-engineering step and committed, with every version pushed to a DVC remote in the workspace."""
 
