@@ -10,6 +10,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from backends.metrics.dashboards import expand, load_folders
 from backends.registry import create
 from backends.runs import RunQuery
 from console.demo import train as training, workspace as ws
-from tmux import Tmux, have_tmux
+from tmux import COMMAND, Tmux, have_tmux
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -166,6 +167,9 @@ def test_demo_command_in_tmux(built_demo):
     """`mlops-console demo --dir` on the workspace built above (reused: no training), as a user runs it."""
     workspace = built_demo.workspace
     assert not built_demo.stack.services, "the session's stack is stopped first"
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (workspace / "demo.lock").write_text(f"{gone.pid}\n")  # left by a demo that died: taken over
     with Tmux(["demo", "--dir", str(workspace)], size=(100, 30), env={"PYTHONPATH": str(ROOT)},
               cwd=workspace) as term:
         term.wait_for("3 version(s)", 300, "the Data pane on the demo repository")
@@ -185,6 +189,10 @@ def test_demo_command_in_tmux(built_demo):
         ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", config)]
         ports += [mlserver["http_port"], mlserver["grpc_port"], mlserver["metrics_port"]]
         assert len(set(ports)) == 6 and all(_listening(p) for p in ports)
+        second = subprocess.run([COMMAND, "demo", "--dir", str(workspace)], capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert second.returncode == 1
+        assert "a demo is already running" in second.stderr and str(workspace) in second.stderr
         term.keys("q")
         term.wait_for("EXIT=0", 60, "the demo to stop and exit")
     assert [p for p in ports if _listening(p)] == []
