@@ -5,6 +5,7 @@ generator, all real, on 127.0.0.1. Tests read it through the project's own backe
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ class BuiltDemo:
 
 @pytest.fixture(scope="session")
 def built_demo(tmp_path_factory) -> BuiltDemo:
+    if shutil.which("prometheus") is None:
+        pytest.skip("the prometheus binary is not installed (apt-get install prometheus)")
     workspace = tmp_path_factory.mktemp("demo")
     stack = Stack(workspace)
     try:

@@ -25,6 +25,9 @@ from console.demo import train as training, workspace as ws
 from tmux import COMMAND, Tmux, have_tmux
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# the first test also builds the workspace, the tmux one starts the whole stack again: on a busy machine either
+# can take minutes
+pytestmark = pytest.mark.timeout(900)
 
 
 def wait_for(check, timeout: float, what: str):
