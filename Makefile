@@ -1,11 +1,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install lint test snapshots bench run
+.PHONY: install lint test snapshots bench run demo
 
 install:
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -e ".[all,test]"
+	$(VENV)/bin/pip install -e ".[all,demo,test]"
 	bash .ci/seldon-venv.sh
 
 lint:
@@ -23,3 +23,10 @@ bench:
 
 run:
 	$(VENV)/bin/mlops-console
+
+# the demo on a fresh clone: the venv if missing, what the demo needs, then the demo itself
+# (make demo DEMO_ARGS="--reset" rebuilds its workspace)
+demo:
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e ".[all,demo]"
+	$(VENV)/bin/mlops-console demo $(DEMO_ARGS)

@@ -21,7 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlops-console",
         description="Keyboard-driven terminal console for DVC data, MLflow runs, Seldon deployments "
-                    "and Prometheus metrics.")
+                    "and Prometheus metrics.",
+        epilog="mlops-console demo [--reset] [--dir DIR] [--pane PANE]: build a local demo workspace (git + DVC "
+               "data, an mlflow server with 21 runs, the champion model served by MLServer and mlflow models "
+               "serve, Prometheus), start it on 127.0.0.1 and open the console on it; quitting stops it. "
+               "--reset rebuilds the workspace, --dir puts it elsewhere (default: "
+               "$XDG_DATA_HOME/mlops-console/demo). See `mlops-console demo --help`.")
     p.add_argument("--config", type=Path, help="config file (default: $XDG_CONFIG_HOME/mlops-console/config.toml, "
                    "or $MLOPS_CONSOLE_CONFIG)")
     p.add_argument("--context", help="named context from the config file")
@@ -36,6 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--read-only", action="store_true", default=None, help="refuse every mutating action")
     p.add_argument("--pane", choices=sorted(PANE_NAMES), default="data", help="pane to open first")
     p.add_argument("--version", action="version", version=f"mlops-console {__version__}")
+    commands = p.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", help="build and start a local demo stack, then open the console on it",
+        description="Build (the first time) and start the demo on 127.0.0.1: a git + DVC repository with three "
+                    "versions of scikit-learn's diabetes data, an mlflow server with 21 ElasticNet runs and the "
+                    "registered model diabetes@champion, that model served by MLServer (v2) and by mlflow "
+                    "models serve, Prometheus scraping MLServer, and steady test traffic. Then the console opens "
+                    "on it (context 'demo'); quitting it stops every process the demo started. The workspace "
+                    "is reused on the next run (no retraining).")
+    demo.add_argument("--dir", type=Path, metavar="DIR",
+                      help="workspace folder (default: $XDG_DATA_HOME/mlops-console/demo, "
+                           "~/.local/share/mlops-console/demo)")
+    demo.add_argument("--reset", action="store_true", help="delete the workspace and build it again")
+    demo.add_argument("--pane", choices=sorted(PANE_NAMES), default="data", help="pane to open first")
     return p
 
 
@@ -83,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from console.demo.cli import run_demo
+
+        return run_demo(args.dir, reset=args.reset, pane=PANE_NAMES[args.pane])
     try:
         config = load_config(args.config)
         context = config.context(args.context, environ={})
