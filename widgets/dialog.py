@@ -26,8 +26,12 @@ class DismissOnce:
             return AwaitComplete.nothing()  # closed already by an earlier key of the same burst
         if not self.is_mounted:
             # asked to close before it was built (opened and closed in one burst): close once it is, so that
-            # its own on_mount never runs on a screen already taken down
-            self.call_after_refresh(self.dismiss, result)
+            # its own on_mount never runs on a screen already taken down. Not awaited: the dialog's own queue
+            # would wait for its own removal, which waits for that queue (a deadlock that stops every key)
+            def close() -> None:
+                self.dismiss(result)
+
+            self.call_after_refresh(close)
             return AwaitComplete.nothing()
         return super().dismiss(result)  # type: ignore[misc]
 

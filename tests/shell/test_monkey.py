@@ -16,12 +16,6 @@ import pytest
 from console.panes.base import _hidden
 from keycontract import advertised_keys, key_event, until
 
-
-@pytest.fixture(autouse=True)
-def _files_go_to_a_temporary_folder(tmp_path, monkeypatch):
-    """ctrl+o in the request editor saves its history in the working directory: never the repository's."""
-    monkeypatch.chdir(tmp_path)
-
 KEYS_PER_PANE = int(os.environ.get("MONKEY_KEYS", "1000"))
 SEED = int(os.environ.get("MONKEY_SEED", "20261206"))
 # q and the ctrl keys that quit would end the run; ctrl+e suspends the app for $EDITOR (no terminal here)
