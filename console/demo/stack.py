@@ -200,7 +200,32 @@ class Stack:
                 s.proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+        # a killed worker takes a moment to go: return only once nothing of the stack runs
+        deadline = time.monotonic() + 5
+        while any(_group_running(s.proc.pid) for s in self.services) and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.services.clear()
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether a process of the group still runs (a zombie waiting to be reaped does not count)."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: ask the kernel, zombies included
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _signal_group(pgid: int, signum: int) -> None:
