@@ -124,7 +124,7 @@ class ConsoleCommands(Provider):
                            partial(app.run_command_line, f"{command.name} {value}"))
                 if not candidates:
                     yield (f":{command.name} {command.arg_hint}", command.summary,
-                           partial(app.action_command_line, f"{command.name} "))
+                           partial(app.open_command_line, f"{command.name} "))
             else:
                 yield f":{command.name}", command.summary, partial(app.run_command_line, command.name)
 
@@ -330,6 +330,14 @@ class MlopsConsole(CrashReports, App):
 
         if self.text_field_focused() or isinstance(self.screen, CommandLine):
             raise SkipAction()  # a colon typed into the field (or into the line, open but not focused yet)
+        self.open_command_line(initial)
+
+    def open_command_line(self, initial: str = "") -> None:
+        """Open the `:` line; also what a palette entry that needs an argument does (whatever has focus)."""
+        from widgets.command_line import CommandLine
+
+        if isinstance(self.screen, CommandLine):
+            return
 
         def done(line: str | None) -> None:
             if line:

@@ -127,3 +127,25 @@ def test_help_flag_and_version_run_without_a_terminal(tmp_path):
     done = subprocess.run([sys.executable, "-m", "console", "--help"], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
     assert done.returncode == 0 and "--prometheus-url" in done.stdout and "--read-only" in done.stdout
+
+
+async def test_a_palette_entry_that_needs_an_argument_opens_the_line_while_a_field_has_focus(fake_app, screen_text):
+    # the palette hands focus back to the query editor before its entry runs; the entry must still open the line
+    from widgets.command_line import CommandLine
+
+    app = fake_app("metrics")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        assert app.text_field_focused()
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"var")
+        await pilot.pause(0.5)
+        assert ":var" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert app.is_running
+        assert isinstance(app.screen, CommandLine)
+        assert ":var " in screen_text(app) or "var " in screen_text(app)
