@@ -54,6 +54,11 @@ class KeyHandled(Message):
         self.token = token
 
 
+def _screen_of(event: events.Key) -> Screen[Any] | None:
+    """The screen that was on top when the key was handed on."""
+    return getattr(event, "_handed_to_screen", None)
+
+
 def _pane_factory(kind: str) -> Callable[[], Screen[Any]]:
     return lambda: pane_class(kind)()
 
@@ -219,9 +224,14 @@ class MlopsConsole(CrashReports, App):
     # key is handed on only when the one before has been dealt with all the way up (a marker message that
     # follows it through the same queues says so), or its widget is gone.
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste)) and not self.screen_stack:
+            return  # keys typed after `q`, or on their way back up, as the app closes: nothing is left to act
+        if isinstance(event, events.Key) and event.is_forwarded and _screen_of(event) not in (None, self.screen):
+            # back up from the screen it was handed to, but another screen is on top now (a dialog an answer
+            # opened, a view that closed): the bindings looked up here would be the new screen's, which the key
+            # was never meant for
+            return
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
-            if not self.screen_stack:
-                return  # keys typed after `q`, arriving while the app closes: there is nothing left to act
             self._waiting_keys.append(event)
             await self._next_keys()
             return
@@ -232,6 +242,7 @@ class MlopsConsole(CrashReports, App):
             event = self._waiting_keys.popleft()
             self._focus_shown_widget()
             target: Widget = self.focused or self.screen
+            event._handed_to_screen = self.screen  # type: ignore[attr-defined]
             await super().on_event(event)  # a priority binding acts now; any other key goes to the target
             if event.is_forwarded and target.is_attached:
                 token = self._key_in_flight = object()

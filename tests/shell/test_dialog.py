@@ -59,3 +59,40 @@ async def test_a_second_dismiss_of_the_same_dialog_leaves_the_screen_below():
         top.dismiss("two")  # the same burst: must not close `below`
         await pilot.pause()
         assert app.screen is below and app.answers == ["one"]
+
+
+
+async def test_a_key_meant_for_the_pane_never_acts_on_a_view_that_opened_meanwhile(fake_app):
+    # `l` handed to the Deployments pane, then, before it has come back up to the app (where Textual looks up
+    # the bindings), the pods view is pushed by an answer: the key once ran the view's `l` on a view not yet
+    # built, and the app ended
+    from console.panes.deployments.views import PodsEventsView
+    from keycontract import key_event
+
+    app = fake_app("deployments")
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.current_pane()
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if pane.loaded and pane._rows:
+                break
+        d = pane.selected()
+        pods, events = pane.api.pods(d.namespace, d.name), pane.api.events(d.namespace, d.name)
+        assert pods, "the fake deployment has pods"
+        await app.on_event(key_event(app, "l"))  # handed to the pane, in this very turn
+        pane._show_pods(d, pods, events)  # what `v` does once the pods are read: in the same turn
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, PodsEventsView) and app.screen.is_mounted:
+                break
+        await pilot.pause(0.2)
+        assert app.is_running
+        assert isinstance(app.screen, PodsEventsView)
+        assert str(app.screen.query_one("#log-title").render()) == "Log tail (enter or l on a pod)"
+        await pilot.press("l")  # typed at the view, it acts there
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "lines" in str(app.screen.query_one("#log-title").render()):
+                break
+        assert str(app.screen.query_one("#log-title").render()).startswith(f"Log tail of {pods[0].name} (")
+
