@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
 from textual.message import Message
-from textual.worker import get_current_worker
 
 from backends.errors import BackendTimeout
 
@@ -50,6 +50,16 @@ class _Call:
 
 
 _tokens = count(1)
+_threads: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The threads backend calls run in: enough that calls nobody waits for any more (timed out, but their
+    thread cannot be killed) never hold up new ones."""
+    global _threads
+    if _threads is None:
+        _threads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="backend-call")
+    return _threads
 
 
 class CallsBackend:
@@ -114,7 +124,6 @@ class CallsBackend:
         loop = asyncio.get_running_loop()
 
         def work() -> None:
-            worker = get_current_worker()
             try:
                 result, error = fn(*args), None
             except BaseException as exc:  # noqa: BLE001 - handed to the UI thread
@@ -124,14 +133,15 @@ class CallsBackend:
                     loop.call_soon_threadsafe(self.on_backend_done, BackendDone(group, token, result, error))
                 except RuntimeError:  # the app has exited
                     pass
-            elif not worker.is_cancelled:
+            elif host.is_attached:  # a host that is gone has nobody to tell
                 host.post_message(BackendDone(group, token, result, error))
 
-        name = f"{getattr(host, 'id', None) or type(host).__name__}.{group}"
-        host.run_worker(work, name=name, group=name, thread=True, exclusive=True, exit_on_error=False)
+        # straight to a thread, in this very call: a Textual worker would start its thread only on a later turn
+        # of the loop, after the frame, which a test request's round trip would pay for every time
+        loop.run_in_executor(_pool(), work)
         limit = self.call_timeout() if timeout is None else timeout
         if limit:
-            host.set_timer(limit, lambda: self._timed_out(group, token, limit))
+            loop.call_later(limit, self._timed_out, group, token, limit)  # a loop timer: cheaper than a Textual one
         if busy:
             self.busy_later(busy, lambda: self.is_busy(group, token))
 
@@ -189,9 +199,10 @@ class CallsBackend:
 
     def _timed_out(self, group: str, token: int, limit: float) -> None:
         calls, pending = self._call_state()
-        call = calls.pop((group, token), None)
-        if call is None:
+        host: Any = self
+        if (group, token) not in calls or not host.is_attached:  # answered in time, or nobody left to tell
             return
+        call = calls.pop((group, token))
         if pending.get(group) == token:
             pending.pop(group, None)
         if call.busy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
@@ -298,7 +299,7 @@ class RequestView(CallsBackend, Dialog[None]):
                           timeout=self.call_timeout() + 5, outlives_host=True)
         # nothing changes on screen until the answer, or "sending" after 50 ms if it is slow: drawing while
         # the request is out holds the interpreter the worker needs
-        self.set_timer(0.05, self._show_sending)
+        asyncio.get_running_loop().call_later(0.05, self._show_sending)  # a loop timer: cheaper than a Textual one
 
     def _show_sending(self) -> None:
         if self.sending and self.is_attached:
