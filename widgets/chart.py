@@ -411,47 +411,72 @@ class LineChart(Widget):
         sx = (dot_w - 1) / (x1 - x0)
         sy = (dot_h - 1) / (hi - lo)
         join = self.chart_style != "points"
+        bottom, inf = dot_h - 1, math.inf
+        dots = [bit for pair in _DOTS for bit in pair]  # the bit of dot (dx, dy) in its cell: [(dy & 3) * 2 + (dx & 1)]
 
+        # A dashboard redraws tens of thousands of points each refresh, several to a dot column: the points of
+        # one column joined in a row make one vertical run of dots (the path between them is continuous), so a
+        # column's run is filled once, and only the steps from one column to the next are traced.
         ends: list[tuple[int, int] | None] = []
         for index, s in enumerate(series):
-            ends.append(None)
             points = s.points
             spacing = 0.0
             if len(points) > 2:
-                gaps = sorted(points[i + 1][0] - points[i][0] for i in range(len(points) - 1))
+                xs = [p[0] for p in points]
+                gaps = sorted([b - a for a, b in zip(xs, xs[1:])])
                 spacing = gaps[len(gaps) // 2]
-            max_gap = spacing * self.gap_factor if spacing > 0 else math.inf
-            prev: tuple[int, int] | None = None
-            prev_x = None
+            max_gap = spacing * self.gap_factor if spacing > 0 else inf
+            joined = False  # whether the next point is joined to the one drawn before it
+            px = py = -1
+            prev_x = 0.0
+            top = low = -1  # the run of dots in column px still to fill (rows top..low)
             for x, v in points:
-                if v != v or v in (math.inf, -math.inf):
-                    prev = None
+                if v != v or v == inf or v == -inf:
+                    joined = False
                     continue
-                dx = int(round((x - x0) * sx))
-                dy = int(round((hi - v) * sy))
+                dx = round((x - x0) * sx)
                 if dx < 0 or dx >= dot_w:
-                    prev = None
+                    joined = False
                     continue
-                dy = 0 if dy < 0 else dot_h - 1 if dy >= dot_h else dy
-                if join and prev is not None and prev_x is not None and x - prev_x <= max_gap:
-                    px, py = prev
-                    steps = max(abs(dx - px), abs(dy - py))
-                    for k in range(1, steps + 1):
-                        ix = px + (dx - px) * k // steps
-                        iy = py + (dy - py) * k // steps
+                dy = round((hi - v) * sy)
+                dy = 0 if dy < 0 else bottom if dy > bottom else dy
+                if joined and dx == px and x - prev_x <= max_gap:
+                    if dy < top:
+                        top = dy
+                    elif dy > low:
+                        low = dy
+                    py, prev_x = dy, x
+                    continue
+                if top >= 0:
+                    self._fill_run(bits, owner, dots, cols, px, top, low, index)
+                if joined and x - prev_x <= max_gap:
+                    ddx, ddy = dx - px, dy - py
+                    steps = ddx if ddx >= 0 else -ddx
+                    if ddy > steps or -ddy > steps:
+                        steps = ddy if ddy >= 0 else -ddy
+                    for k in range(1, steps):  # the last step is the new column's run
+                        ix = px + ddx * k // steps
+                        iy = py + ddy * k // steps
                         cell = (iy >> 2) * cols + (ix >> 1)
-                        bits[cell] |= _DOTS[iy & 3][ix & 1]
+                        bits[cell] |= dots[(iy & 3) * 2 + (ix & 1)]
                         owner[cell] = index
-                else:
-                    cell = (dy >> 2) * cols + (dx >> 1)
-                    bits[cell] |= _DOTS[dy & 3][dx & 1]
-                    owner[cell] = index
-                prev = (dx, dy)
-                prev_x = x
-                ends[index] = (dy >> 2, dx >> 1)
+                top = low = dy
+                px, py, prev_x, joined = dx, dy, x, join
+            if top >= 0:
+                self._fill_run(bits, owner, dots, cols, px, top, low, index)
+            ends.append((py >> 2, px >> 1) if px >= 0 else None)
         grid = []
         for row in range(rows):
             start = row * cols
             cells = [chr(_BRAILLE + b) if b else " " for b in bits[start:start + cols]]
             grid.append((cells, owner[start:start + cols]))
         return grid, ends
+
+    @staticmethod
+    def _fill_run(bits: bytearray, owner: list[int], dots: list[int], cols: int, dx: int, top: int, low: int,
+                  index: int) -> None:
+        """The dots of column ``dx`` from row ``top`` down to row ``low``, for series ``index``."""
+        for iy in range(top, low + 1):
+            cell = (iy >> 2) * cols + (dx >> 1)
+            bits[cell] |= dots[(iy & 3) * 2 + (dx & 1)]
+            owner[cell] = index
