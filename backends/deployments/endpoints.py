@@ -55,6 +55,7 @@ from backends.deployments.inference import (
     build_template,
     parse_payload,
     prediction_url,
+    pretty_json,
 )
 from backends.errors import BackendError, NotConfigured, NotFound
 
@@ -223,7 +224,8 @@ class EndpointDeployments:
     def get_yaml(self, namespace: str, name: str) -> str:
         import yaml
 
-        text: str = yaml.safe_dump({"endpoint": dict(self._entry(name))}, sort_keys=False)
+        entry = {key: value for key, value in self._entry(name).items() if value != ""}  # the keys it was given
+        text: str = yaml.safe_dump({"endpoint": entry}, sort_keys=False)
         return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
@@ -267,13 +269,15 @@ class EndpointDeployments:
         """The endpoint's configured example body and where it came from; None when it has none. The file
         is read each time (an edit shows at the next request); one that cannot be read is said, by name."""
         if e.get("example"):
-            return str(e["example"]), "example"
+            text = str(e["example"])
+            # a TOML string is mostly one line, too long for the editor: laid out, as ctrl+f would
+            return (text if "\n" in text else pretty_json(parse_payload(text))), "example"
         name = str(e.get("example_file") or "")
         if not name:
             return None
         path = Path(name).expanduser()
         try:
-            return path.read_text(encoding="utf-8"), f"example file {path.name}"
+            return path.read_text(encoding="utf-8"), path.name
         except OSError as exc:
             raise NotConfigured(f"endpoint {e['name']}: cannot read example_file {name}: {exc.strerror or exc}",
                                 hint=EXAMPLE_FILE_HINT) from None

@@ -85,8 +85,11 @@ def test_the_seed_flask_app_answers_the_configured_example(flask_url):
     # a GET on a POST-only route answers 405: the server is up
     assert dep.state == AVAILABLE and dep.protocol == "json" and dep.implementation == "JSON over HTTP"
     template = b.request_template(dep)
-    assert (template.url, template.method, template.body, template.source) == (
-        f"{flask_url}/predict", "POST", SEED_BODY, "example")
+    assert (template.url, template.method, template.source) == (f"{flask_url}/predict", "POST", "example")
+    assert template.body == '{\n  "sepal_length": 5.9,\n  "sepal_width": 3.0,\n  "petal_length": 5.1,\n' \
+                            '  "petal_width": 1.8\n}'  # the one-line example laid out for the editor
+    shown = b.get_yaml("endpoints", "iris-flask")
+    assert "protocol: json" in shown and "method: POST" in shown and "example_file" not in shown  # keys given
     typed = '{"sepal_length":5.9,  "sepal_width": 3.0,\n "petal_length": 5.1, "petal_width": 1.8}'
     before = len(seen(flask_url))
     request, response = b.send(dep, typed)
@@ -156,12 +159,12 @@ def test_an_example_file_is_read_at_each_request_and_a_missing_one_is_named(tmp_
     assert f"cannot read example_file {example}" in str(err.value) and "No such file" in str(err.value)
     example.write_text(SEED_BODY)
     template = b.request_template(dep)
-    assert template.body == SEED_BODY and template.source == "example file iris.json"
+    assert template.body == SEED_BODY and template.source == "iris.json"  # a file's text as it is
     # any protocol may have an example: it replaces the template built from metadata (none is asked for)
-    v2 = endpoints({"name": "y", "url": "http://127.0.0.1:1", "protocol": "v2", "example": '{"inputs": []}'})
+    v2 = endpoints({"name": "y", "url": "http://127.0.0.1:1", "protocol": "v2", "example": '{\n"inputs": []}'})
     dep = Deployment(namespace="endpoints", name="y", protocol="v2", address_url="http://127.0.0.1:1")
     template = v2.request_template(dep)
-    assert template.body == '{"inputs": []}' and template.url == "http://127.0.0.1:1/v2/models/y/infer"
+    assert template.body == '{\n"inputs": []}' and template.url == "http://127.0.0.1:1/v2/models/y/infer"
 
 
 def test_a_json_template_from_a_signature_names_the_features():
@@ -218,7 +221,7 @@ async def test_a_json_endpoint_in_the_pane(flask_url, tmp_path, screen_text):
         editor = view.query_one("#editor", RequestEditor)
         assert editor.text == example.read_text()
         text = screen_text(app)
-        assert "protocol json  template: example file iris.json" in text and f"POST {flask_url}/predict" in text
+        assert "protocol json  template: iris.json" in text and f"POST {flask_url}/predict" in text
         before = len(seen(flask_url))
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: view.history, "the answer")
