@@ -8,6 +8,7 @@ Precedence for the context chosen at start-up: CLI flag > ecosystem variable (``
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from backends import registry
+from backends.deployments.contract import PROTOCOLS
 from backends.registry import DEFAULTS as DEFAULT_BACKENDS, KINDS, Setting
 
 ENV_CONFIG = "MLOPS_CONSOLE_CONFIG"
@@ -41,9 +43,12 @@ class ConfigError(Exception):
 class Endpoint:
     name: str
     url: str
-    protocol: str = "v2"  # "seldon" | "v2" | "mlflow"
+    protocol: str = "v2"  # "seldon" | "v2" | "mlflow" | "json"
     model: str | None = None
     model_uri: str | None = None  # e.g. models:/name/1, for the MLflow signature of the request template
+    method: str = "POST"  # or PUT, for a json endpoint
+    example: str | None = None  # the body the request editor opens with (JSON text)
+    example_file: str | None = None  # or the file that holds it (made absolute against the config's folder)
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,8 @@ class Context:
                 continue
             value = getattr(self, f.name)
             if f.name == "endpoints":
-                value = [dict(name=e.name, url=e.url, protocol=e.protocol, model=e.model, model_uri=e.model_uri)
-                         for e in value]
+                value = [dict(name=e.name, url=e.url, protocol=e.protocol, model=e.model, model_uri=e.model_uri,
+                              method=e.method, example=e.example, example_file=e.example_file) for e in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -202,7 +207,7 @@ def _locate(text: str, table: str, key: str, *, fallback: bool = True) -> int | 
     return header_line if fallback else None
 
 
-def _coerce(name: str, value: Any, err) -> Any:
+def _coerce(name: str, value: Any, err, folder: Path | None = None) -> Any:
     if name in {"namespaces", "dashboards"}:
         if isinstance(value, str):
             value = [value]
@@ -230,17 +235,52 @@ def _coerce(name: str, value: Any, err) -> Any:
                     or not isinstance(item.get("name"), str)):
                 raise err("each endpoint needs a name and a url")
             protocol = item.get("protocol", "v2")
-            if protocol not in {"seldon", "v2", "mlflow"}:
-                raise err(f"endpoint {item['name']!r}: protocol must be seldon, v2 or mlflow, not {protocol!r}",
+            if protocol not in PROTOCOLS:
+                raise err(f"endpoint {item['name']!r}: unknown protocol {protocol!r} (known: {', '.join(PROTOCOLS)})",
                           "protocol")
-            unknown = set(item) - {"name", "url", "protocol", "model", "model_uri"}
+            unknown = set(item) - {"name", "url", "protocol", "model", "model_uri", "method", "example",
+                                   "example_file"}
             if unknown:
                 raise err(f"endpoint {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}")
-            eps.append(Endpoint(item["name"], item["url"], protocol, item.get("model"), item.get("model_uri")))
+            eps.append(_endpoint(item, protocol, err, folder))
         return tuple(eps)
     if not isinstance(value, str):
         raise err("must be a string")
     return value
+
+
+def _endpoint(item: Mapping[str, Any], protocol: str, err, folder: Path | None) -> Endpoint:
+    """One ``[[contexts.X.endpoints]]`` table whose name, url and protocol are checked: its method and example.
+    An example file is only located here: it is read at each test request, so that a missing one says so
+    there and stops nothing else."""
+    name = item["name"]
+    method = item.get("method", "POST")
+    if not isinstance(method, str) or method.upper() not in {"POST", "PUT"}:
+        raise err(f"endpoint {name!r}: method must be POST or PUT, not {method!r}", "method")
+    method = method.upper()
+    if method != "POST" and protocol != "json":
+        raise err(f"endpoint {name!r}: method {method} is for json endpoints only (the {protocol} protocol "
+                  "always POSTs)", "method")
+    example, example_file = item.get("example"), item.get("example_file")
+    if example is not None and example_file is not None:
+        raise err(f"endpoint {name!r}: give example or example_file, not both", "example_file")
+    if example is not None:
+        if not isinstance(example, str):
+            raise err(f"endpoint {name!r}: example must be a string of JSON, e.g. example = '{{\"x\": 1}}'",
+                      "example")
+        try:
+            json.loads(example)
+        except ValueError as exc:
+            raise err(f"endpoint {name!r}: example is not valid JSON: {exc}", "example") from None
+    if example_file is not None:
+        if not isinstance(example_file, str) or not example_file:
+            raise err(f"endpoint {name!r}: example_file must be a path", "example_file")
+        file = Path(example_file).expanduser()
+        if not file.is_absolute() and folder is not None:
+            file = folder / file
+        example_file = str(file)
+    return Endpoint(name, item["url"], protocol, item.get("model"), item.get("model_uri"), method, example,
+                    example_file)
 
 
 def parse_config(text: str, path: Path | None = None) -> Config:
@@ -282,7 +322,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
             if key not in _FIELD_TYPES:
                 extra[key] = (value, err)
                 continue
-            values[key] = _coerce(key, value, err)
+            values[key] = _coerce(key, value, err, path.parent if path else None)
         if extra:
             values["backend_settings"], values["secret_settings"] = _backend_settings(values, extra, declared)
         contexts[cname] = Context(**values)

@@ -14,7 +14,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import NamedTuple, Protocol, runtime_checkable
 
-PROTOCOLS = ("seldon", "v2", "mlflow")
+#: how a test request is shaped and where it goes: Seldon v1, Open Inference Protocol v2, MLflow scoring, or
+#: "json": any JSON body sent as it is to the endpoint's own URL (a Flask app's ``POST /predict``)
+PROTOCOLS = ("seldon", "v2", "mlflow", "json")
 
 AVAILABLE = "Available"
 CREATING = "Creating"
@@ -58,7 +60,7 @@ class Deployment(NamedTuple):
     state: str = UNKNOWN  # Available / Creating / Failed / Unknown
     reason: str = ""
     predictors: tuple[Predictor, ...] = ()
-    protocol: str = "seldon"  # seldon / v2 / mlflow
+    protocol: str = "seldon"  # seldon / v2 / mlflow / json
     created: datetime | None = None
     conditions: tuple[Condition, ...] = ()
     address_url: str = ""  # status.address.url, or the endpoint's URL
@@ -182,9 +184,9 @@ class RequestTemplate:
     protocol: str
     url: str
     body: str  # pretty JSON text
-    method: str = "POST"
+    method: str = "POST"  # PUT for a json endpoint configured so
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
-    source: str = ""  # where the shape came from: "v2 metadata", "MLflow signature", "default"
+    source: str = ""  # where the shape came from: "v2 metadata", "MLflow signature", "example", "default"
     features: tuple[str, ...] = ()
 
 
@@ -299,5 +301,6 @@ class Deployments(Protocol):
 
     def send(self, deployment: Deployment, body: str, url: str | None = None) -> tuple[PredictionRequest,
                                                                                          PredictionResponse]:
-        """Validate ``body`` (InvalidQuery with line/column: nothing sent) and POST it."""
+        """Validate ``body`` (InvalidQuery with line/column: nothing sent) and send it (POST, or the PUT a
+        json endpoint may be configured with)."""
         ...

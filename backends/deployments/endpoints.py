@@ -5,9 +5,19 @@ For models served by ``mlflow models serve``, MLServer, the Seldon microservice 
     [[contexts.local.endpoints]]
     name = "iris"
     url = "http://127.0.0.1:8080"
-    protocol = "v2"          # seldon | v2 | mlflow
+    protocol = "v2"          # seldon | v2 | mlflow | json
     model = "iris"           # the v2 model name
     model_uri = "models:/iris/1"   # optional: an MLflow model whose signature shapes the template
+
+    [[contexts.local.endpoints]]
+    name = "iris-flask"
+    url = "http://127.0.0.1:5000/predict"   # json: the whole path, the body sent to it as typed
+    protocol = "json"
+    method = "POST"          # or PUT (json only)
+    example = '{"sepal_length": 5.9, "sepal_width": 3.0, "petal_length": 5.1, "petal_width": 1.8}'
+    # or example_file = "iris.json": read at each test request, so that a missing file stops nothing else
+
+An example (any protocol) is the body the request editor opens with, instead of one built from metadata.
 
 A deployment's state comes from the server's own readiness endpoint; "watching" re-probes every
 ``refresh_interval`` seconds (there is no change stream to follow).
@@ -18,6 +28,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from backends.deployments import (
@@ -36,10 +48,20 @@ from backends.deployments import (
     RequestTemplate,
     WatchEvent,
 )
-from backends.deployments.inference import RequestSender, base_url, build_template, prediction_url
+from backends.deployments.inference import (
+    InvalidPayload,
+    RequestSender,
+    base_url,
+    build_template,
+    parse_payload,
+    prediction_url,
+    pretty_json,
+)
 from backends.errors import BackendError, NotConfigured, NotFound
 
 NAMESPACE = "endpoints"
+METHODS = ("POST", "PUT")  # a json endpoint's; the other protocols always POST
+EXAMPLE_FILE_HINT = "example_file is relative to the config file's folder, or absolute"
 
 
 class _PollWatch:
@@ -98,8 +120,23 @@ class EndpointDeployments:
                 raise NotConfigured(f"endpoint {e.get('name') or i + 1!s}: unknown protocol {protocol!r}",
                                     hint=f"one of {', '.join(PROTOCOLS)}")
             name = str(e.get("name") or f"endpoint-{i + 1}")
+            method = str(e.get("method") or "POST").upper()
+            if method not in METHODS:
+                raise NotConfigured(f"endpoint {name}: method {method!r} is not allowed",
+                                    hint="POST (the default) or PUT")
+            if method != "POST" and protocol != "json":
+                raise NotConfigured(f"endpoint {name}: method {method} is for json endpoints only",
+                                    hint=f"the {protocol} protocol always POSTs")
+            example = str(e.get("example") or "")
+            if example:
+                try:
+                    parse_payload(example)
+                except InvalidPayload as exc:
+                    raise NotConfigured(f"endpoint {name}: example is not valid JSON: {exc.message}") from None
             endpoints.append({"name": name, "url": str(e["url"]), "protocol": protocol,
-                              "model": str(e.get("model") or name), "model_uri": str(e.get("model_uri") or "")})
+                              "model": str(e.get("model") or name), "model_uri": str(e.get("model_uri") or ""),
+                              "method": method, "example": example,
+                              "example_file": str(e.get("example_file") or "")})
         return cls(endpoints, timeout=float(settings.get("timeout") or 10.0),
                    read_only=bool(settings.get("read_only", False)),
                    refresh_interval=float(settings.get("refresh_interval") or 5.0),
@@ -107,6 +144,8 @@ class EndpointDeployments:
 
     # ---- probing -------------------------------------------------------------------------
     def _ready_url(self, e: Mapping[str, Any]) -> str:
+        if e["protocol"] == "json":
+            return str(e["url"])
         base = base_url(e["url"])
         if e["protocol"] == "v2":
             return f"{base}/v2/models/{e['model']}/ready" if e.get("model") else f"{base}/v2/health/ready"
@@ -121,7 +160,10 @@ class EndpointDeployments:
         state, reason = AVAILABLE, ""
         try:
             resp = self.sender.client().get(url, timeout=min(self.timeout, 3.0))
-            if resp.status_code >= 400:
+            # a json endpoint has no health path: any answer to a GET on its URL but a 404 (wrong path) or a
+            # server error says it is up; a POST-only route answers 405, as Flask's does
+            if resp.status_code >= 500 or resp.status_code == 404 or (
+                    resp.status_code >= 400 and e["protocol"] != "json"):
                 state, reason = FAILED, f"{url} answered HTTP {resp.status_code}: {resp.text[:200].strip()}"
         except httpx.TimeoutException:
             state, reason = FAILED, f"no answer from {url} in time"
@@ -130,7 +172,8 @@ class EndpointDeployments:
         return self._deployment(e, state, reason)
 
     def _deployment(self, e: Mapping[str, Any], state: str, reason: str) -> Deployment:
-        impl = {"v2": "MLServer / OIP v2", "mlflow": "MLflow scoring", "seldon": "Seldon microservice"}[e["protocol"]]
+        impl = {"v2": "MLServer / OIP v2", "mlflow": "MLflow scoring", "seldon": "Seldon microservice",
+                "json": "JSON over HTTP"}[e["protocol"]]
         pred = Predictor(name="default", replicas_ready=1 if state == AVAILABLE else 0, replicas_desired=1,
                          traffic=100, implementation=impl, model_uri=e.get("model_uri", ""), model_name=e["model"])
         return Deployment(namespace=NAMESPACE, name=e["name"], state=state, reason=reason, predictors=(pred,),
@@ -181,7 +224,8 @@ class EndpointDeployments:
     def get_yaml(self, namespace: str, name: str) -> str:
         import yaml
 
-        text: str = yaml.safe_dump({"endpoint": dict(self._entry(name))}, sort_keys=False)
+        entry = {key: value for key, value in self._entry(name).items() if value != ""}  # the keys it was given
+        text: str = yaml.safe_dump({"endpoint": entry}, sort_keys=False)
         return text
 
     def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
@@ -199,18 +243,53 @@ class EndpointDeployments:
         return ()
 
     # ---- test requests -------------------------------------------------------------------
+    @staticmethod
+    def _base(deployment: Deployment) -> str:
+        # a json endpoint's URL is the whole path: nothing in it is the protocol's own
+        return deployment.address_url if deployment.protocol == "json" else base_url(deployment.address_url)
+
     def prediction_url(self, deployment: Deployment) -> str:
-        return prediction_url(deployment.protocol, base_url(deployment.address_url), deployment.model_name)
+        return prediction_url(deployment.protocol, self._base(deployment), deployment.model_name)
 
     def request_template(self, deployment: Deployment) -> RequestTemplate:
         e = self._by_name.get(deployment.name, {})
-        return build_template(self.sender, deployment, base_url(deployment.address_url),
-                              model_uri=str(e.get("model_uri") or ""), tracking_uri=self.mlflow_uri,
-                              metadata_timeout=min(self.timeout, 3.0))
+        method = str(e.get("method") or "POST")
+        example = self._example(e)
+        if example is not None:
+            body, source = example
+            return RequestTemplate(deployment.protocol, self.prediction_url(deployment), body, method=method,
+                                   source=source)
+        template = build_template(self.sender, deployment, self._base(deployment),
+                                  model_uri=str(e.get("model_uri") or ""), tracking_uri=self.mlflow_uri,
+                                  metadata_timeout=min(self.timeout, 3.0))
+        return replace(template, method=method) if method != template.method else template
+
+    @staticmethod
+    def _example(e: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The endpoint's configured example body and where it came from; None when it has none. The file
+        is read each time (an edit shows at the next request); one that cannot be read is said, by name."""
+        if e.get("example"):
+            text = str(e["example"])
+            # a TOML string is mostly one line, too long for the editor: laid out, as ctrl+f would
+            return (text if "\n" in text else pretty_json(parse_payload(text))), "example"
+        name = str(e.get("example_file") or "")
+        if not name:
+            return None
+        path = Path(name).expanduser()
+        try:
+            return path.read_text(encoding="utf-8"), path.name
+        except OSError as exc:
+            raise NotConfigured(f"endpoint {e['name']}: cannot read example_file {name}: {exc.strerror or exc}",
+                                hint=EXAMPLE_FILE_HINT) from None
+        except UnicodeDecodeError as exc:
+            raise NotConfigured(f"endpoint {e['name']}: example_file {name} is not UTF-8 text (byte {exc.start})",
+                                hint="save it as UTF-8") from None
 
     def send(self, deployment: Deployment, body: str, url: str | None = None) -> tuple[PredictionRequest,
                                                                                          PredictionResponse]:
-        return self.sender.send(url or self.prediction_url(deployment), body, protocol=deployment.protocol)
+        method = str(self._by_name.get(deployment.name, {}).get("method") or "POST")
+        return self.sender.send(url or self.prediction_url(deployment), body, protocol=deployment.protocol,
+                                method=method)
 
 
 __all__ = ["EndpointDeployments", "BackendError"]

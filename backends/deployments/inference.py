@@ -65,10 +65,11 @@ def keep_prefix(text: str, limit: int = KEPT_BODY_CHARS) -> tuple[str, int]:
 
 
 def request_record(url: str, body: str, protocol: str = "",
-                   headers: Sequence[tuple[str, str]] = JSON_HEADERS) -> PredictionRequest:
+                   headers: Sequence[tuple[str, str]] = JSON_HEADERS, method: str = "POST") -> PredictionRequest:
     """What is kept of a request that was (or was to be) sent: its payload cut by :func:`keep_prefix`."""
     kept, cut = keep_prefix(body)
-    return PredictionRequest(url=url, body=kept, headers=tuple(headers), protocol=protocol, body_cut=cut)
+    return PredictionRequest(url=url, body=kept, method=method, headers=tuple(headers), protocol=protocol,
+                             body_cut=cut)
 
 
 def _response(status: int, latency: float, text: str, headers: tuple[tuple[str, str], ...]) -> PredictionResponse:
@@ -94,6 +95,8 @@ def deployment_base(deployment: Deployment, ingress_url: str = "") -> str:
 
 
 def prediction_url(protocol: str, base: str, model: str) -> str:
+    if protocol == "json":  # the endpoint's URL is the whole path, as configured
+        return base
     base = base.rstrip("/")
     if protocol == "v2":
         return f"{base}/v2/models/{model}/infer"
@@ -164,6 +167,9 @@ def template_body(protocol: str, model: str, features: Sequence[str] = (), n_fea
         columns = list(features) or [f"f{i}" for i in range(n)]
         row = [_example_value(_v2_type(t)) for t in types] if types else [0.0] * len(columns)
         return pretty_json({"dataframe_split": {"columns": columns, "data": [row]}})
+    if protocol == "json":  # a Flask-style object of named features, when the signature names them
+        values = [_example_value(_v2_type(t)) for t in types] if types else [0.0] * len(features)
+        return pretty_json(dict(zip(features, values)))
     data: dict[str, Any] = {}
     if features:
         data["names"] = list(features)
@@ -285,9 +291,10 @@ class RequestSender:
             raise ServerError("the model server did not answer JSON", endpoint=url, status=resp.status_code,
                               detail=resp.text[:500]) from None
 
-    def send(self, url: str, body: str, protocol: str = "",
-             headers: Sequence[tuple[str, str]] = JSON_HEADERS) -> tuple[PredictionRequest, PredictionResponse]:
-        """POST ``body`` to ``url``. Invalid JSON raises :class:`InvalidPayload` and nothing is sent.
+    def send(self, url: str, body: str, protocol: str = "", headers: Sequence[tuple[str, str]] = JSON_HEADERS,
+             method: str = "POST") -> tuple[PredictionRequest, PredictionResponse]:
+        """POST (or PUT) ``body`` to ``url``, as it is. Invalid JSON raises :class:`InvalidPayload` and nothing
+        is sent.
 
         Any HTTP answer (2xx, 400 MICROSERVICE_BAD_DATA, 500 with a traceback, 404) comes back as a
         :class:`PredictionResponse`; no answer at all raises :class:`Unreachable` or
@@ -300,14 +307,15 @@ class RequestSender:
                            hint="set ingress_url in the context, or wait until status.address.url is set")
         import httpx
 
-        request = request_record(url, body, protocol, headers)
+        request = request_record(url, body, protocol, headers, method)
         client = self.client()
         content = body.encode("utf-8")
         start = time.perf_counter()
         for attempt in (1, 2):
             trace = _Trace()
             try:
-                resp = client.post(url, content=content, headers=dict(headers), extensions={"trace": trace})
+                resp = client.request(method, url, content=content, headers=dict(headers),
+                                      extensions={"trace": trace})
                 break
             except httpx.TimeoutException as exc:
                 raise self._timed_out(url, str(exc) or type(exc).__name__) from None
