@@ -10,6 +10,7 @@ import os
 import random
 import string
 import time
+import traceback
 
 import pytest
 
@@ -54,6 +55,14 @@ async def test_a_monkey_cannot_break_the_pane(pane, tmp_path, monkeypatch, fake_
     typed: list[str] = []
     slowest = (0.0, "")
     lag = LoopLag()
+    ended_by: list[str] = []  # who asked the app to exit, if anyone did
+    exit_app = app.exit
+
+    def exit_noted(*args, **kwargs):
+        ended_by.append("".join(traceback.format_stack(limit=8)))
+        exit_app(*args, **kwargs)
+
+    app.exit = exit_noted
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
         watcher = asyncio.create_task(lag.watch())
@@ -79,7 +88,7 @@ async def test_a_monkey_cannot_break_the_pane(pane, tmp_path, monkeypatch, fake_
             if lag.worst > slowest[0]:
                 slowest = (lag.worst, f"{burst} on {type(app.screen).__name__}")
             replay = f"seed {SEED}, pane {pane}, key {len(typed)}: {typed[-40:]}"
-            assert app.is_running, f"the app ended: {replay}"
+            assert app.is_running, f"the app ended: {replay}; {ended_by}"
             # focus may pass through a field that is closing (deferred by Textual) but must not stay there
             await until(lambda: app.focused is None or not _hidden(app.focused), 0.5)
             assert app.focused is None or not _hidden(app.focused), f"focus in a hidden widget: {replay}"
