@@ -131,6 +131,25 @@ def _columns(schema: Any) -> tuple[ColumnSpec, ...]:
     return tuple(out)
 
 
+def tracking_uri_of(settings: Mapping[str, Any]) -> str:
+    """The tracking URI the context names: ``mlflow_uri``, else ``MLFLOW_TRACKING_URI``, else ``./mlruns`` or
+    ``./mlflow.db`` in the repo. Raises NotConfigured, saying what to set, when there is none."""
+    uri = settings.get("mlflow_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        repo = Path(str(settings.get("repo") or ".")).expanduser()
+        if (repo / "mlruns").is_dir():
+            uri = str((repo / "mlruns").resolve())
+        elif (repo / "mlflow.db").is_file():
+            uri = f"sqlite:///{(repo / 'mlflow.db').resolve()}"
+    if not uri:
+        raise NotConfigured(
+            "no MLflow tracking store configured",
+            hint="set mlflow_uri in the context, pass --mlflow-uri, or export MLFLOW_TRACKING_URI "
+                 "(./mlruns, sqlite:///mlflow.db, http://host:5000)",
+        )
+    return str(uri)
+
+
 _frozen = False
 _REGISTRY_LOCK = threading.Lock()
 
@@ -179,21 +198,9 @@ class MlflowRuns:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MlflowRuns:
-        uri = settings.get("mlflow_uri") or os.environ.get("MLFLOW_TRACKING_URI")
-        if not uri:
-            repo = Path(str(settings.get("repo") or ".")).expanduser()
-            if (repo / "mlruns").is_dir():
-                uri = str((repo / "mlruns").resolve())
-            elif (repo / "mlflow.db").is_file():
-                uri = f"sqlite:///{(repo / 'mlflow.db').resolve()}"
-        if not uri:
-            raise NotConfigured(
-                "no MLflow tracking store configured",
-                hint="set mlflow_uri in the context, pass --mlflow-uri, or export MLFLOW_TRACKING_URI "
-                     "(./mlruns, sqlite:///mlflow.db, http://host:5000)",
-            )
         timeout = settings.get("timeout") or DEFAULT_TIMEOUT
-        return cls(str(uri), registry_uri=settings.get("mlflow_registry_uri"), timeout=float(timeout))
+        return cls(tracking_uri_of(settings), registry_uri=settings.get("mlflow_registry_uri"),
+                   timeout=float(timeout))
 
     @property
     def endpoint(self) -> str:
