@@ -8,6 +8,7 @@ package imports nothing else.
 """
 
 from backends.runs.contract import (
+    CHART_POINTS as CHART_POINTS,
     RUN_STATUSES as RUN_STATUSES,
     SORT_ATTRIBUTES as SORT_ATTRIBUTES,
     SORT_KINDS as SORT_KINDS,
@@ -26,5 +27,6 @@ from backends.runs.contract import (
     RunPage as RunPage,
     RunQuery as RunQuery,
     RunSummary as RunSummary,
+    SampledHistories as SampledHistories,
     SortKey as SortKey,
 )

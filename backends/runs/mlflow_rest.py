@@ -41,6 +41,7 @@ from backends.errors import (
 from backends.redact import redact
 from backends.registry import Setting
 from backends.runs import (
+    CHART_POINTS,
     Artifact,
     ColumnSpec,
     DatasetInput,
@@ -68,9 +69,6 @@ from backends.runs.mlflow_inprocess import (
 
 Json = dict[str, Any]
 
-#: Points a run a chart of many runs asks for: the server samples each run's history down to this many (keeping
-#: its first and last step), as MLflow's own UI does.
-CHART_POINTS = 320
 #: The most runs get-history-bulk-interval takes in one request.
 BULK_RUNS = 100
 _PAGE = 1000
@@ -505,7 +503,8 @@ class MlflowRestRuns:
     def metric_histories(self, run_ids: Sequence[str], key: str,
                          max_points: int = CHART_POINTS) -> tuple[MetricHistory, ...]:
         """The history of ``key`` for many runs, each sampled by the server to at most ``max_points`` points (its
-        first and last step kept), in one request a hundred runs; in the order of ``run_ids``."""
+        first and last step kept), as MLflow's own UI charts them: one request a hundred runs
+        (``metrics/get-history-bulk-interval``); in the order of ``run_ids``."""
         by_run: dict[str, list[Json]] = {run_id: [] for run_id in run_ids}
         ids = list(by_run)
         for start in range(0, len(ids), BULK_RUNS):

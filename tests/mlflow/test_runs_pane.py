@@ -267,6 +267,8 @@ async def test_chart_of_marked_runs(store):
         view = app.screen
         await until(pilot, lambda: len(view.histories) == 2, what="histories")
         assert view.key == "train_rmse"
+        # a tracking server answers the runs' histories in one call, sampled (a local store: one run at a time)
+        assert (view.load_many is not None) == store.uri.startswith("http")
         chart = view.query_one("#chart")
         assert [len(s.points) for s in chart.series] == [8, 8]
         marked = list(screen.marked.values())
