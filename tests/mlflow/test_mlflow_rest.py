@@ -203,6 +203,11 @@ def test_credentials_from_the_context_or_mlflows_variables(fake_server, monkeypa
         backend.get_run("abc")
     assert no_route.value.detail == "the server has no /api/2.0/mlflow/runs/get"
     assert not any(s in str(e.value) for e in (err, failed, no_route) for s in ("pw-456", "tok-123"))
+    # or a user and password in the URI, never shown
+    for var in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
+        monkeypatch.delenv(var)
+    in_uri = MlflowRestRuns.from_settings({"mlflow_uri": fake_server.url.replace("//", "//ann:pw-456@")})
+    assert in_uri.list_experiments()[0].name == "e" and "pw-456" not in in_uri.endpoint
 
 
 def test_proxies_come_from_the_environment(monkeypatch):
