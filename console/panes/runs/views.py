@@ -270,7 +270,7 @@ class MetricChartView(CallsBackend, Dialog[None]):
         total = sum(len(h.points) for h in self.histories)
         note = f"{total} points"
         if self.load_many is not None and any(len(h.points) >= CHART_POINTS for h in self.histories):
-            note += f", sampled by the store: at most {CHART_POINTS} a run"
+            note += f", sampled to {CHART_POINTS} a run"
         chart.set_data(series, title=f"{self.key} by {self.axis}", note=note)
 
     def action_toggle_style(self) -> None:
