@@ -23,7 +23,7 @@ def uses_rest(uri: str | None, registry_uri: str | None = None) -> bool:
 class MlflowAutoRuns:
     """Chooses the runs backend by the tracking URI and builds it (no I/O)."""
 
-    SETTINGS = (*MlflowProcessRuns.SETTINGS, *MlflowRestRuns.SETTINGS)
+    SETTINGS = tuple({s.name: s for s in (*MlflowProcessRuns.SETTINGS, *MlflowRestRuns.SETTINGS)}.values())
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MlflowRestRuns | MlflowProcessRuns:

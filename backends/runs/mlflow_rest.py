@@ -61,6 +61,7 @@ from backends.runs.mlflow_inprocess import (
     DEFAULT_TIMEOUT,
     MAX_ARTIFACT_DEPTH,
     MAX_ARTIFACTS,
+    MlflowRuns,
     _columns,
     _dt,
     order_by,
@@ -96,6 +97,7 @@ class MlflowRestRuns:
     """Experiments, runs and the model registry of one MLflow tracking server, over REST."""
 
     SETTINGS = (
+        *MlflowRuns.SETTINGS,  # mlflow_registry_uri: used when it is a server too
         Setting("mlflow_token", str, "bearer token for the tracking server (else MLFLOW_TRACKING_TOKEN)",
                 secret=True),
         Setting("mlflow_username", str, "user for the tracking server's basic auth (else MLFLOW_TRACKING_USERNAME)"),
