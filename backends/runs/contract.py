@@ -237,6 +237,7 @@ class ModelVersion:
     run_id: str | None = None
     source: str = ""
     description: str = ""
+    model_id: str = ""  # MLflow 3: the logged model this version registers
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,15 @@ def _columns(schema: Any) -> tuple[ColumnSpec, ...]:
     return tuple(out)
 
 
+def version_model_id(model_id: str | None, source: str | None) -> str:
+    """The logged model a registered version comes from (MLflow 3): its ``model_id``, which servers leave out
+    of their answers, else the id in a ``models:/<model_id>`` source."""
+    if model_id:
+        return model_id
+    rest = (source or "").removeprefix("models:/")
+    return rest if rest != source and rest.startswith("m-") and "/" not in rest else ""
+
+
 def tracking_uri_of(settings: Mapping[str, Any]) -> str:
     """The tracking URI the context names: ``mlflow_uri``, else ``MLFLOW_TRACKING_URI``, else ``./mlruns`` or
     ``./mlflow.db`` in the repo. Raises NotConfigured, saying what to set, when there is none."""
@@ -545,6 +554,7 @@ class MlflowRuns:
                 name=v.name, version=str(v.version), status=v.status or "", stage="" if stage == "None" else stage,
                 aliases=aliases, created=_dt(v.creation_timestamp), run_id=v.run_id or None,
                 source=v.source or "", description=v.description or "",
+                model_id=version_model_id(getattr(v, "model_id", None), v.source),
             ))
         versions.sort(key=lambda v: int(v.version) if v.version.isdigit() else 0, reverse=True)
         return tuple(versions)

@@ -66,6 +66,7 @@ from backends.runs.mlflow_inprocess import (
     _dt,
     order_by,
     tracking_uri_of,
+    version_model_id,
 )
 
 Json = dict[str, Any]
@@ -560,6 +561,7 @@ class MlflowRestRuns:
                 stage="" if stage == "None" else stage, aliases=aliases, created=_ms(v.get("creation_timestamp")),
                 run_id=str(v.get("run_id")) if v.get("run_id") else None, source=str(v.get("source") or ""),
                 description=str(v.get("description") or ""),
+                model_id=version_model_id(v.get("model_id"), v.get("source")),
             ))
         versions.sort(key=lambda v: int(v.version) if v.version.isdigit() else 0, reverse=True)
         return tuple(versions)
