@@ -39,7 +39,6 @@ from backends.errors import (
     Unreachable,
 )
 from backends.redact import redact
-from backends.registry import Setting
 from backends.runs import (
     CHART_POINTS,
     Artifact,
@@ -68,6 +67,7 @@ from backends.runs.mlflow_inprocess import (
     tracking_uri_of,
     version_model_id,
 )
+from backends.runs.mlflow_settings import CREDENTIALS, flag, setting
 
 Json = dict[str, Any]
 
@@ -76,7 +76,6 @@ BULK_RUNS = 100
 _PAGE = 1000
 _HISTORY_PAGE = 25000
 _ERRNO = re.compile(r"\[Errno -?\d+\][^\"')]*")
-_TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def is_rest_uri(uri: str | None) -> bool:
@@ -97,20 +96,7 @@ def _pairs(items: Sequence[Json] | None) -> dict[str, str]:
 class MlflowRestRuns:
     """Experiments, runs and the model registry of one MLflow tracking server, over REST."""
 
-    SETTINGS = (
-        *MlflowRuns.SETTINGS,  # mlflow_registry_uri: used when it is a server too
-        Setting("mlflow_token", str, "bearer token for the tracking server (else MLFLOW_TRACKING_TOKEN)",
-                secret=True),
-        Setting("mlflow_username", str, "user for the tracking server's basic auth (else MLFLOW_TRACKING_USERNAME)"),
-        Setting("mlflow_password", str, "password for the tracking server (else MLFLOW_TRACKING_PASSWORD)",
-                secret=True),
-        Setting("mlflow_insecure_tls", bool, "skip checking the tracking server's TLS certificate "
-                "(else MLFLOW_TRACKING_INSECURE_TLS)"),
-        Setting("mlflow_server_cert_path", str, "CA bundle that signs the tracking server's certificate "
-                "(else MLFLOW_TRACKING_SERVER_CERT_PATH)"),
-        Setting("mlflow_client_cert_path", str, "PEM file with a client certificate and key for the tracking server "
-                "(else MLFLOW_TRACKING_CLIENT_CERT_PATH)"),
-    )
+    SETTINGS = (*MlflowRuns.SETTINGS, *CREDENTIALS)  # mlflow_registry_uri: used when it is a server too
 
     def __init__(self, tracking_uri: str, *, registry_uri: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  token: str | None = None, username: str | None = None, password: str | None = None,
@@ -132,25 +118,16 @@ class MlflowRestRuns:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MlflowRestRuns:
-        env = os.environ
-
-        def pick(key: str, var: str) -> str | None:
-            value = settings.get(key)
-            return str(value) if value not in (None, "") else (env.get(var) or None)
-
-        insecure = settings.get("mlflow_insecure_tls")
-        if insecure is None:
-            insecure = env.get("MLFLOW_TRACKING_INSECURE_TLS", "").strip().lower() in _TRUE
         registry = settings.get("mlflow_registry_uri")
         return cls(
             tracking_uri_of(settings), registry_uri=str(registry) if registry else None,
             timeout=float(settings.get("timeout") or DEFAULT_TIMEOUT),
-            token=pick("mlflow_token", "MLFLOW_TRACKING_TOKEN"),
-            username=pick("mlflow_username", "MLFLOW_TRACKING_USERNAME"),
-            password=pick("mlflow_password", "MLFLOW_TRACKING_PASSWORD"),
-            insecure_tls=bool(insecure),
-            server_cert_path=pick("mlflow_server_cert_path", "MLFLOW_TRACKING_SERVER_CERT_PATH"),
-            client_cert_path=pick("mlflow_client_cert_path", "MLFLOW_TRACKING_CLIENT_CERT_PATH"),
+            token=setting(settings, "mlflow_token"),
+            username=setting(settings, "mlflow_username"),
+            password=setting(settings, "mlflow_password"),
+            insecure_tls=flag(settings, "mlflow_insecure_tls"),
+            server_cert_path=setting(settings, "mlflow_server_cert_path"),
+            client_cert_path=setting(settings, "mlflow_client_cert_path"),
         )
 
     @property

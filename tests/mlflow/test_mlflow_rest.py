@@ -273,3 +273,18 @@ asyncio.run(main())
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"runs": len(mlflow_server.runs), "heavy": [], "backend": "MlflowRestRuns",
                       "on screen": "TextView", "children": []}
+
+
+def test_the_mlflow_client_gets_the_contexts_credentials_too(fake_server, monkeypatch):
+    for var in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    ctx = parse_config(f'[contexts.a]\nruns_backend = "mlflow"\nmlflow_uri = "{fake_server.url}"\n'
+                       'mlflow_token = "tok-123"\n').context("a")
+    backend = create_backend("runs", "mlflow", ctx.as_settings())
+    assert isinstance(backend, MlflowProcessRuns) and "tok-123" not in repr(backend)
+    try:
+        # MLflow reads only its variables: the helper process is given them
+        assert [e.name for e in backend.list_experiments()] == ["e"]
+        assert fake_server.asked[-1][1]["Authorization"] == "Bearer tok-123"
+    finally:
+        backend._helper.stop()
