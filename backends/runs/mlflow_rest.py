@@ -154,11 +154,12 @@ class MlflowRestRuns:
                 return self._client
             verify: ssl.SSLContext | bool = True
             try:
-                if self.insecure_tls:
-                    verify = False
-                elif self.server_cert_path or self.client_cert_path:
-                    verify = ssl.create_default_context(
-                        cafile=os.path.expanduser(self.server_cert_path) if self.server_cert_path else None)
+                if self.insecure_tls or self.server_cert_path or self.client_cert_path:
+                    ca = self.server_cert_path if self.server_cert_path and not self.insecure_tls else None
+                    verify = ssl.create_default_context(cafile=os.path.expanduser(ca) if ca else None)
+                    if self.insecure_tls:
+                        verify.check_hostname = False
+                        verify.verify_mode = ssl.CERT_NONE
                     if self.client_cert_path:
                         verify.load_cert_chain(os.path.expanduser(self.client_cert_path))
             except (OSError, ssl.SSLError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.errors import Forbidden, InvalidQuery, NotFound, ServerError, Unreachable
+from backends.errors import Forbidden, InvalidQuery, NotConfigured, NotFound, ServerError, Unreachable
 from backends.registry import DEFAULTS, create as create_backend
 from backends.runs import ExperimentRuns, RunQuery, SortKey
 from backends.runs.mlflow_process import MlflowProcessRuns
@@ -131,7 +132,7 @@ def test_an_unreachable_server_is_named():
 class _Fake:
     """A tracking server stand-in on loopback that records what it is asked and answers as told."""
 
-    def __init__(self, answer) -> None:
+    def __init__(self, answer, tls: ssl.SSLContext | None = None) -> None:
         self.asked: list[tuple[str, dict[str, str]]] = []
         fake = self
 
@@ -152,7 +153,9 @@ class _Fake:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -288,3 +291,43 @@ def test_the_mlflow_client_gets_the_contexts_credentials_too(fake_server, monkey
         assert fake_server.asked[-1][1]["Authorization"] == "Bearer tok-123"
     finally:
         backend._helper.stop()
+
+
+def _self_signed(folder: Path, name: str) -> Path:
+    """A certificate for 127.0.0.1 and its key, in one PEM file."""
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    both = folder / f"{name}.pem"
+    both.write_text(cert.read_text() + key.read_text())
+    return both
+
+
+def test_tls_settings(tmp_path, monkeypatch):
+    for var in ("MLFLOW_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_SERVER_CERT_PATH", "MLFLOW_TRACKING_CLIENT_CERT_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    server_pem, client_pem = _self_signed(tmp_path, "server"), _self_signed(tmp_path, "client")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(server_pem)
+    tls.load_verify_locations(client_pem)
+    tls.verify_mode = ssl.CERT_REQUIRED  # the server wants the client's certificate too
+    fake = _Fake(lambda h: (200, "application/json", json.dumps({"experiments": [{"experiment_id": "1",
+                                                                                     "name": "over TLS"}]})), tls)
+    try:
+        with pytest.raises(Unreachable) as err:  # a certificate nobody vouches for
+            MlflowRestRuns.from_settings({"mlflow_uri": fake.url}).list_experiments()
+        assert "CERTIFICATE_VERIFY_FAILED" in err.value.detail
+        settings = {"mlflow_uri": fake.url, "mlflow_server_cert_path": str(server_pem),
+                    "mlflow_client_cert_path": str(client_pem)}
+        assert [e.name for e in create_backend("runs", "auto", settings).list_experiments()] == ["over TLS"]
+        # from MLflow's variables, and without checking the server
+        monkeypatch.setenv("MLFLOW_TRACKING_CLIENT_CERT_PATH", str(client_pem))
+        monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+        assert MlflowRestRuns.from_settings({"mlflow_uri": fake.url}).list_experiments()[0].name == "over TLS"
+        with pytest.raises(NotConfigured) as unreadable:
+            MlflowRestRuns.from_settings({"mlflow_uri": fake.url, "mlflow_insecure_tls": False,
+                                          "mlflow_server_cert_path": str(tmp_path / "missing.pem")}).list_experiments()
+        assert "mlflow_server_cert_path" in unreadable.value.hint
+    finally:
+        fake.close()
