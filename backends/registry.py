@@ -50,12 +50,14 @@ class Interruptible(Protocol):
 KINDS = ("data", "runs", "deployments", "metrics")
 ENTRY_POINT_GROUP = "mlops_console.backends"
 
-DEFAULTS = {"data": "dvc", "runs": "mlflow", "deployments": "kubernetes", "metrics": "prometheus"}
+DEFAULTS = {"data": "dvc", "runs": "auto", "deployments": "kubernetes", "metrics": "prometheus"}
 
 BUILTIN: dict[tuple[str, str], str] = {
     ("data", "dvc"): "backends.data.dvc_layout:from_settings",  # checks the folder before importing more
     ("data", "fake"): "backends.data.fake:FakeDatasets.from_settings",
+    ("runs", "auto"): "backends.runs.mlflow_auto:MlflowAutoRuns.from_settings",  # REST for http(s), else "mlflow"
     ("runs", "mlflow"): "backends.runs.mlflow_process:MlflowProcessRuns.from_settings",
+    ("runs", "mlflow-rest"): "backends.runs.mlflow_rest:MlflowRestRuns.from_settings",
     ("runs", "mlflow-inprocess"): "backends.runs.mlflow_inprocess:MlflowRuns.from_settings",
     ("runs", "fake"): "backends.runs.fake:FakeRuns.from_settings",
     ("deployments", "kubernetes"): "backends.deployments.kube:KubernetesDeployments.from_settings",

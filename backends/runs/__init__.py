@@ -1,4 +1,5 @@
-"""The Runs pane's backends: the contract (``contract.py``), MLflow in a helper process (``mlflow_process.py``,
+"""The Runs pane's backends: the contract (``contract.py``), a tracking server over REST (``mlflow_rest.py``), the
+choice between REST and the helper by URI (``mlflow_auto.py``), MLflow in a helper process (``mlflow_process.py``,
 ``mlflow_helper.py``), MLflow in this process (``mlflow_inprocess.py``), the SQLite sort (``mlflow_sqlite.py``) and
 the in-memory ``fake``.
 
@@ -7,6 +8,7 @@ package imports nothing else.
 """
 
 from backends.runs.contract import (
+    CHART_POINTS as CHART_POINTS,
     RUN_STATUSES as RUN_STATUSES,
     SORT_ATTRIBUTES as SORT_ATTRIBUTES,
     SORT_KINDS as SORT_KINDS,
@@ -25,5 +27,6 @@ from backends.runs.contract import (
     RunPage as RunPage,
     RunQuery as RunQuery,
     RunSummary as RunSummary,
+    SampledHistories as SampledHistories,
     SortKey as SortKey,
 )

@@ -9,9 +9,13 @@ run or model that does not exist, ``ServerError`` for anything else the store an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
+
+#: Points a run that a chart of several runs asks a :class:`SampledHistories` store for.
+CHART_POINTS = 320
 
 #: Status values MLflow uses for runs.
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
@@ -233,6 +237,7 @@ class ModelVersion:
     run_id: str | None = None
     source: str = ""
     description: str = ""
+    model_id: str = ""  # MLflow 3: the logged model this version registers
 
 
 @dataclass(frozen=True)
@@ -268,3 +273,14 @@ class ExperimentRuns(Protocol):
     def list_registered_models(self) -> tuple[RegisteredModel, ...]: ...
 
     def model_versions(self, name: str) -> tuple[ModelVersion, ...]: ...
+
+
+@runtime_checkable
+class SampledHistories(Protocol):
+    """Optional: a store that answers the history of a metric for many runs in one call, each run's history
+    sampled by the store to at most ``max_points`` points (its first and last step kept)."""
+
+    def metric_histories(self, run_ids: Sequence[str], key: str,
+                         max_points: int = CHART_POINTS) -> tuple[MetricHistory, ...]:
+        """One history a run, in the order of ``run_ids``."""
+        ...

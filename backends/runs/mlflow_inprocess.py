@@ -131,6 +131,34 @@ def _columns(schema: Any) -> tuple[ColumnSpec, ...]:
     return tuple(out)
 
 
+def version_model_id(model_id: str | None, source: str | None) -> str:
+    """The logged model a registered version comes from (MLflow 3): its ``model_id``, which servers leave out
+    of their answers, else the id in a ``models:/<model_id>`` source."""
+    if model_id:
+        return model_id
+    rest = (source or "").removeprefix("models:/")
+    return rest if rest != source and rest.startswith("m-") and "/" not in rest else ""
+
+
+def tracking_uri_of(settings: Mapping[str, Any]) -> str:
+    """The tracking URI the context names: ``mlflow_uri``, else ``MLFLOW_TRACKING_URI``, else ``./mlruns`` or
+    ``./mlflow.db`` in the repo. Raises NotConfigured, saying what to set, when there is none."""
+    uri = settings.get("mlflow_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        repo = Path(str(settings.get("repo") or ".")).expanduser()
+        if (repo / "mlruns").is_dir():
+            uri = str((repo / "mlruns").resolve())
+        elif (repo / "mlflow.db").is_file():
+            uri = f"sqlite:///{(repo / 'mlflow.db').resolve()}"
+    if not uri:
+        raise NotConfigured(
+            "no MLflow tracking store configured",
+            hint="set mlflow_uri in the context, pass --mlflow-uri, or export MLFLOW_TRACKING_URI "
+                 "(./mlruns, sqlite:///mlflow.db, http://host:5000)",
+        )
+    return str(uri)
+
+
 _frozen = False
 _REGISTRY_LOCK = threading.Lock()
 
@@ -179,21 +207,9 @@ class MlflowRuns:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MlflowRuns:
-        uri = settings.get("mlflow_uri") or os.environ.get("MLFLOW_TRACKING_URI")
-        if not uri:
-            repo = Path(str(settings.get("repo") or ".")).expanduser()
-            if (repo / "mlruns").is_dir():
-                uri = str((repo / "mlruns").resolve())
-            elif (repo / "mlflow.db").is_file():
-                uri = f"sqlite:///{(repo / 'mlflow.db').resolve()}"
-        if not uri:
-            raise NotConfigured(
-                "no MLflow tracking store configured",
-                hint="set mlflow_uri in the context, pass --mlflow-uri, or export MLFLOW_TRACKING_URI "
-                     "(./mlruns, sqlite:///mlflow.db, http://host:5000)",
-            )
         timeout = settings.get("timeout") or DEFAULT_TIMEOUT
-        return cls(str(uri), registry_uri=settings.get("mlflow_registry_uri"), timeout=float(timeout))
+        return cls(tracking_uri_of(settings), registry_uri=settings.get("mlflow_registry_uri"),
+                   timeout=float(timeout))
 
     @property
     def endpoint(self) -> str:
@@ -538,6 +554,7 @@ class MlflowRuns:
                 name=v.name, version=str(v.version), status=v.status or "", stage="" if stage == "None" else stage,
                 aliases=aliases, created=_dt(v.creation_timestamp), run_id=v.run_id or None,
                 source=v.source or "", description=v.description or "",
+                model_id=version_model_id(getattr(v, "model_id", None), v.source),
             ))
         versions.sort(key=lambda v: int(v.version) if v.version.isdigit() else 0, reverse=True)
         return tuple(versions)

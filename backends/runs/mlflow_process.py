@@ -48,6 +48,7 @@ from backends.runs import (
     RunQuery,
 )
 from backends.runs.mlflow_inprocess import MlflowRuns
+from backends.runs.mlflow_settings import CREDENTIALS, context_variables
 
 log = logging.getLogger("mlops_console.mlflow_helper")
 
@@ -93,11 +94,15 @@ class _Conn:
         return self.proc.poll() is None
 
 
+Spec = tuple[str, str, float, str, tuple[tuple[str, str], ...]]
+
+
 class _Helper:
     """The helper process for one (tracking URI, registry URI, timeout), started when needed."""
 
-    def __init__(self, spec: tuple[str, str, float, str]) -> None:
-        self.spec = spec  # (tracking URI, registry URI, timeout, the Python that runs the helper)
+    def __init__(self, spec: Spec) -> None:
+        # (tracking URI, registry URI, timeout, the Python that runs the helper, MLflow variables from the context)
+        self.spec = spec
         self.endpoint = redact(spec[0])
         self._lock = threading.Lock()  # the connection and every pending table
         self._conn: _Conn | None = None
@@ -120,6 +125,7 @@ class _Helper:
         if conn is not None and conn.alive:
             return conn
         env = dict(os.environ)
+        env.update(self.spec[4])  # the context's credentials, as MLflow's variables (never logged)
         env["PYTHONPATH"] = _ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONWARNINGS", "ignore")
         env.setdefault("MALLOC_ARENA_MAX", "2")  # its call threads share two malloc arenas, not one each
@@ -236,11 +242,11 @@ class _Helper:
                                  hint="the helper process is still working on it; refresh to try again") from None
 
 
-_HELPERS: dict[tuple[str, str, float, str], _Helper] = {}
+_HELPERS: dict[Spec, _Helper] = {}
 _HELPERS_LOCK = threading.Lock()
 
 
-def helper_for(spec: tuple[str, str, float, str]) -> _Helper:
+def helper_for(spec: Spec) -> _Helper:
     with _HELPERS_LOCK:
         helper = _HELPERS.get(spec)
         if helper is None:
@@ -260,23 +266,29 @@ class MlflowProcessRuns:
     """Runs backend ``mlflow``: :class:`MlflowRuns` served by a shared helper process."""
 
     SETTINGS = (*MlflowRuns.SETTINGS,
-                Setting("mlflow_python", str, "the Python that runs MLflow (default: the console's own)"))
+                Setting("mlflow_python", str, "the Python that runs MLflow (default: the console's own)"),
+                *CREDENTIALS)
 
     def __init__(self, tracking_uri: str, *, registry_uri: str | None = None, timeout: float = 10.0,
-                 python: str | None = None) -> None:
+                 python: str | None = None, variables: Mapping[str, str] | None = None) -> None:
         """``python``: the interpreter that runs MLflow (default: the console's own), e.g. a project's
-        virtualenv whose MLflow version matches the tracking server."""
+        virtualenv whose MLflow version matches the tracking server. ``variables``: MLflow's variables to
+        set for it (``MLFLOW_TRACKING_TOKEN``, ...), over the console's environment."""
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri
         self.timeout = float(timeout)
         self.python = str(Path(python).expanduser()) if python else sys.executable
-        self._helper = helper_for((self.tracking_uri, self.registry_uri, self.timeout, self.python))
+        self._helper = helper_for((self.tracking_uri, self.registry_uri, self.timeout, self.python,
+                                   tuple(sorted((variables or {}).items()))))
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> MlflowProcessRuns:
         inner = MlflowRuns.from_settings(settings)  # the same URI resolution and NotConfigured message
         return cls(inner.tracking_uri, registry_uri=inner.registry_uri, timeout=inner.timeout,
-                   python=settings.get("mlflow_python") or None)
+                   python=settings.get("mlflow_python") or None, variables=context_variables(settings))
+
+    def __repr__(self) -> str:  # no credentials, ever
+        return f"MlflowProcessRuns({self.endpoint!r})"
 
     @property
     def endpoint(self) -> str:

@@ -1,4 +1,5 @@
-"""The Runs pane driven with Pilot against real MLflow stores (sqlite, and a real server)."""
+"""The Runs pane driven with Pilot against real MLflow stores: each test on a sqlite store through the MLflow helper
+and on the real ``mlflow server`` through the REST backend (the default for each URI)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from widgets.picker import PickerView
 from widgets.views import TextView
 
 SIZE = (140, 40)
+
+
+@pytest.fixture(params=["helper", "rest"])
+def store(request):
+    """The seeded store: sqlite (the MLflow helper), or the server holding a copy of it (REST)."""
+    return request.getfixturevalue({"helper": "mlflow_sqlite", "rest": "running_server"}[request.param])
 
 
 def runs_app(uri: str | None, **fields):
@@ -77,11 +84,11 @@ async def focus_column(pilot, screen: RunsScreen, key: str) -> None:
     assert screen.focused_column() == key
 
 
-async def test_opens_the_latest_experiment(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_opens_the_latest_experiment(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
-        assert screen.experiment_ids == (mlflow_sqlite.experiment_id,)
+        assert screen.experiment_ids == (store.experiment_id,)
         title = text_of(screen.query_one("#runs-title", Label))
         assert "diabetes" in title and "7 loaded" in title
         # params and metrics that vary are columns; start time newest first by default
@@ -91,10 +98,10 @@ async def test_opens_the_latest_experiment(mlflow_sqlite):
         assert starts == sorted(starts, reverse=True)
 
 
-async def test_s_sorts_by_the_focused_column_in_the_store(mlflow_sqlite):
-    best = min(mlflow_sqlite.runs, key=lambda r: r["rmse"])
-    worst = max(mlflow_sqlite.runs, key=lambda r: r["rmse"])
-    app = runs_app(mlflow_sqlite.uri)
+async def test_s_sorts_by_the_focused_column_in_the_store(store):
+    best = min(store.runs, key=lambda r: r["rmse"])
+    worst = max(store.runs, key=lambda r: r["rmse"])
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         await focus_column(pilot, screen, "metrics.rmse")
@@ -109,24 +116,24 @@ async def test_s_sorts_by_the_focused_column_in_the_store(mlflow_sqlite):
         assert screen.focused_column() == "metrics.rmse"
 
 
-async def test_sort_command_by_name(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_sort_command_by_name(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         app.run_command_line(":sort -metrics.r2")
         await until(pilot, lambda: screen.sort == ("metrics.r2", True), what=":sort -metrics.r2")
-        assert row_ids(screen)[0] == max(mlflow_sqlite.runs, key=lambda r: r["r2"])["run_id"]
+        assert row_ids(screen)[0] == max(store.runs, key=lambda r: r["r2"])["run_id"]
         app.run_command_line(":sort mae")
         await until(pilot, lambda: screen.sort == ("metrics.mae", False), what=":sort mae")
-        assert row_ids(screen)[0] == min(mlflow_sqlite.runs, key=lambda r: r["mae"])["run_id"]
+        assert row_ids(screen)[0] == min(store.runs, key=lambda r: r["mae"])["run_id"]
         app.run_command_line(":sort nosuchthing")
         await pilot.pause()
         assert "no such column" in screen.query_one("#status").text
 
 
-async def test_busy_is_said_only_for_the_search_still_out(mlflow_sqlite):
+async def test_busy_is_said_only_for_the_search_still_out(store):
     # two sorts in a row: the first one's "busy" check must not speak for the second one
-    app = runs_app(mlflow_sqlite.uri)
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         app.run_command_line(":sort metrics.rmse")
@@ -141,9 +148,9 @@ async def test_busy_is_said_only_for_the_search_still_out(mlflow_sqlite):
         assert not screen.query_one("#status").text.startswith("searching")
 
 
-async def test_filter_valid_then_invalid_keeps_results(mlflow_sqlite):
-    want = {r["run_id"] for r in mlflow_sqlite.runs if r["rmse"] < 70 and r["alpha"] == 0.01}
-    app = runs_app(mlflow_sqlite.uri)
+async def test_filter_valid_then_invalid_keeps_results(store):
+    want = {r["run_id"] for r in store.runs if r["rmse"] < 70 and r["alpha"] == 0.01}
+    app = runs_app(store.uri)
     answers = Counter()
     async with app.run_test(size=SIZE, message_hook=count_answers(answers)) as pilot:
         screen = await loaded(pilot, app, 7)
@@ -173,16 +180,16 @@ async def test_filter_valid_then_invalid_keeps_results(mlflow_sqlite):
         assert screen.filter_text == "metrics.rmse < 70 and params.alpha = '0.01'"
 
 
-async def test_paging_loads_more_as_the_cursor_moves(mlflow_sqlite):
-    seeded = len(mlflow_sqlite.runs)
-    ranked = [r["run_id"] for r in sorted(mlflow_sqlite.runs, key=lambda r: r["rmse"])]
+async def test_paging_loads_more_as_the_cursor_moves(store):
+    seeded = len(store.runs)
+    ranked = [r["run_id"] for r in sorted(store.runs, key=lambda r: r["rmse"])]
     pages: list[tuple[str, int, bool]] = []  # (call group, runs in the page, more after it), as they arrive
 
     def hook(message) -> None:
         if isinstance(message, BackendDone) and isinstance(message.result, RunPage):
             pages.append((message.group, len(message.result.runs), message.result.next_token is not None))
 
-    app = runs_app(mlflow_sqlite.uri)
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         screen = await loaded(pilot, app, seeded)
         screen.page_size = 3
@@ -205,8 +212,8 @@ async def test_paging_loads_more_as_the_cursor_moves(mlflow_sqlite):
         assert "more available" not in text_of(screen.query_one("#runs-title", Label))
 
 
-async def test_compare_marked_runs(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_compare_marked_runs(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         app.run_command_line(":sort metrics.rmse")
@@ -230,9 +237,9 @@ async def test_compare_marked_runs(mlflow_sqlite):
         assert app.screen is screen
 
 
-async def test_run_detail(mlflow_sqlite):
-    best = min(mlflow_sqlite.runs, key=lambda r: r["rmse"])
-    app = runs_app(mlflow_sqlite.uri)
+async def test_run_detail(store):
+    best = min(store.runs, key=lambda r: r["rmse"])
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         app.run_command_line(":sort metrics.rmse")
@@ -244,13 +251,13 @@ async def test_run_detail(mlflow_sqlite):
         console = Console(width=130, record=True, color_system=None)
         console.print(app.screen.body)
         text = console.export_text()
-        assert best["run_name"] in text and mlflow_sqlite.built["git_commit"] in text
+        assert best["run_name"] in text and store.built["git_commit"] in text
         assert "coefficients.json" in text and "sklearn" in text and "age" in text
         assert "diabetes-train" in text and "training" in text
 
 
-async def test_chart_of_marked_runs(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_chart_of_marked_runs(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         await focus_column(pilot, screen, "metrics.train_rmse")
@@ -260,10 +267,12 @@ async def test_chart_of_marked_runs(mlflow_sqlite):
         view = app.screen
         await until(pilot, lambda: len(view.histories) == 2, what="histories")
         assert view.key == "train_rmse"
+        # a tracking server answers the runs' histories in one call, sampled (a local store: one run at a time)
+        assert (view.load_many is not None) == store.uri.startswith("http")
         chart = view.query_one("#chart")
         assert [len(s.points) for s in chart.series] == [8, 8]
         marked = list(screen.marked.values())
-        by_id = {r["run_id"]: r for r in mlflow_sqlite.runs}
+        by_id = {r["run_id"]: r for r in store.runs}
         assert [p[1] for p in chart.series[0].points] == pytest.approx(by_id[marked[0].run_id]["train_rmse"])
         await pilot.press("p")
         assert chart.chart_style == "points"
@@ -272,8 +281,8 @@ async def test_chart_of_marked_runs(mlflow_sqlite):
                     what="rmse chosen")
 
 
-async def test_model_registry_opens_the_source_run(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_model_registry_opens_the_source_run(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app, 7)
         await pilot.press("M")
@@ -284,19 +293,19 @@ async def test_model_registry_opens_the_source_run(mlflow_sqlite):
         await pilot.press("tab")
         await pilot.press("down", "enter")  # v1
         await until(pilot, lambda: isinstance(app.screen, TextView), what="source run opened")
-        v1_run = mlflow_sqlite.built["versions"]["1"]
+        v1_run = store.built["versions"]["1"]
         assert v1_run in app.screen.title_text or v1_run in str(app.screen.body.renderables[0])
 
 
-async def test_experiment_picker(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_experiment_picker(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         await pilot.press("E")
         await until(pilot, lambda: isinstance(app.screen, PickerView), what="picker")
         picker = app.screen
-        await until(pilot, lambda: dict(picker.rows)[mlflow_sqlite.experiment_id][2] != "...", what="counts")
-        assert str(dict(picker.rows)[mlflow_sqlite.experiment_id][2]) == "7"
+        await until(pilot, lambda: dict(picker.rows)[store.experiment_id][2] != "...", what="counts")
+        assert str(dict(picker.rows)[store.experiment_id][2]) == "7"
         assert str(dict(picker.rows)["0"][2]) == "0"
         table = picker.query_one(DataTable)
         keys = [k for k, _ in picker.rows]
@@ -306,8 +315,8 @@ async def test_experiment_picker(mlflow_sqlite):
         assert screen.runs == [] and "Default" in text_of(screen.query_one("#runs-title", Label))
 
 
-async def test_state_survives_refresh_and_pane_switch(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_state_survives_refresh_and_pane_switch(store):
+    app = runs_app(store.uri)
     answers = Counter()
     async with app.run_test(size=SIZE, message_hook=count_answers(answers)) as pilot:
         screen = await loaded(pilot, app, 7)
@@ -343,11 +352,13 @@ async def test_not_configured_says_what_to_set(tmp_path, monkeypatch):
         assert "MLFLOW_TRACKING_URI" in text and "--mlflow-uri" in text
 
 
-async def test_server_down_keeps_stale_data_and_recovers(running_server):
+@pytest.mark.parametrize("backend", ["auto", "mlflow"])
+async def test_server_down_keeps_stale_data_and_recovers(running_server, backend):
     server = running_server.server
-    app = runs_app(running_server.uri, timeout=5.0)
+    app = runs_app(running_server.uri, timeout=5.0, runs_backend=backend)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
+        assert type(screen.backend).__name__ == {"auto": "MlflowRestRuns", "mlflow": "MlflowProcessRuns"}[backend]
         screen.retry_max = 1.5
         before = row_ids(screen)
         await asyncio.to_thread(server.stop)
@@ -366,11 +377,11 @@ async def test_server_down_keeps_stale_data_and_recovers(running_server):
         assert "[stale]" not in text_of(screen.query_one("#runs-title", Label))
 
 
-async def test_a_sort_key_mlflow_cannot_parse_is_a_bad_sort_key(mlflow_sqlite):
+async def test_a_sort_key_mlflow_cannot_parse_is_a_bad_sort_key(store):
     # MLflow turns the backticks of an order_by into quotes and splits it shell-like: a quote in the name
     # broke that split, which was reported as the tracking server being down ("[stale] retrying"); the
     # backend says the key is bad, and the pane keeps its runs
-    app = runs_app(mlflow_sqlite.uri)
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         before = row_ids(screen)
@@ -383,13 +394,13 @@ async def test_a_sort_key_mlflow_cannot_parse_is_a_bad_sort_key(mlflow_sqlite):
         assert screen.sort == ("start", True) and row_ids(screen) == before
 
 
-async def test_escape_clears_an_applied_filter_and_reloads(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_escape_clears_an_applied_filter_and_reloads(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot, app, 7)
         await pilot.press("slash", *"params.l1_ratio = '1.0'", "enter")
         await until(pilot, lambda: screen.filter_text and not screen.is_busy("runs"), what="filter applied")
-        filtered = {r["run_id"] for r in mlflow_sqlite.runs if r["l1_ratio"] == 1.0}
+        filtered = {r["run_id"] for r in store.runs if r["l1_ratio"] == 1.0}
         assert set(row_ids(screen)) == filtered and len(filtered) < 7
         # escape in the box drops only what was typed there
         await pilot.press("slash", "backspace", "backspace", "escape")
@@ -400,13 +411,13 @@ async def test_escape_clears_an_applied_filter_and_reloads(mlflow_sqlite):
         await pilot.press("escape")
         await until(pilot, lambda: not screen.filter_text and len(screen.runs) == 7 and not screen.is_busy("runs"),
                     what="the filter cleared")
-        assert set(row_ids(screen)) == {r["run_id"] for r in mlflow_sqlite.runs}
+        assert set(row_ids(screen)) == {r["run_id"] for r in store.runs}
         assert screen.query_one("#filter").has_class("hidden")
         assert "filter:" not in text_of(screen.query_one("#runs-title", Label))
 
 
-async def test_a_rejected_filter_is_said_once_and_the_status_fits_one_line(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_a_rejected_filter_is_said_once_and_the_status_fits_one_line(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await loaded(pilot, app, 7)
         await pilot.press("slash", *"metrics.rmse <<< 3", "enter")
@@ -423,8 +434,8 @@ async def test_a_rejected_filter_is_said_once_and_the_status_fits_one_line(mlflo
         assert len("ERROR " + status.text) <= status.content_region.width
 
 
-async def test_j_and_k_scroll_the_run_detail(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_j_and_k_scroll_the_run_detail(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app, 7)
         await pilot.press("enter")
@@ -441,8 +452,8 @@ async def test_j_and_k_scroll_the_run_detail(mlflow_sqlite):
         await until(pilot, lambda: scroll.scroll_y == 0, what="g: the top")
 
 
-async def test_the_run_name_stays_in_view_while_scrolling_right(mlflow_sqlite):
-    app = runs_app(mlflow_sqlite.uri)
+async def test_the_run_name_stays_in_view_while_scrolling_right(store):
+    app = runs_app(store.uri)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await loaded(pilot, app, 7)
         table = screen.query_one("#runs", FastTable)

@@ -135,7 +135,7 @@ def test_built_in_backends_declare_theirs():
     backend = default_backend_factory("runs", ctx)
     assert backend.python == str(Path("~/venv/bin/python").expanduser())
     assert backend.registry_uri == "sqlite:///registry.db"
-    with pytest.raises(ConfigError, match="must be a string; runs backend 'mlflow': the Python that runs MLflow"):
+    with pytest.raises(ConfigError, match="must be a string; runs backend 'auto': the Python that runs MLflow"):
         parse_config("[contexts.a]\nmlflow_python = 3\n")
     # the in-process backend runs no helper, so it reads no mlflow_python
     with pytest.raises(ConfigError, match="unknown setting"):

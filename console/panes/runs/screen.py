@@ -19,6 +19,7 @@ from backends.runs import (
     RunPage,
     RunQuery,
     RunSummary,
+    SampledHistories,
     SortKey,
 )
 from console.commands import Command
@@ -548,7 +549,9 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         preferred = [self.focused_column(), self.sort[0]]
         key = next((p.partition(".")[2] for p in preferred if p and p.startswith("metrics.")
                     and p.partition(".")[2] in keys), keys[0])
-        self.app.push_screen(MetricChartView(runs, keys, key, self.api.metric_history))
+        api = self.api
+        many = api.metric_histories if isinstance(api, SampledHistories) else None
+        self.app.push_screen(MetricChartView(runs, keys, key, api.metric_history, load_many=many))
 
     # -- run detail, registry ---------------------------------------------------------------------------------------
     def open_run(self, run_id: str) -> None:

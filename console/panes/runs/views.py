@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, OptionList
 
 from backends.runs import (
+    CHART_POINTS,
     Artifact,
     MetricHistory,
     ModelVersion,
@@ -192,9 +193,12 @@ class MetricChartView(CallsBackend, Dialog[None]):
     ]
 
     def __init__(self, runs: Sequence[RunSummary], keys: Sequence[str], key: str,
-                 load: Callable[[str, str], MetricHistory]) -> None:
+                 load: Callable[[str, str], MetricHistory],
+                 load_many: Callable[[Sequence[str], str], tuple[MetricHistory, ...]] | None = None) -> None:
+        """``load_many``: the store's call for many runs at once, each history sampled to ``CHART_POINTS``
+        (``backends.runs.SampledHistories``); without it each run's whole history is read."""
         super().__init__()
-        self.runs, self.keys, self.key, self.load = tuple(runs), tuple(keys), key, load
+        self.runs, self.keys, self.key, self.load, self.load_many = tuple(runs), tuple(keys), key, load, load_many
         self.style_name = "line"
         self.axis = "step"
         self.histories: tuple[MetricHistory, ...] = ()
@@ -232,10 +236,15 @@ class MetricChartView(CallsBackend, Dialog[None]):
         self._load_histories(key)
 
     def _load_histories(self, key: str) -> None:
-        runs, load = self.runs, self.load
+        runs, load, many = self.runs, self.load, self.load_many
+
+        def fetch() -> tuple[MetricHistory, ...]:
+            if many is not None:
+                return many([run.run_id for run in runs], key)
+            return tuple(load(run.run_id, key) for run in runs)
+
         # one group: choosing another metric drops the answer for the one before
-        self.call_backend("histories", lambda: tuple(load(run.run_id, key) for run in runs),
-                          on_result=self._histories_loaded, on_error=self._histories_failed)
+        self.call_backend("histories", fetch, on_result=self._histories_loaded, on_error=self._histories_failed)
 
     def _histories_failed(self, error: BaseException) -> None:
         from console.panes.base import describe_error
@@ -259,7 +268,10 @@ class MetricChartView(CallsBackend, Dialog[None]):
                 pts = [(p.timestamp.timestamp(), p.value) for p in h.points]
             series.append(ChartSeries(names.get(h.run_id, h.run_id[:8]), pts))
         total = sum(len(h.points) for h in self.histories)
-        chart.set_data(series, title=f"{self.key} by {self.axis}", note=f"{total} points")
+        note = f"{total} points"
+        if self.load_many is not None and any(len(h.points) >= CHART_POINTS for h in self.histories):
+            note += f", sampled to {CHART_POINTS} a run"
+        chart.set_data(series, title=f"{self.key} by {self.axis}", note=note)
 
     def action_toggle_style(self) -> None:
         self.style_name = "points" if self.style_name == "line" else "line"
