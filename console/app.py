@@ -407,8 +407,8 @@ class MlopsConsole(CrashReports, App):
         if pane is not None:
             pane.action_refresh()
 
-    def command_quit(self, _arg: str) -> None:
-        self.exit()
+    async def command_quit(self, _arg: str) -> None:
+        await self.action_quit()  # as `q` does: while a checkout runs, it asks first
 
     def complete_ctx(self) -> list[str]:
         return self.config.context_names()

@@ -61,7 +61,9 @@ class CommandLine(Dialog[str | None]):
                             suggester=_CallableSuggester(self.complete), id="cmd")
 
     def on_mount(self) -> None:
-        cmd = self.query_one(Input)
+        cmd = self._line()
+        if cmd is None:  # the app is closing (a :quit just before): the line was taken apart as it was built
+            return
         cmd.cursor_position = len(self.initial)
         focus_for_typing(cmd)  # the keys typed since `:` go in first
         self._show_hint(self.initial)

@@ -360,7 +360,7 @@ def test_an_interrupted_checkout_of_a_large_file_is_put_back_without_its_tempora
 
 
 async def test_quitting_mid_checkout_asks_then_puts_the_old_version_back(big_repo):
-    """`q` (or ctrl+c) while 2,000 files are being checked out: a question first; `n` keeps working, `y`
+    """`q` (or ctrl+c, or :quit) while 2,000 files are being checked out: a question first; `n` keeps working, `y`
     stops the checkout, puts the old version back whole, and only then quits."""
     from console.app import make_app
     from console.config import Config, Context
@@ -384,6 +384,12 @@ async def test_quitting_mid_checkout_asks_then_puts_the_old_version_back(big_rep
         await pilot.press("n")  # keep working: the question closes, the app stays
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         assert app.is_running
+        if backend.operation_running():  # :quit asks too
+            await pilot.press("colon", *"quit", "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) or not app.is_running)
+            assert app.is_running
+            await pilot.press("n")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         if backend.operation_running():
             await pilot.press("q")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))

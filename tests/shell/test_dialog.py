@@ -96,3 +96,15 @@ async def test_a_key_meant_for_the_pane_never_acts_on_a_view_that_opened_meanwhi
                 break
         assert str(app.screen.query_one("#log-title").render()).startswith(f"Log tail of {pods[0].name} (")
 
+
+
+async def test_quitting_as_the_command_line_opens_ends_cleanly(fake_app):
+    # `:quit` chosen in the palette, then `:` in the same burst: the line is taken apart as it is built
+    from widgets.command_line import CommandLine
+
+    app = fake_app("runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        app.push_screen(CommandLine(lambda text: [], ""))
+        app.exit()
+    assert app.return_code == 0 and app._exception is None
