@@ -181,6 +181,15 @@ class CallsBackend:
         host: Any = self
         host.set_timer(delay, check)
 
+    def drop_call(self, group: str) -> bool:
+        """Give up on the call ``group`` has out (the user abandoned it): its answer, if it ever comes, is dropped.
+        Whether there was one."""
+        token = self._call_state()[1].pop(group, None)
+        if token is None or (group, token) not in self._calls:
+            return False
+        self._drop(group, token)
+        return True
+
     def drop_calls(self) -> None:
         """Forget every call out (the host is rebuilt): their answers will be dropped."""
         calls, pending = self._call_state()

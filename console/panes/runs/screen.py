@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on
@@ -22,6 +24,7 @@ from backends.runs import (
     SampledHistories,
     SortKey,
 )
+from console.calls import BUSY_DELAY
 from console.commands import Command
 from console.format import short_time
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
@@ -37,6 +40,8 @@ from widgets.compare import CompareView
 from widgets.fast_table import FastTable
 from widgets.picker import PickerView
 from widgets.views import TextView
+
+SLOW_SEARCH_S = 2.0  # a search out this long says why a sort can be slow, and what helps
 
 PAGE_SIZE = 100
 PREFETCH_ROWS = 20  # load the next page when the cursor gets this close to the last loaded row
@@ -191,7 +196,34 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
                           )
         # only this search: a later one gets its own (a quick answer then never shows "busy" at all)
         call = self.pending_token("runs")
-        self.busy_later(f"searching runs in {self.api.endpoint}", lambda: self.is_busy("runs", call))
+        self._watch_search(call, query, time.monotonic())
+
+    def _watch_search(self, call: int | None, query: RunQuery, started: float) -> None:
+        """While the search is out: after a moment say so, then how long it has taken, that escape abandons it,
+        and, for a sort the store is slow at, why and what helps."""
+        def tick() -> None:
+            if not self.is_busy("runs", call):
+                return
+            elapsed = time.monotonic() - started
+            text = f"searching runs in {self.api.endpoint}"
+            if elapsed >= 1:
+                text += f": {elapsed:.0f} s, escape abandons it"
+            if elapsed >= SLOW_SEARCH_S and query.sort and query.sort[0].column.startswith(("metrics.", "params.")):
+                text += ("; MLflow sorts by a metric or param slowly on a SQLite or file store: a PostgreSQL or "
+                         "MySQL backend store is much faster")
+            self.show_busy(text)
+            self.set_timer(1.0 if elapsed >= 1 else 1.0 - elapsed, tick)
+
+        self.set_timer(BUSY_DELAY, tick)
+
+    def abandon_search(self) -> bool:
+        """``escape`` while a search is out: give up on it; the table keeps the query it shows."""
+        if not self.drop_call("runs"):
+            return False
+        self._wanted = None
+        self.clear_busy()
+        self.set_status(f"search abandoned; still showing {self._summary_text()}", "warning")
+        return True
 
     def _first_page(self, query: RunQuery, sort: tuple[str, bool], page: RunPage) -> None:
         self._loaded_ok()
@@ -481,6 +513,8 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
     def action_close_filter(self) -> None:
         """``escape``: in the filter box it drops what was typed there (the applied filter stays, so a
         slip never loses a long filter); elsewhere it clears the applied filter and reloads."""
+        if self.abandon_search():
+            return
         box = self.query_one("#filter", Input)
         applied = self._wanted[1] if self._wanted else self.filter_text
         self._hide_filter_error()
