@@ -38,6 +38,7 @@ from backends.deployments import (
     MODIFIED,
     PROTOCOLS,
     RELISTED,
+    SELDON_DEPLOYMENT,
     Deployment,
     DeploymentList,
     Event,
@@ -221,18 +222,18 @@ class EndpointDeployments:
             raise NotFound(f"no endpoint named {name!r}", hint="see `endpoints` in the context")
         return e
 
-    def get_yaml(self, namespace: str, name: str) -> str:
+    def get_yaml(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> str:
         import yaml
 
         entry = {key: value for key, value in self._entry(name).items() if value != ""}  # the keys it was given
         text: str = yaml.safe_dump({"endpoint": entry}, sort_keys=False)
         return text
 
-    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
+    def pods(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Pod, ...]:
         self._entry(name)
         return ()
 
-    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+    def events(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Event, ...]:
         self._entry(name)
         return ()
 

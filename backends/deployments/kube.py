@@ -21,6 +21,7 @@ from backends.deployments import (
     MODIFIED,
     PROBLEM,
     RELISTED,
+    SELDON_DEPLOYMENT,
     UNKNOWN,
     Condition,
     Deployment,
@@ -479,7 +480,7 @@ class KubernetesDeployments:
         return to_deployment(self._call(api.get_namespaced_custom_object, "get", PLURAL, namespace, name,
                                         group=GROUP, version=VERSION, namespace=namespace, plural=PLURAL, name=name))
 
-    def get_yaml(self, namespace: str, name: str) -> str:
+    def get_yaml(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> str:
         import yaml
 
         api = self._custom()
@@ -488,13 +489,13 @@ class KubernetesDeployments:
         text: str = yaml.safe_dump(redact(obj), sort_keys=False, default_flow_style=False)
         return text
 
-    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
+    def pods(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Pod, ...]:
         core = self._core()
         data = self._call(core.list_namespaced_pod, "list", "pods", namespace, namespace=namespace,
                           label_selector=f"seldon-deployment-id={name}")
         return tuple(sorted((_to_pod(o) for o in data.get("items") or ()), key=lambda p: p.name))
 
-    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+    def events(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Event, ...]:
         core = self._core()
         data = self._call(core.list_namespaced_event, "list", "events", namespace, namespace=namespace,
                           field_selector=f"involvedObject.name={name}")

@@ -38,8 +38,9 @@ from widgets.fast_table import FastTable
 from widgets.status import StatusBar
 from widgets.views import TextView
 
-COLUMNS = (("namespace", "namespace"), ("name", "name"), ("state", "state"), ("replicas", "ready/desired"),
-           ("protocol", "protocol"), ("impl", "implementation"), ("model", "model / image"),
+COLUMNS = (("namespace", "namespace"), ("name", "name"), ("kind", "kind"), ("state", "state"),
+           ("replicas", "ready/desired"), ("protocol", "protocol"), ("impl", "implementation"),
+           ("model", "model / image"),
            ("traffic", "traffic"), ("age", "age"), ("reason", "reason"))
 STATE_STYLE = {AVAILABLE: "", CREATING: "italic", FAILED: "bold reverse"}
 
@@ -65,6 +66,10 @@ def state_cell(d: Deployment) -> Text:
         if len(_STATE_CELLS) < 64:  # states are a handful; an odd controller's are not kept forever
             _STATE_CELLS[(d.state, flagged)] = cell
     return cell
+
+
+def row_key(d: Deployment) -> str:
+    return "/".join(d.key)
 
 
 def reason_text(d: Deployment) -> str:
@@ -97,20 +102,20 @@ class DeploymentsScreen(PaneScreen[Deployments]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.deployments: dict[tuple[str, str], Deployment] = {}
+        self.deployments: dict[tuple[str, ...], Deployment] = {}
         self.scope: tuple[str, ...] | None = None  # None: the context's namespaces; (): all
         self.stale = False
         self.loaded = False
-        self.histories: dict[tuple[str, str], list[Exchange]] = {}
-        self.last_bodies: dict[tuple[str, str], str] = {}
+        self.histories: dict[tuple[str, ...], list[Exchange]] = {}
+        self.last_bodies: dict[tuple[str, ...], str] = {}
         self.known_namespaces: set[str] = set()
         self._namespaces_fetched = False
         self._generation = 0
         self._listed_generation = -1  # the watch generation whose first answer (a list or a problem) has arrived
         self._watch_backend: Any = None
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
-        self._rows: list[tuple[str, str]] = []
-        self._row_index: dict[tuple[str, str], int] = {}
+        self._rows: list[tuple[str, ...]] = []
+        self._row_index: dict[tuple[str, ...], int] = {}
         self._rebuild_pending = False
         self._problem: BaseException | None = None
         self._count_said: tuple[str, str] | None = None  # (suffix, text) of the last count on the status line
@@ -237,8 +242,9 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         if self.stale:
             self.stale = False
         if event.kind == RELISTED:
-            scope = set(event.scope)
-            self.deployments = {k: d for k, d in self.deployments.items() if scope and k[0] not in scope}
+            scope, kinds = set(event.scope), set(event.kinds)
+            self.deployments = {k: d for k, d in self.deployments.items()
+                                if (scope and k[0] not in scope) or (kinds and d.kind not in kinds)}
             for d in event.deployments:
                 self.deployments[d.key] = d
             self.loaded = True
@@ -294,15 +300,15 @@ class DeploymentsScreen(PaneScreen[Deployments]):
 
     def matches(self, d: Deployment) -> bool:
         needle = self.filter_text.lower()
-        return not needle or needle in " ".join((d.namespace, d.name, d.state, d.model_text, d.protocol,
-                                                 d.implementation, reason_text(d))).lower()
+        return not needle or needle in " ".join((d.namespace, d.name, d.kind_short, d.kind, d.state, d.model_text,
+                                                 d.protocol, d.implementation, reason_text(d))).lower()
 
     def shown_deployments(self) -> list[Deployment]:
         items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
         return [d for d in items if self.matches(d)] if self.filter_text else items
 
     def _cells(self, d: Deployment, now: Any = None) -> list[Any]:
-        return [d.namespace, d.name, state_cell(d), d.replicas_text, d.protocol, d.implementation,
+        return [d.namespace, d.name, d.kind_short, state_cell(d), d.replicas_text, d.protocol, d.implementation,
                 d.model_text, d.traffic_text, age(d.created, now or self.console_app.now()), reason_text(d)]
 
     def _schedule_rebuild(self) -> None:
@@ -318,7 +324,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._rows = [d.key for d in rows]
         self._row_index = {key: i for i, key in enumerate(self._rows)}
         now = self.console_app.now()
-        table.set_rows([(f"{d.namespace}/{d.name}", self._cells(d, now)) for d in rows])
+        table.set_rows([(row_key(d), self._cells(d, now)) for d in rows])
         if selected is not None and selected.key in self._row_index:
             table.move_cursor(row=self._row_index[selected.key])
         elif rows:
@@ -332,9 +338,9 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         if self._rebuild_pending or not self.matches(d) or d.key not in self._row_index:
             return False
         table = self.query_one("#deployments", FastTable)
-        row_key = f"{d.namespace}/{d.name}"
+        key = row_key(d)
         for (col, _), value in zip(COLUMNS, self._cells(d)):
-            table.update_cell(row_key, col, value)
+            table.update_cell(key, col, value)
         selected = self.selected()
         if selected is not None and selected.key == d.key:
             self._show_detail()
@@ -347,7 +353,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
             for key in self._rows:
                 d = self.deployments.get(key)
                 if d is not None:
-                    table.update_cell(f"{d.namespace}/{d.name}", "age", age(d.created, now))
+                    table.update_cell(row_key(d), "age", age(d.created, now))
 
     def selected(self) -> Deployment | None:
         table = self.query_one("#deployments", FastTable)
@@ -426,7 +432,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         d = self._need_selected("YAML")
         if d is None:
             return
-        self.call_backend("yaml", self.api.get_yaml, d.namespace, d.name, busy=f"reading {d.name}",
+        self.call_backend("yaml", self.api.get_yaml, d.namespace, d.name, d.kind, busy=f"reading {d.name}",
                           on_result=lambda text: self._show_yaml(d, text),
                           on_error=lambda e: self.show_error(e, f"YAML of {d.name}"))
 
@@ -442,7 +448,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         backend = self.api
 
         def load() -> tuple[Any, Any]:
-            return backend.pods(d.namespace, d.name), backend.events(d.namespace, d.name)
+            return backend.pods(d.namespace, d.name, d.kind), backend.events(d.namespace, d.name, d.kind)
 
         self.call_backend("pods", load, busy=f"reading pods and events of {d.name}",
                           on_result=lambda result: self._show_pods(d, *result),
