@@ -20,6 +20,7 @@ from backends.deployments import (
     CREATING,
     DELETED,
     FAILED,
+    KIND_SHORT,
     MODIFIED,
     PROBLEM,
     RELISTED,
@@ -98,12 +99,15 @@ class DeploymentsScreen(PaneScreen[Deployments]):
     LINE_COMMANDS = (
         Command("ns", "Show one namespace, or all of them (:ns all)", "command_ns", takes_arg=True,
                 complete="complete_ns", arg_hint="NAME|all", aliases=("namespace",)),
+        Command("kind", "Show one kind: SeldonDeployments (sdep), InferenceServices (isvc), or all", "command_kind",
+                takes_arg=True, complete="complete_kind", arg_hint="sdep|isvc|all"),
     )
 
     def __init__(self) -> None:
         super().__init__()
         self.deployments: dict[tuple[str, ...], Deployment] = {}
         self.scope: tuple[str, ...] | None = None  # None: the context's namespaces; (): all
+        self.kind = ""  # the one kind shown (SeldonDeployment / InferenceService); "": all of them
         self.stale = False
         self.loaded = False
         self.histories: dict[tuple[str, ...], list[Exchange]] = {}
@@ -119,6 +123,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._rebuild_pending = False
         self._problem: BaseException | None = None
         self._count_said: tuple[str, str] | None = None  # (suffix, text) of the last count on the status line
+        self._notes: dict[str, None] = {}  # what this watch could not list (a kind not allowed), said once each
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -192,6 +197,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         Its timeouts and reconnects are the backend's; a change from an older watch is dropped by generation."""
         self._stop_watch()
         self._generation += 1
+        self._notes = {}
         generation = self._generation
         backend = self._watch_backend = self.api
         scope = self.effective_scope()
@@ -247,6 +253,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
                                 if (scope and k[0] not in scope) or (kinds and d.kind not in kinds)}
             for d in event.deployments:
                 self.deployments[d.key] = d
+            self._notes.update(dict.fromkeys(event.notes))
             self.loaded = True
             self._rebuild()
             if not self._namespaces_fetched:
@@ -273,8 +280,10 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         shown, total = len(self._rows), len(self.deployments)
         count = f"{shown} deployment(s)" if shown == total else f"{shown} of {total} deployment(s) shown"
         text = f"{count} in {self.scope_text()}{suffix}"
+        if self._notes:
+            text += "; " + "; ".join(redact(n) for n in self._notes)
         self._count_said = (suffix, text)
-        self.set_status(text, "info")
+        self.set_status(text, "warning" if self._notes else "info")
 
     def _recount(self) -> None:
         said = self._count_said
@@ -289,6 +298,8 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         if endpoint:
             text.append(f"  {redact(endpoint)}")
         text.append(f"  ns: {self.scope_text()}")
+        if self.kind:
+            text.append(f"  kind: {KIND_SHORT.get(self.kind, self.kind)}")
         shown = len(self._rows)
         total = len(self.deployments)
         text.append(f"  {shown}/{total}" if shown != total else f"  {total}")
@@ -299,13 +310,15 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self.query_one("#deployments-title", Label).update(text)
 
     def matches(self, d: Deployment) -> bool:
+        if self.kind and d.kind != self.kind:
+            return False
         needle = self.filter_text.lower()
         return not needle or needle in " ".join((d.namespace, d.name, d.kind_short, d.kind, d.state, d.model_text,
                                                  d.protocol, d.implementation, reason_text(d))).lower()
 
     def shown_deployments(self) -> list[Deployment]:
-        items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
-        return [d for d in items if self.matches(d)] if self.filter_text else items
+        items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name, d.kind))
+        return [d for d in items if self.matches(d)] if self.filter_text or self.kind else items
 
     def _cells(self, d: Deployment, now: Any = None) -> list[Any]:
         return [d.namespace, d.name, d.kind_short, state_cell(d), d.replicas_text, d.protocol, d.implementation,
@@ -387,6 +400,12 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         backend = self.backend
         target = backend.prediction_url(d) if backend is not None else d.address_url
         text.append(f"\nsend to: {redact(target) or '(no address yet)'}")
+        headers = getattr(backend, "request_headers", None)  # the Kubernetes backend's Host for an ingress route
+        host = next((v for k, v in headers(d, target) if k == "Host"), "") if headers and target else ""
+        if host:
+            text.append(f" (Host: {host})")
+        if d.details:  # before the conditions: the detail box is a few lines high
+            text.append("\n" + "  ".join(f"{label}: {redact(value)}" for label, value in d.details))
         if d.conditions:
             text.append("\nconditions: ")
             for c in d.conditions:
@@ -420,6 +439,22 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self.loaded = False
         self._schedule_rebuild()
         self._start_watch()
+
+    # -- :kind ------------------------------------------------------------------------------------------------
+    def complete_kind(self) -> list[str]:
+        return ["all", *KIND_SHORT.values()]
+
+    def command_kind(self, arg: str) -> None:
+        wanted = arg.strip().lower()
+        by_name = {short: kind for kind, short in KIND_SHORT.items()} | {k.lower(): k for k in KIND_SHORT}
+        if wanted in ("", "all", "*"):
+            self.kind = ""
+        elif wanted in by_name:
+            self.kind = by_name[wanted]
+        else:
+            self.set_status(f":kind {arg.strip()}: not a kind; use one of sdep, isvc, all", "error")
+            return
+        self._schedule_rebuild()
 
     # -- actions on the selected deployment ----------------------------------------------------------------
     def _need_selected(self, doing: str) -> Deployment | None:
