@@ -152,6 +152,8 @@ class EndpointDeployments:
             return f"{base}/v2/models/{e['model']}/ready" if e.get("model") else f"{base}/v2/health/ready"
         if e["protocol"] == "mlflow":
             return f"{base}/ping"
+        if e["protocol"] == "kserve":  # KServe v1: a model's status, or the server's liveness at its root
+            return f"{base}/v1/models/{e['model']}" if e.get("model") else f"{base}/"
         return f"{base}/api/v1.0/health/status"
 
     def _probe(self, e: Mapping[str, Any]) -> Deployment:

@@ -8,11 +8,12 @@ import json
 
 from backends.deployments import AVAILABLE, CREATING, FAILED, INFERENCE_SERVICE, RELISTED, SELDON_DEPLOYMENT
 from backends.deployments.kube import KubernetesDeployments, to_inference_service
-from console.panes.deployments.views import RequestView
+from console.panes.deployments.views import PodsEventsView, RequestView
 from fake_kube_api import GROUP, HOLD, KSERVE_GROUP, KSERVE_VERSION, NO_SERVER, inference_service, seldon_deployment
 from kube_helpers import GOOD_ROW
 from test_deployments_pane import make, pane, status, wait_for
 from widgets.request_editor import RequestEditor
+from widgets.views import TextView
 
 ISVC = "inferenceservices"
 
@@ -85,7 +86,8 @@ def test_an_inference_service_reads_as_kserve_reports_it():
 async def test_a_mixed_cluster_follows_conditions_and_routes_requests_by_host(
         kubeconfig, namespace, kube_client, kube_api, kserve_controller, iris_model_dir, tmp_path, screen_text):
     create_sdep(kube_client, namespace, "churn")
-    create_isvc(kube_client, namespace, "iris", storage_uri=str(iris_model_dir))
+    create_isvc(kube_client, namespace, "iris", storage_uri=str(iris_model_dir),
+                annotations={"serving.kserve.io/deploymentMode": "RawDeployment", "api-token": "s3cr3t-value"})
     create_isvc(kube_client, namespace, "broken", storage_uri=str(tmp_path / "no-model-here"))
     create_isvc(kube_client, namespace, "held", storage_uri=str(iris_model_dir), annotations={HOLD: "true"})
     app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,), ingress_url=kserve_controller.gateway_url)
@@ -121,7 +123,21 @@ async def test_a_mixed_cluster_follows_conditions_and_routes_requests_by_host(
         table = pane(app).query_one("#deployments")
         table.move_cursor(row=pane(app)._rows.index((namespace, "iris", INFERENCE_SERVICE)))
         await pilot.pause()
-        assert f"iris.{namespace}.example.com" in screen_text(app)  # the detail line: its URL
+        shown = " ".join(screen_text(app).split())  # the detail line (wrapped): its URL, mode and revisions
+        assert f"URL: http://iris.{namespace}.example.com mode: RawDeployment" in shown
+        assert "latest ready: iris-predictor-00002" in shown and "canary: 20% model: UpToDate" in shown
+        # y: its YAML, secrets redacted; v: its predictor's pods and its events
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextView), what="YAML view")
+        shown = screen_text(app)
+        assert "kind: InferenceService" in shown and "<redacted>" in shown and "s3cr3t-value" not in shown
+        await pilot.press("escape")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodsEventsView), what="pods view")
+        shown = screen_text(app)
+        assert "iris-predictor-00001-deployment-" in shown and "InferenceServiceReady" in shown
+        assert "churn" not in shown and "broken" not in shown
+        await pilot.press("escape")
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestView), what="request editor")
         view = app.screen
