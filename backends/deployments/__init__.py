@@ -1,4 +1,5 @@
-"""The Deployments pane's backends: the contract (``contract.py``), SeldonDeployments on Kubernetes (``kube.py``),
+"""The Deployments pane's backends: the contract (``contract.py``), SeldonDeployments and InferenceServices on
+Kubernetes (``kube.py``),
 plain endpoints (``endpoints.py``), the test requests they share (``inference.py``) and the in-memory ``fake``.
 
 The contract's names are importable from here too (``from backends.deployments import ...``); importing this
@@ -11,10 +12,13 @@ from backends.deployments.contract import (
     CREATING as CREATING,
     DELETED as DELETED,
     FAILED as FAILED,
+    INFERENCE_SERVICE as INFERENCE_SERVICE,
+    KIND_SHORT as KIND_SHORT,
     MODIFIED as MODIFIED,
     PROBLEM as PROBLEM,
     PROTOCOLS as PROTOCOLS,
     RELISTED as RELISTED,
+    SELDON_DEPLOYMENT as SELDON_DEPLOYMENT,
     UNKNOWN as UNKNOWN,
     Condition as Condition,
     Deployment as Deployment,

@@ -1,7 +1,7 @@
 """The Deployments pane's Protocol: model deployments, their pods and events, and test requests.
 
-Two implementations ship: ``kubernetes`` (SeldonDeployments read with the official client, kept
-live by a watch) and ``endpoints`` (plain model-server URLs from the context). Everything here is
+Two implementations ship: ``kubernetes`` (SeldonDeployments and KServe InferenceServices read with the
+official client, kept live by a watch) and ``endpoints`` (plain model-server URLs from the context). Everything here is
 plain data: frozen dataclasses and named tuples (the three a list builds hundreds of: cheaper to make),
 no I/O.
 """
@@ -15,8 +15,14 @@ from functools import cached_property
 from typing import NamedTuple, Protocol, runtime_checkable
 
 #: how a test request is shaped and where it goes: Seldon v1, Open Inference Protocol v2, MLflow scoring, or
-#: "json": any JSON body sent as it is to the endpoint's own URL (a Flask app's ``POST /predict``)
-PROTOCOLS = ("seldon", "v2", "mlflow", "json")
+#: "json": any JSON body sent as it is to the endpoint's own URL (a Flask app's ``POST /predict``), or KServe's
+#: own v1 ("kserve": ``/v1/models/<name>:predict`` with ``{"instances": ...}``)
+PROTOCOLS = ("seldon", "v2", "mlflow", "json", "kserve")
+
+#: the kinds of serving resource a row can be, and their short names (the table's kind column, ``:kind``)
+SELDON_DEPLOYMENT = "SeldonDeployment"
+INFERENCE_SERVICE = "InferenceService"
+KIND_SHORT = {SELDON_DEPLOYMENT: "sdep", INFERENCE_SERVICE: "isvc"}
 
 AVAILABLE = "Available"
 CREATING = "Creating"
@@ -53,7 +59,7 @@ class Predictor(NamedTuple):
 
 
 class Deployment(NamedTuple):
-    """One deployment: a SeldonDeployment, or a model server listed in the context."""
+    """One deployment: a SeldonDeployment, a KServe InferenceService, or a model server listed in the context."""
 
     namespace: str
     name: str
@@ -67,10 +73,19 @@ class Deployment(NamedTuple):
     uid: str = ""
     resource_version: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    kind: str = SELDON_DEPLOYMENT  # SeldonDeployment / InferenceService
+    url: str = ""  # an InferenceService's status.url: its host name is the Host header through the ingress
+    details: tuple[tuple[str, str], ...] = ()  # more of its status, as (label, value), for the detail line
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.namespace, self.name)
+    def key(self) -> tuple[str, ...]:
+        """Unique in a cluster: a SeldonDeployment and an InferenceService may share a namespace and name."""
+        return (self.namespace, self.name) if self.kind == SELDON_DEPLOYMENT else (self.namespace, self.name,
+                                                                                    self.kind)
+
+    @property
+    def kind_short(self) -> str:
+        return KIND_SHORT.get(self.kind, self.kind.lower())
 
     @property  # worked out each time: a comparison, and for an Available one a look at its conditions
     def flagged(self) -> bool:
@@ -106,6 +121,8 @@ class Deployment(NamedTuple):
     def replicas_text(self) -> str:
         if len(self.predictors) == 1:
             return self.predictors[0].replicas_text
+        if self.predictors and all(p.replicas_ready is None and p.replicas_desired is None for p in self.predictors):
+            return "?/?"  # an InferenceService's traffic targets: one set of replicas unknown, said once
         return " ".join(p.replicas_text for p in self.predictors) or "-"
 
     @property
@@ -123,6 +140,7 @@ class Deployment(NamedTuple):
 class DeploymentList:
     items: tuple[Deployment, ...]
     resource_version: str = ""  # the list's resourceVersion (where a watch resumes)
+    notes: tuple[str, ...] = ()  # kinds that could not be listed (not allowed), in words; the others are listed
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,8 @@ class WatchEvent:
     error: Exception | None = None  # PROBLEM: a BackendError saying what failed
     retry_in: float = 0.0
     scope: tuple[str, ...] = ()  # the namespaces a RELISTED covers; () = all of them
+    kinds: tuple[str, ...] = ()  # the kinds a RELISTED covers; () = all of them
+    notes: tuple[str, ...] = ()  # RELISTED: a kind that may not be listed, in words (said once; r tries again)
 
 
 @dataclass(frozen=True)
@@ -237,7 +257,7 @@ class PredictionResponse:
 class Exchange:
     """One test request and what came back, for the per-deployment history."""
 
-    deployment: tuple[str, str]
+    deployment: tuple[str, ...]
     request: PredictionRequest
     response: PredictionResponse
     sent_at: datetime | None = None
@@ -278,13 +298,13 @@ class Deployments(Protocol):
         """Stop any watch in progress and release connections."""
         ...
 
-    def get_yaml(self, namespace: str, name: str) -> str:
+    def get_yaml(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> str:
         """The deployment's manifest as YAML, secrets redacted."""
         ...
 
-    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]: ...
+    def pods(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Pod, ...]: ...
 
-    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+    def events(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Event, ...]:
         """Events of the deployment and its pods, newest first."""
         ...
 

@@ -38,6 +38,7 @@ from backends.deployments import (
     MODIFIED,
     PROTOCOLS,
     RELISTED,
+    SELDON_DEPLOYMENT,
     Deployment,
     DeploymentList,
     Event,
@@ -151,6 +152,8 @@ class EndpointDeployments:
             return f"{base}/v2/models/{e['model']}/ready" if e.get("model") else f"{base}/v2/health/ready"
         if e["protocol"] == "mlflow":
             return f"{base}/ping"
+        if e["protocol"] == "kserve":  # KServe v1: a model's status, or the server's liveness at its root
+            return f"{base}/v1/models/{e['model']}" if e.get("model") else f"{base}/"
         return f"{base}/api/v1.0/health/status"
 
     def _probe(self, e: Mapping[str, Any]) -> Deployment:
@@ -221,18 +224,18 @@ class EndpointDeployments:
             raise NotFound(f"no endpoint named {name!r}", hint="see `endpoints` in the context")
         return e
 
-    def get_yaml(self, namespace: str, name: str) -> str:
+    def get_yaml(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> str:
         import yaml
 
         entry = {key: value for key, value in self._entry(name).items() if value != ""}  # the keys it was given
         text: str = yaml.safe_dump({"endpoint": entry}, sort_keys=False)
         return text
 
-    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
+    def pods(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Pod, ...]:
         self._entry(name)
         return ()
 
-    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+    def events(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Event, ...]:
         self._entry(name)
         return ()
 

@@ -13,6 +13,7 @@ from backends.deployments import (
     CREATING,
     FAILED,
     RELISTED,
+    SELDON_DEPLOYMENT,
     Condition,
     Deployment,
     DeploymentList,
@@ -177,7 +178,7 @@ class FakeDeployments:
                 return d
         raise NotFound(f"seldondeployments {name!r} not found in namespace {namespace!r}")
 
-    def get_yaml(self, namespace: str, name: str) -> str:
+    def get_yaml(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> str:
         import yaml
 
         d = self._find(namespace, name)
@@ -195,11 +196,11 @@ class FakeDeployments:
         text: str = yaml.safe_dump(obj, sort_keys=False)
         return text
 
-    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
+    def pods(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Pod, ...]:
         self._find(namespace, name)
         return PODS.get((namespace, name), ())
 
-    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+    def events(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Event, ...]:
         self._find(namespace, name)
         return EVENTS.get((namespace, name), ())
 

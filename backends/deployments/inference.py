@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from backends.deployments import Deployment, PredictionRequest, PredictionResponse, RequestTemplate
+from backends.deployments import (
+    INFERENCE_SERVICE,
+    Deployment,
+    PredictionRequest,
+    PredictionResponse,
+    RequestTemplate,
+)
 from backends.errors import BackendTimeout, InvalidQuery, NotFound, ServerError, Unreachable
 from backends.redact import redact
 
@@ -34,6 +40,7 @@ _SUFFIXES = (
     re.compile(r"/v2/models/infer/?$"),
     re.compile(r"/v2/models/[^/]+/?$"),
     re.compile(r"/invocations/?$"),
+    re.compile(r"/v1/models/[^/]+(:predict)?/?$"),
 )
 
 
@@ -88,7 +95,10 @@ def base_url(url: str) -> str:
 
 
 def deployment_base(deployment: Deployment, ingress_url: str = "") -> str:
-    """Where the deployment is reached: through the ingress, else its own address."""
+    """Where the deployment is reached: through the ingress, else its own address. Through the ingress an
+    InferenceService has no path of its own: the gateway routes it by the Host header."""
+    if ingress_url and deployment.kind == INFERENCE_SERVICE:
+        return ingress_url.rstrip("/")
     if ingress_url:
         return f"{ingress_url.rstrip('/')}/seldon/{deployment.namespace}/{deployment.name}"
     return base_url(deployment.address_url) if deployment.address_url else ""
@@ -102,6 +112,8 @@ def prediction_url(protocol: str, base: str, model: str) -> str:
         return f"{base}/v2/models/{model}/infer"
     if protocol == "mlflow":
         return f"{base}/invocations"
+    if protocol == "kserve":
+        return f"{base}/v1/models/{model}:predict"
     return f"{base}/api/v1.0/predictions"
 
 
@@ -167,6 +179,8 @@ def template_body(protocol: str, model: str, features: Sequence[str] = (), n_fea
         columns = list(features) or [f"f{i}" for i in range(n)]
         row = [_example_value(_v2_type(t)) for t in types] if types else [0.0] * len(columns)
         return pretty_json({"dataframe_split": {"columns": columns, "data": [row]}})
+    if protocol == "kserve":  # KServe v1: rows of values as "instances"
+        return pretty_json({"instances": [[0.0] * n]})
     if protocol == "json":  # a Flask-style object of named features, when the signature names them
         values = [_example_value(_v2_type(t)) for t in types] if types else [0.0] * len(features)
         return pretty_json(dict(zip(features, values)))
@@ -270,12 +284,13 @@ class RequestSender:
                 self._client.close()
                 self._client = None
 
-    def get_json(self, url: str, timeout: float | None = None) -> Any:
+    def get_json(self, url: str, timeout: float | None = None,
+                 headers: Sequence[tuple[str, str]] = ()) -> Any:
         """GET ``url`` and decode its JSON; BackendError subclasses on failure."""
         import httpx
 
         try:
-            resp = self.client().get(url, timeout=timeout or self.timeout)
+            resp = self.client().get(url, timeout=timeout or self.timeout, headers=dict(headers))
         except httpx.TimeoutException:
             raise BackendTimeout("no answer in time", endpoint=url) from None
         except httpx.HTTPError as exc:
@@ -409,21 +424,24 @@ def _name_not_resolved(error: BaseException | None) -> bool:
 
 
 def build_template(sender: RequestSender, deployment: Deployment, base: str, *, model_uri: str = "",
-                   tracking_uri: str = "", metadata_timeout: float = 3.0) -> RequestTemplate:
-    """The request template for ``deployment`` reached at ``base``, shaped by its signature if known."""
+                   tracking_uri: str = "", metadata_timeout: float = 3.0,
+                   headers: Sequence[tuple[str, str]] = JSON_HEADERS) -> RequestTemplate:
+    """The request template for ``deployment`` reached at ``base``, shaped by its signature if known; ``headers``
+    go with the metadata request and the template (an InferenceService's Host through the ingress)."""
     protocol = deployment.protocol
     model = deployment.model_name
     url = prediction_url(protocol, base, model) if base else ""
     source = "default"
     if protocol == "v2" and base:
         try:
-            meta = sender.get_json(f"{base.rstrip('/')}/v2/models/{model}", timeout=metadata_timeout)
+            meta = sender.get_json(f"{base.rstrip('/')}/v2/models/{model}", timeout=metadata_timeout,
+                                   headers=[h for h in headers if h[0] != "Content-Type"])
             inputs = meta.get("inputs") or () if isinstance(meta, dict) else ()
         except Exception:  # noqa: BLE001 - the template still works without metadata
             inputs = ()
         if inputs:
             return RequestTemplate(protocol, url, template_body("v2", model, v2_inputs=inputs),
-                                   source="v2 metadata",
+                                   headers=tuple(headers), source="v2 metadata",
                                    features=tuple(str(i.get("name", "")) for i in inputs))
     features: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
@@ -442,7 +460,7 @@ def build_template(sender: RequestSender, deployment: Deployment, base: str, *, 
             source = "MLflow signature"
     return RequestTemplate(protocol, url, template_body(protocol, model, features=features, types=types,
                                                         n_features=n_features, seldon_message=message),
-                           source=source, features=features)
+                           headers=tuple(headers), source=source, features=features)
 
 
 def _seldon_metadata(sender: RequestSender, base: str,

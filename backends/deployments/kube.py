@@ -1,9 +1,11 @@
-"""SeldonDeployments on Kubernetes, through the official ``kubernetes`` client (imported lazily).
+"""SeldonDeployments and KServe InferenceServices on Kubernetes, through the official ``kubernetes`` client
+(imported lazily).
 
-The table is kept live by a WATCH (not polling): a list, then a watch from the list's
-resourceVersion; a dropped stream reconnects with exponential backoff from the last version seen,
-and an expired version (410 Gone) leads to a clean relist. A 403 says which verb on which resource in
-which namespace was refused.
+One discovery call says which of the two CRDs the cluster serves; only those are listed and watched. The
+table is kept live by a WATCH (not polling): a list, then a watch from the list's resourceVersion; a
+dropped stream reconnects with exponential backoff from the last version seen, and an expired version
+(410 Gone) leads to a clean relist. A 403 says which verb on which resource in which namespace was refused;
+with two kinds, a kind that may not be listed is said once and the other one still shows.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from backends.deployments import (
+    AVAILABLE,
+    CREATING,
     FAILED,
+    INFERENCE_SERVICE,
     MODIFIED,
     PROBLEM,
     RELISTED,
+    SELDON_DEPLOYMENT,
     UNKNOWN,
     Condition,
     Deployment,
@@ -33,7 +39,13 @@ from backends.deployments import (
     RequestTemplate,
     WatchEvent,
 )
-from backends.deployments.inference import RequestSender, build_template, deployment_base, prediction_url
+from backends.deployments.inference import (
+    JSON_HEADERS,
+    RequestSender,
+    build_template,
+    deployment_base,
+    prediction_url,
+)
 from backends.errors import (
     BackendError,
     BackendTimeout,
@@ -49,6 +61,14 @@ GROUP = "machinelearning.seldon.io"
 VERSION = "v1"
 PLURAL = "seldondeployments"
 SDEP = f"{PLURAL}.{GROUP}"
+KSERVE_GROUP = "serving.kserve.io"
+KSERVE_VERSION = "v1beta1"
+KSERVE_PLURAL = "inferenceservices"
+#: an InferenceService's conditions that say why it is not ready, in the order they are looked at
+ISVC_CONDITIONS = ("PredictorReady", "IngressReady", "RoutesReady", "LatestDeploymentReady", "Ready")
+#: the predictor frameworks of the older InferenceService form (``predictor: {sklearn: {storageUri: ...}}``)
+ISVC_FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "tensorflow", "pytorch", "onnx", "triton", "pmml", "paddle",
+                   "huggingface")
 REDACTED = "<redacted>"
 _EMPTY: Mapping[str, Any] = {}
 
@@ -117,6 +137,110 @@ def to_deployment(obj: Mapping[str, Any]) -> Deployment:
                       parse_time(meta.get("creationTimestamp")), conditions,
                       str((status.get("address") or _EMPTY).get("url") or ""), meta.get("uid", ""),
                       meta.get("resourceVersion", ""), tuple(sorted((meta.get("labels") or _EMPTY).items())))
+
+
+def _conditions(status: Mapping[str, Any]) -> tuple[Condition, ...]:
+    return tuple([Condition(str(c.get("type", "")), str(c.get("status", "")), str(c.get("reason") or ""),
+                            str(c.get("message") or ""), parse_time(c.get("lastTransitionTime")))
+                  for c in status.get("conditions") or ()])
+
+
+def to_inference_service(obj: Mapping[str, Any]) -> Deployment:
+    """A KServe InferenceService object (as JSON) as a :class:`Deployment`: Ready condition as the state, the
+    failing condition's reason and message (or the model's last failure) as the reason, one predictor per
+    traffic target."""
+    meta = obj.get("metadata") or _EMPTY
+    spec = obj.get("spec") or _EMPTY
+    status = obj.get("status") or _EMPTY
+    name = str(meta.get("name", ""))
+    annotations = meta.get("annotations") or _EMPTY
+    predictor = spec.get("predictor") or _EMPTY
+    model = predictor.get("model") or _EMPTY
+    model_format = str((model.get("modelFormat") or _EMPTY).get("name") or "")
+    storage = str(model.get("storageUri") or predictor.get("storageUri") or "")
+    protocol_version = str(model.get("protocolVersion") or "")
+    if not model:
+        for framework in ISVC_FRAMEWORKS:
+            if isinstance(predictor.get(framework), Mapping):
+                model_format = framework
+                storage = str(predictor[framework].get("storageUri") or storage)
+                protocol_version = str(predictor[framework].get("protocolVersion") or "")
+                break
+    runtime = str(model.get("runtime") or status.get("servingRuntimeName")
+                  or status.get("clusterServingRuntimeName") or "")
+    implementation = f"{model_format}/{runtime}" if model_format and runtime else (model_format or runtime)
+    component = (status.get("components") or _EMPTY).get("predictor") or _EMPTY
+    traffic = component.get("traffic") or ()
+    canary = predictor.get("canaryTrafficPercent")
+    predictors: list[Predictor]
+    if traffic:
+        # name, ready, desired, traffic, shadow, implementation, model_uri, image, model_name
+        predictors = [Predictor(str(t.get("tag") or t.get("revisionName") or "latest"), None, None,
+                                None if t.get("percent") is None else int(t["percent"]), False, implementation,
+                                storage, "", name) for t in traffic]
+    else:
+        predictors = [Predictor("canary" if canary is not None else "predictor", None, None,
+                                None if canary is None else int(canary), False, implementation, storage, "", name)]
+    conditions = _conditions(status)
+    by_type = {c.type: c for c in conditions}
+    model_status = status.get("modelStatus") or _EMPTY
+    transition = str(model_status.get("transitionStatus") or "")
+    failure = model_status.get("lastFailureInfo") or _EMPTY
+    ready = by_type.get("Ready")
+    stopped = by_type.get("Stopped")
+    if stopped is not None and stopped.status == "True":
+        state = "Stopped"
+    elif ready is None or ready.status == "Unknown":
+        state = CREATING
+    elif ready.status == "True":
+        state = AVAILABLE
+    else:
+        state = FAILED
+    reason = ""
+    if stopped is not None and stopped.status == "True":
+        reason = ": ".join(p for p in ("Stopped", stopped.reason, stopped.message) if p)
+    else:
+        for kind in ISVC_CONDITIONS:
+            c = by_type.get(kind)
+            if c is not None and c.status == "False":
+                reason = ": ".join(p for p in (c.type, c.reason, c.message) if p)
+                break
+    if failure and not reason:
+        reason = ": ".join(str(p) for p in (failure.get("reason"), failure.get("message")) if p)
+    mode = str(annotations.get("serving.kserve.io/deploymentMode") or status.get("deploymentMode") or "Serverless")
+    details = [("URL", str(status.get("url") or "")), ("mode", mode), ("protocol", protocol_version or "v1"),
+               ("latest ready", str(component.get("latestReadyRevision") or "")),
+               ("latest created", str(component.get("latestCreatedRevision") or ""))]
+    if canary is not None:
+        details.append(("canary", f"{canary}%"))
+    if transition:
+        details.append(("model", transition))
+    if failure:
+        details.append(("last failure", ": ".join(str(p) for p in (failure.get("reason"), failure.get("message"))
+                                                  if p)))
+    address = str((status.get("address") or _EMPTY).get("url") or "")
+    protocol = "v2" if protocol_version in ("v2", "grpc-v2") else "kserve"
+    return Deployment(str(meta.get("namespace", "")), name, state, reason, tuple(predictors), protocol,
+                      parse_time(meta.get("creationTimestamp")), conditions, address, str(meta.get("uid") or ""),
+                      str(meta.get("resourceVersion") or ""), tuple(sorted((meta.get("labels") or _EMPTY).items())),
+                      INFERENCE_SERVICE, str(status.get("url") or ""), tuple((k, v) for k, v in details if v))
+
+
+class _Kind(NamedTuple):
+    """A kind of serving resource: where its API is and how its objects read."""
+
+    name: str  # SeldonDeployment / InferenceService
+    group: str
+    version: str
+    plural: str
+    convert: Any  # the object's JSON -> Deployment
+    pod_label: str  # the label its pods carry, with its name as the value
+
+
+SELDON_KIND = _Kind(SELDON_DEPLOYMENT, GROUP, VERSION, PLURAL, to_deployment, "seldon-deployment-id")
+KSERVE_KIND = _Kind(INFERENCE_SERVICE, KSERVE_GROUP, KSERVE_VERSION, KSERVE_PLURAL, to_inference_service,
+                    "serving.kserve.io/inferenceservice")
+KINDS = {k.name: k for k in (SELDON_KIND, KSERVE_KIND)}
 
 
 def _secret_field(key: str, value: Any) -> bool:
@@ -449,57 +573,97 @@ class KubernetesDeployments:
         return tuple(self.namespaces if namespaces is None else namespaces)
 
     # ---- reading -------------------------------------------------------------------------
-    def _list_one(self, namespace: str | None) -> tuple[list[Deployment], str]:
+    def served_kinds(self) -> tuple[_Kind, ...]:
+        """The kinds of serving resource the cluster serves, from one discovery call (the API groups and their
+        versions). When discovery itself fails, every kind: the lists then say what is wrong, and a kind the
+        cluster lacks answers 404 and is left out."""
+        from kubernetes.client import ApisApi
+
+        try:
+            data = self._call(ApisApi(self._api_client()).get_api_versions, "get", "API groups", None)
+        except NotConfigured:
+            raise
+        except BackendError:
+            return tuple(KINDS.values())
+        served = {(str(g.get("name")), str(v.get("version"))) for g in (data or {}).get("groups") or ()
+                  for v in g.get("versions") or ()}
+        return tuple(k for k in KINDS.values() if (k.group, k.version) in served)
+
+    def _list_one(self, namespace: str | None, kind: _Kind = SELDON_KIND) -> tuple[list[Deployment], str]:
         api = self._custom()
         if namespace:
-            data = self._call(api.list_namespaced_custom_object, "list", PLURAL, namespace, group=GROUP,
-                              version=VERSION, namespace=namespace, plural=PLURAL)
+            data = self._call(api.list_namespaced_custom_object, "list", kind.plural, namespace, group=kind.group,
+                              version=kind.version, namespace=namespace, plural=kind.plural)
         else:
-            data = self._call(api.list_cluster_custom_object, "list", PLURAL, None, group=GROUP,
-                              version=VERSION, plural=PLURAL)
-        items = [to_deployment(o) for o in data.get("items") or ()]
+            data = self._call(api.list_cluster_custom_object, "list", kind.plural, None, group=kind.group,
+                              version=kind.version, plural=kind.plural)
+        items = [kind.convert(o) for o in data.get("items") or ()]
         return items, str((data.get("metadata") or {}).get("resourceVersion") or "")
 
     def list_deployments(self, namespaces: Sequence[str] | None = None) -> DeploymentList:
         scope = self._scope(namespaces)
-        if not scope:
-            items, rv = self._list_one(None)
-        else:
-            items, rvs = [], []
-            for ns in scope:
-                got, rv = self._list_one(ns)
+        kinds = self.served_kinds()
+        items: list[Deployment] = []
+        rvs: list[str] = []
+        refused: list[Forbidden] = []
+        for kind in kinds:
+            for ns in scope or (None,):
+                try:
+                    got, rv = self._list_one(ns, kind)
+                except Forbidden as exc:
+                    if len(kinds) == 1:
+                        raise
+                    refused.append(exc)  # said once; the other kind still lists
+                    break
+                except NotFound:
+                    if len(kinds) == 1:
+                        raise
+                    break  # the cluster does not serve it after all
                 items.extend(got)
                 rvs.append(rv)
-            rv = max(rvs, key=lambda v: int(v) if v.isdigit() else 0) if rvs else ""
+        if refused and len(refused) == len(kinds):
+            raise refused[0]
+        rv = max(rvs, key=lambda v: int(v) if v.isdigit() else 0) if rvs else ""
         items.sort(key=lambda d: (d.namespace, d.name))
-        return DeploymentList(tuple(items), rv)
+        return DeploymentList(tuple(items), rv, tuple(str(e) for e in refused))
 
-    def get_deployment(self, namespace: str, name: str) -> Deployment:
-        api = self._custom()
-        return to_deployment(self._call(api.get_namespaced_custom_object, "get", PLURAL, namespace, name,
-                                        group=GROUP, version=VERSION, namespace=namespace, plural=PLURAL, name=name))
+    def _kind(self, kind: str) -> _Kind:
+        found = KINDS.get(kind)
+        if found is None:
+            raise NotFound(f"no such kind of deployment: {kind}", hint=f"one of {', '.join(KINDS)}")
+        return found
 
-    def get_yaml(self, namespace: str, name: str) -> str:
+    def _get(self, namespace: str, name: str, kind: str) -> Any:
+        k = self._kind(kind)
+        return self._call(self._custom().get_namespaced_custom_object, "get", k.plural, namespace, name,
+                          group=k.group, version=k.version, namespace=namespace, plural=k.plural, name=name)
+
+    def get_deployment(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> Deployment:
+        converted: Deployment = self._kind(kind).convert(self._get(namespace, name, kind))
+        return converted
+
+    def get_yaml(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> str:
         import yaml
 
-        api = self._custom()
-        obj = self._call(api.get_namespaced_custom_object, "get", PLURAL, namespace, name, group=GROUP,
-                         version=VERSION, namespace=namespace, plural=PLURAL, name=name)
+        obj = self._get(namespace, name, kind)
         text: str = yaml.safe_dump(redact(obj), sort_keys=False, default_flow_style=False)
         return text
 
-    def pods(self, namespace: str, name: str) -> tuple[Pod, ...]:
+    def pods(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Pod, ...]:
         core = self._core()
         data = self._call(core.list_namespaced_pod, "list", "pods", namespace, namespace=namespace,
-                          label_selector=f"seldon-deployment-id={name}")
+                          label_selector=f"{self._kind(kind).pod_label}={name}")
         return tuple(sorted((_to_pod(o) for o in data.get("items") or ()), key=lambda p: p.name))
 
-    def events(self, namespace: str, name: str) -> tuple[Event, ...]:
+    def events(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Event, ...]:
         core = self._core()
+        # an InferenceService's events by kind too: a SeldonDeployment may have its name
+        selector = (f"involvedObject.name={name}" if kind == SELDON_DEPLOYMENT
+                    else f"involvedObject.name={name},involvedObject.kind={kind}")
         data = self._call(core.list_namespaced_event, "list", "events", namespace, namespace=namespace,
-                          field_selector=f"involvedObject.name={name}")
+                          field_selector=selector)
         raw = list(data.get("items") or ())
-        pod_names = {p.name for p in self.pods(namespace, name)}
+        pod_names = {p.name for p in self.pods(namespace, name, kind)}
         if pod_names:
             data = self._call(core.list_namespaced_event, "list", "events", namespace, namespace=namespace,
                               field_selector="involvedObject.kind=Pod")
@@ -546,37 +710,59 @@ class KubernetesDeployments:
                             handle.stop()
 
                 threading.Thread(target=relay, name="watch-stop", daemon=True).start()
-            if len(scope) <= 1:
-                return self._watch_one(handle, scope[0] if scope else None, resource_version)
-            return self._watch_many(handle, scope)
+            return self._watch_kinds(handle, scope, resource_version)
 
         handle = DeploymentWatch(factory)
         with self._lock:
             self._watches.add(handle)
         return handle
 
-    def _watch_many(self, handle: DeploymentWatch, scope: tuple[str, ...]) -> Iterator[WatchEvent]:
+    def _watch_kinds(self, handle: DeploymentWatch, scope: tuple[str, ...],
+                     resource_version: str) -> Iterator[WatchEvent]:
+        """Discover the kinds served, then watch each of them in each namespace of ``scope``."""
+        try:
+            kinds = self.served_kinds()
+        except NotConfigured as exc:
+            yield WatchEvent(PROBLEM, error=exc, retry_in=0, scope=scope, resource_version=resource_version)
+            return
+        if not kinds:
+            yield WatchEvent(RELISTED, scope=scope, notes=(
+                f"this cluster serves neither {SDEP} nor {KSERVE_PLURAL}.{KSERVE_GROUP}",))
+            return
+        pairs = [(kind, ns) for kind in kinds for ns in (scope or (None,))]
+        if len(pairs) == 1:
+            yield from self._watch_one(handle, pairs[0][1], resource_version, pairs[0][0])
+            return
+        yield from self._watch_many(handle, pairs, alone=len(kinds) == 1)
+
+    def _watch_many(self, handle: DeploymentWatch, pairs: list[tuple[_Kind, str | None]],
+                    alone: bool = True) -> Iterator[WatchEvent]:
         import queue
 
         q: queue.Queue[WatchEvent] = queue.Queue()
 
-        def pump(ns: str) -> None:
-            for ev in self._watch_one(handle, ns, ""):
+        def pump(kind: _Kind, ns: str | None) -> None:
+            for ev in self._watch_one(handle, ns, "", kind, alone=alone):
                 q.put(ev)
 
-        for ns in scope:
-            threading.Thread(target=pump, args=(ns,), name=f"watch-{ns}", daemon=True).start()
+        for kind, ns in pairs:
+            threading.Thread(target=pump, args=(kind, ns), name=f"watch-{kind.plural}-{ns or 'all'}",
+                             daemon=True).start()
         while not handle.stopped.is_set():
             try:
                 yield q.get(timeout=0.2)
             except queue.Empty:
                 continue
 
-    def _watch_one(self, handle: DeploymentWatch, namespace: str | None, resource_version: str) -> Iterator[WatchEvent]:
+    def _watch_one(self, handle: DeploymentWatch, namespace: str | None, resource_version: str,
+                   kind: _Kind = SELDON_KIND, alone: bool = True) -> Iterator[WatchEvent]:
+        """One kind in one namespace (or all). Not ``alone`` (the cluster serves another kind too), a kind that
+        may not be listed is said once, in a RELISTED's notes, and not watched (r tries again)."""
         from kubernetes.client.exceptions import ApiException
         from kubernetes.watch.watch import iter_resp_lines
 
         scope = (namespace,) if namespace else ()
+        kinds = (kind.name,)
         rv = resource_version
         need_list = not rv
         backoff = self.BACKOFF_START_S
@@ -587,12 +773,21 @@ class KubernetesDeployments:
                 if api is None:
                     api = self._custom()
                 if need_list:
-                    items, rv = self._list_one(namespace)
+                    try:
+                        items, rv = self._list_one(namespace, kind)
+                    except (Forbidden, NotFound) as exc:
+                        if alone:
+                            raise
+                        notes = (str(exc),) if isinstance(exc, Forbidden) else ()
+                        yield WatchEvent(RELISTED, scope=scope, kinds=kinds, notes=notes)
+                        return
                     items.sort(key=lambda d: (d.namespace, d.name))
                     need_list = False
-                    yield WatchEvent(RELISTED, deployments=tuple(items), resource_version=rv, scope=scope)
+                    yield WatchEvent(RELISTED, deployments=tuple(items), resource_version=rv, scope=scope,
+                                     kinds=kinds)
                     backoff = self.BACKOFF_START_S
-                kwargs = dict(group=GROUP, version=VERSION, plural=PLURAL, watch=True, resource_version=rv,
+                kwargs = dict(group=kind.group, version=kind.version, plural=kind.plural, watch=True,
+                              resource_version=rv,
                               allow_watch_bookmarks=True, timeout_seconds=self.WATCH_TIMEOUT_S,
                               _preload_content=False,
                               _request_timeout=(self.timeout, self.WATCH_TIMEOUT_S + self.timeout))
@@ -614,7 +809,7 @@ class KubernetesDeployments:
                             if obj.get("code") == 410:
                                 need_list = True
                                 break
-                            raise ServerError("the watch of SeldonDeployments failed", endpoint=self._server,
+                            raise ServerError(f"the watch of {kind.plural} failed", endpoint=self._server,
                                               status=obj.get("code"), detail=obj.get("message", ""))
                         new_rv = (obj.get("metadata") or {}).get("resourceVersion")
                         if new_rv:
@@ -622,7 +817,8 @@ class KubernetesDeployments:
                         if etype == "BOOKMARK":
                             continue
                         backoff = self.BACKOFF_START_S
-                        yield WatchEvent(str(etype), deployment=to_deployment(obj), resource_version=rv, scope=scope)
+                        yield WatchEvent(str(etype), deployment=kind.convert(obj), resource_version=rv, scope=scope,
+                                         kinds=kinds)
                 finally:
                     handle.untrack(resp)
                     try:
@@ -635,7 +831,7 @@ class KubernetesDeployments:
                 if exc.status == 410:
                     need_list = True
                     continue
-                error = self._error(exc, "watch", PLURAL, namespace)
+                error = self._error(exc, "watch", kind.plural, namespace)
             except NotConfigured as exc:
                 # the configuration is wrong, not the network: trying again changes nothing (r does, after a fix)
                 yield WatchEvent(PROBLEM, error=exc, retry_in=0, scope=scope, resource_version=rv)
@@ -645,7 +841,7 @@ class KubernetesDeployments:
             except Exception as exc:  # noqa: BLE001 - connection dropped, refused, timed out
                 if handle.stopped.is_set():
                     return
-                error = self._error(exc, "watch", PLURAL, namespace)
+                error = self._error(exc, "watch", kind.plural, namespace)
             if handle.stopped.is_set():
                 return
             yield WatchEvent(PROBLEM, error=error, retry_in=backoff, scope=scope, resource_version=rv)
@@ -669,17 +865,32 @@ class KubernetesDeployments:
         base = self._base(deployment)
         return prediction_url(deployment.protocol, base, deployment.model_name) if base else ""
 
+    def request_headers(self, deployment: Deployment, url: str = "") -> tuple[tuple[str, str], ...]:
+        """The headers of a test request to ``url``: through the ingress, an InferenceService's requests carry
+        its host name (from status.url) as ``Host``, which is how the ingress gateway routes them."""
+        from urllib.parse import urlsplit
+
+        ingress = self.ingress_url.rstrip("/")
+        host = urlsplit(deployment.url).netloc if deployment.kind == INFERENCE_SERVICE and deployment.url else ""
+        if host and ingress and (url or self.prediction_url(deployment)).startswith(ingress):
+            return (*JSON_HEADERS, ("Host", host))
+        return JSON_HEADERS
+
     def request_template(self, deployment: Deployment) -> RequestTemplate:
         model_uri = ""
         for p in deployment.predictors:
             if p.implementation == "MLFLOW_SERVER" and p.model_uri:
                 model_uri = p.model_uri
         return build_template(self.sender, deployment, self._base(deployment), model_uri=model_uri,
-                              tracking_uri=self.mlflow_uri, metadata_timeout=min(self.timeout, 3.0))
+                              tracking_uri=self.mlflow_uri, metadata_timeout=min(self.timeout, 3.0),
+                              headers=self.request_headers(deployment))
 
     def send(self, deployment: Deployment, body: str, url: str | None = None) -> tuple[PredictionRequest,
                                                                                          PredictionResponse]:
-        return self.sender.send(url or self.prediction_url(deployment), body, protocol=deployment.protocol)
+        target = url or self.prediction_url(deployment)
+        return self.sender.send(target, body, protocol=deployment.protocol,
+                                headers=self.request_headers(deployment, target))
 
 
-__all__ = ["KubernetesDeployments", "DeploymentWatch", "to_deployment", "redact", "FAILED", "MODIFIED"]
+__all__ = ["KubernetesDeployments", "DeploymentWatch", "to_deployment", "to_inference_service", "redact", "FAILED",
+           "MODIFIED"]

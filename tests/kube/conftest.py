@@ -1,5 +1,6 @@
 """Real systems for the Deployments pane, started once per test session on 127.0.0.1:
-the fake Kubernetes API server (+ simulated Seldon controller running real MLServers), a standalone
+the fake Kubernetes API server (+ simulated Seldon controller running real MLServers, and a simulated KServe
+controller whose one MLServer starts at the first InferenceService), a standalone
 MLServer (v2), the Seldon Core v1 microservice (Python 3.12 venv) and `mlflow models serve`."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if str(HERE) not in sys.path:
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fake_kube_api import FakeKubeAPI, SimulatedSeldonController  # noqa: E402
+from fake_kube_api import FakeKubeAPI, SimulatedKServeController, SimulatedSeldonController  # noqa: E402
 from kube_helpers import GOOD_ROW, IRIS_FEATURES, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -81,7 +82,10 @@ def kube_cluster(tmp_path_factory):
     api = FakeKubeAPI().start()
     ctl = SimulatedSeldonController(api, start_servers=True, workdir=tmp_path_factory.mktemp("fake-seldon"),
                                     mlserver=str(VENV_BIN / "mlserver"))
-    yield api, ctl
+    kserve = SimulatedKServeController(api, workdir=tmp_path_factory.mktemp("fake-kserve"),
+                                       mlserver=str(VENV_BIN / "mlserver"))
+    yield api, ctl, kserve
+    kserve.stop()
     ctl.stop()
     api.stop()
 
@@ -97,6 +101,14 @@ def kube_api(kube_cluster) -> FakeKubeAPI:
 @pytest.fixture
 def seldon_controller(kube_cluster) -> SimulatedSeldonController:
     return kube_cluster[1]
+
+
+@pytest.fixture
+def kserve_controller(kube_cluster, kube_api) -> SimulatedKServeController:
+    """The KServe controller, with the cluster serving the InferenceService CRD for this test only."""
+    kube_api.kserve = True
+    yield kube_cluster[2]
+    kube_api.kserve = False
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A FAKE of the Kubernetes API server, for tests only (no real kube-apiserver can run here).
 
 The official ``kubernetes`` client reaches it through a real kubeconfig file (``write_kubeconfig``).
-It keeps what the console depends on: SeldonDeployments (CRUD, /status), pods (+ /log), events,
+It keeps what the console depends on: SeldonDeployments and (when ``kserve`` is set) KServe InferenceServices
+(CRUD, /status), pods (+ /log), events,
 namespaces, /api and /apis discovery, label and field selectors, one global resourceVersion, uid,
 creationTimestamp, ``kind: Status`` bodies for 201/404/403/409, watches that stream JSON lines,
 honour ``resourceVersion`` and ``timeoutSeconds`` and answer 410 Gone for compacted versions.
@@ -9,6 +10,12 @@ honour ``resourceVersion`` and ``timeoutSeconds`` and answer 410 Gone for compac
 ``SimulatedSeldonController`` plays the Seldon operator: for each SeldonDeployment it makes a pod
 and events, starts a REAL MLServer (or, with ``start_servers=False``, just pretends) and moves the
 status Creating -> Available with ``status.address.url``.
+
+``SimulatedKServeController`` plays KServe: for each InferenceService it sets the real status shape (conditions
+PredictorReady / IngressReady / RoutesReady / LatestDeploymentReady / Ready, components.predictor with its
+revisions and traffic, modelStatus), makes a pod and events, and loads the model into ONE shared real MLServer
+(started at the first InferenceService) under the InferenceService's name. Its ``gateway_url`` plays the
+ingress gateway: a request is routed by its ``Host`` header (the host of status.url) to that MLServer.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from urllib.parse import parse_qs, urlsplit
 
 GROUP = "machinelearning.seldon.io"
 VERSION = "v1"
+KSERVE_GROUP = "serving.kserve.io"
+KSERVE_VERSION = "v1beta1"
 
 # annotations a test can put on a SeldonDeployment to steer the simulated controller
 NO_SERVER = "fake-controller/no-server"  # "true": go Available at once, start no model server
@@ -40,6 +49,7 @@ HOLD = "fake-controller/hold"  # "true": stay Creating
 RESOURCES = {
     # name: (group, version, kind, namespaced)
     "seldondeployments": (GROUP, VERSION, "SeldonDeployment", True),
+    "inferenceservices": (KSERVE_GROUP, KSERVE_VERSION, "InferenceService", True),
     "pods": ("", "v1", "Pod", True),
     "events": ("", "v1", "Event", True),
     "namespaces": ("", "v1", "Namespace", False),
@@ -49,6 +59,8 @@ _CORE = re.compile(r"^/api/v1/(?:namespaces/(?P<ns>[^/]+)/)?(?P<res>pods|events)
                    r"(?:/(?P<name>[^/]+)(?:/(?P<sub>log|status))?)?$")
 _SELDON = re.compile(r"^/apis/machinelearning\.seldon\.io/(?P<ver>v1|v1alpha2|v1alpha3)/(?:namespaces/(?P<ns>[^/]+)/)?"
                      r"(?P<res>seldondeployments)(?:/(?P<name>[^/]+)(?:/(?P<sub>status))?)?$")
+_KSERVE = re.compile(r"^/apis/serving\.kserve\.io/v1beta1/(?:namespaces/(?P<ns>[^/]+)/)?"
+                     r"(?P<res>inferenceservices)(?:/(?P<name>[^/]+)(?:/(?P<sub>status))?)?$")
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?$")
 
 
@@ -338,6 +350,7 @@ class FakeKubeAPI:
         self.watch_gate = threading.Event()  # cleared: new watch requests wait (a slow reconnect)
         self.watch_gate.set()
         self.user = "system:serviceaccount:mlops:console"
+        self.kserve = False  # True: the cluster serves KServe's InferenceService CRD (discovery, list, watch ...)
         handler = self._make_handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
@@ -479,8 +492,18 @@ class FakeKubeAPI:
                     return
                 if method == "GET" and path in ("/apis", "/apis/"):
                     gv = {"groupVersion": f"{GROUP}/{VERSION}", "version": VERSION}
-                    self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                        {"name": GROUP, "versions": [gv], "preferredVersion": gv}]})
+                    groups = [{"name": GROUP, "versions": [gv], "preferredVersion": gv}]
+                    if api.kserve:
+                        kv = {"groupVersion": f"{KSERVE_GROUP}/{KSERVE_VERSION}", "version": KSERVE_VERSION}
+                        groups.append({"name": KSERVE_GROUP, "versions": [kv], "preferredVersion": kv})
+                    self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+                    return
+                if method == "GET" and path == f"/apis/{KSERVE_GROUP}/{KSERVE_VERSION}" and api.kserve:
+                    self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1",
+                                          "groupVersion": f"{KSERVE_GROUP}/{KSERVE_VERSION}", "resources": [
+                                              _res("inferenceservices", "InferenceService", True, short=["isvc"]),
+                                              _res("inferenceservices/status", "InferenceService", True,
+                                                   ["get", "patch", "update"])]})
                     return
                 if method == "GET" and path == f"/apis/{GROUP}":
                     gv = {"groupVersion": f"{GROUP}/{VERSION}", "version": VERSION}
@@ -506,7 +529,7 @@ class FakeKubeAPI:
                 if m:
                     self._namespaces(method, m.group("name"), query)
                     return
-                m = _CORE.match(path) or _SELDON.match(path)
+                m = _CORE.match(path) or _SELDON.match(path) or (_KSERVE.match(path) if api.kserve else None)
                 if not m:
                     self._send_json(404, status_body(404, "NotFound",
                                                      "the server could not find the requested resource"))
@@ -1011,3 +1034,352 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# KServe InferenceServices
+
+def inference_service(name: str, namespace: str = "default", *, storage_uri: str = "", model_format: str = "sklearn",
+                      protocol_version: str = "v2", runtime: str = "kserve-mlserver",
+                      canary_traffic_percent: int | None = None, annotations: dict | None = None,
+                      labels: dict | None = None) -> dict:
+    """An InferenceService manifest as a user writes it (``spec.predictor.model``)."""
+    model: dict[str, Any] = {"modelFormat": {"name": model_format}, "storageUri": storage_uri,
+                             "protocolVersion": protocol_version}
+    if runtime:
+        model["runtime"] = runtime
+    predictor: dict[str, Any] = {"model": model}
+    if canary_traffic_percent is not None:
+        predictor["canaryTrafficPercent"] = canary_traffic_percent
+    return {"apiVersion": f"{KSERVE_GROUP}/{KSERVE_VERSION}", "kind": "InferenceService",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {},
+                         "annotations": annotations or {}},
+            "spec": {"predictor": predictor}}
+
+
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+
+
+class SimulatedKServeController:
+    """Plays the KServe controller over the fake API server's store (see the module's docstring).
+
+    A new generation of an InferenceService gets conditions Unknown (rolling out), then, once its model is
+    loaded in the shared MLServer, all True with status.url ``http://NAME.NS.example.com``, status.address.url
+    (the cluster-local name) and the predictor's revisions; with ``canaryTrafficPercent`` on a later
+    generation, traffic splits between the ``prev`` and ``latest`` revisions. A storageUri without a
+    ``model.joblib`` fails: PredictorReady / Ready False (RevisionFailed) and modelStatus BlockedByFailedLoad
+    with its lastFailureInfo, as KServe reports a model that cannot load."""
+
+    def __init__(self, api: FakeKubeAPI, *, mlserver: str | None = None,
+                 workdir: str | os.PathLike | None = None) -> None:
+        import queue
+
+        self.api = api
+        self.store = api.store
+        self.mlserver = mlserver or str(Path(sys.executable).parent / "mlserver")
+        self.workdir = Path(workdir or Path(os.environ.get("TMPDIR", "/tmp")) / f"fake-kserve-{uuid.uuid4().hex[:6]}")
+        self.repository = self.workdir / "models"
+        self.repository.mkdir(parents=True, exist_ok=True)
+        self.server: subprocess.Popen | None = None
+        self.server_url = ""
+        self.generations: dict[tuple[str, str], int] = {}
+        self.hosts_seen: list[str] = []  # the Host header of every request through the gateway
+        self.queue: queue.Queue[tuple[str, dict] | None] = queue.Queue()
+        self._server_lock = threading.Lock()
+        self.gateway = ThreadingHTTPServer(("127.0.0.1", 0), self._gateway_handler())
+        self.gateway.daemon_threads = True
+        self.gateway_url = f"http://127.0.0.1:{self.gateway.server_address[1]}"
+        threading.Thread(target=self.gateway.serve_forever, kwargs={"poll_interval": 0.1}, name="fake-gateway",
+                         daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="fake-kserve-controller", daemon=True)
+        self.store.listeners.append(self._on_change)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._on_change in self.store.listeners:
+            self.store.listeners.remove(self._on_change)
+        self.queue.put(None)
+        self.gateway.shutdown()
+        self.gateway.server_close()
+        proc, self.server = self.server, None
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def _on_change(self, etype: str, resource: str, obj: dict) -> None:
+        if resource == "inferenceservices":  # called under the store lock: only queue
+            self.queue.put((etype, copy.deepcopy(obj)))
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            etype, obj = item
+            try:
+                self._handle(etype, obj)
+            except Exception as exc:  # keep the controller alive; tests see the effect
+                print(f"fake kserve controller: {exc!r}", file=sys.stderr)
+
+    def _handle(self, etype: str, obj: dict) -> None:
+        meta = obj["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        key = (ns, name)
+        if etype == "DELETED":
+            self.generations.pop(key, None)
+            for pod in self._pods_of(ns, name):
+                try:
+                    self.store.delete("pods", ns, pod["metadata"]["name"])
+                except LookupError:
+                    pass
+            return
+        gen = int(meta.get("generation", 1))
+        if self.generations.get(key) == gen:
+            return  # a status write of ours, or nothing new in the spec
+        first = key not in self.generations
+        self.generations[key] = gen
+        revision = f"{name}-predictor-{gen:05d}"
+        status = copy.deepcopy(obj.get("status") or {})
+        ts = now_rfc3339()
+        status["conditions"] = [{"type": t, "status": "Unknown", "reason": "RevisionMissing" if t != "IngressReady"
+                                 else "", "lastTransitionTime": ts}
+                                for t in ("IngressReady", "LatestDeploymentReady", "PredictorReady", "Ready",
+                                          "RoutesReady")]
+        status["modelStatus"] = {"transitionStatus": "InProgress",
+                                 "states": {"activeModelState": "" if first else "Loaded",
+                                            "targetModelState": "Pending"}}
+        status.setdefault("components", {}).setdefault("predictor", {})["latestCreatedRevision"] = revision
+        self._set_status(ns, name, status)
+        self._event(ns, name, "InferenceService", "Normal", "Created" if first else "Updated",
+                    f"Created revision {revision}")
+        pod = f"{revision}-deployment-{uuid.uuid4().hex[:5]}"
+        self.store.create("pods", ns, {
+            "metadata": {"name": pod, "labels": {ISVC_LABEL: name, "component": "predictor",
+                                                 "serving.knative.dev/revision": revision}},
+            "spec": {"containers": [{"name": "kserve-container", "image": "docker.io/seldonio/mlserver:1.7.1"},
+                                    {"name": "queue-proxy", "image": "gcr.io/knative-releases/queue:v1.15"}]},
+            "status": {"phase": "Pending", "containerStatuses": [
+                {"name": c, "ready": False, "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}
+                for c in ("kserve-container", "queue-proxy")]}})
+        if (meta.get("annotations") or {}).get(HOLD) == "true":
+            return  # stays rolling out until a test writes the status itself
+        threading.Thread(target=self._roll_out, args=(obj, revision, pod), daemon=True).start()
+
+    def _roll_out(self, obj: dict, revision: str, pod: str) -> None:
+        name = obj["metadata"]["name"]
+        model = ((obj.get("spec") or {}).get("predictor") or {}).get("model") or {}
+        uri = str(model.get("storageUri") or "")
+        src = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+        if not (src / "model.joblib").is_file():
+            self._failed(obj, revision, pod, f"failed to load model from {uri or '(no storageUri)'}: "
+                                             "no model.joblib found")
+            return
+        try:
+            self._load(name, src)
+        except Exception as exc:  # noqa: BLE001 - said in the status, as KServe does
+            self._failed(obj, revision, pod, f"model server failed to load {name}: {exc}")
+            return
+        self._ready(obj, revision, pod)
+
+    # ---- the shared MLServer -------------------------------------------------------------
+    def _ensure_server(self) -> str:
+        import urllib.request
+
+        with self._server_lock:
+            if self.server is not None and self.server.poll() is None:
+                return self.server_url
+            ports = [_free_port() for _ in range(3)]
+            (self.repository / "settings.json").write_text(json.dumps({
+                "host": "127.0.0.1", "http_port": ports[0], "grpc_port": ports[1], "metrics_port": ports[2],
+                "parallel_workers": 0, "debug": False}))
+            with open(self.workdir / "server.log", "wb") as log:
+                self.server = subprocess.Popen([self.mlserver, "start", str(self.repository)], stdout=log,
+                                               stderr=subprocess.STDOUT, cwd=self.repository,
+                                               start_new_session=True)
+            url = f"http://127.0.0.1:{ports[0]}"
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                if self.server.poll() is not None:
+                    raise RuntimeError(f"MLServer exited with code {self.server.returncode}")
+                try:
+                    with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=1) as r:
+                        if r.status == 200:
+                            self.server_url = url
+                            return url
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            raise RuntimeError("MLServer not ready within 90 s")
+
+    def _load(self, name: str, src: Path) -> None:
+        import urllib.request
+
+        url = self._ensure_server()
+        folder = self.repository / name
+        folder.mkdir(exist_ok=True)
+        settings: dict[str, Any] = {"name": name, "implementation": "mlserver_sklearn.SKLearnModel",
+                                    "parameters": {"uri": str(src / "model.joblib")}}
+        if (src / "inputs.json").is_file():
+            settings["inputs"] = json.loads((src / "inputs.json").read_text())
+        (folder / "model-settings.json").write_text(json.dumps(settings))
+        req = urllib.request.Request(f"{url}/v2/repository/models/{name}/load", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=60) as r:
+            if r.status != 200:
+                raise RuntimeError(f"load answered {r.status}")
+
+    # ---- status --------------------------------------------------------------------------
+    def _pods_of(self, ns: str, name: str) -> list[dict]:
+        return [p for p in self.store.list("pods", ns)[0]
+                if (p["metadata"].get("labels") or {}).get(ISVC_LABEL) == name]
+
+    def _set_status(self, ns: str, name: str, status: dict) -> None:
+        try:
+            self.store.patch("inferenceservices", ns, name, {"status": status}, "merge", "status")
+        except LookupError:
+            pass
+
+    def _event(self, ns: str, obj_name: str, kind: str, etype: str, reason: str, message: str) -> None:
+        self.store.create("events", ns, {
+            "metadata": {"generateName": f"{obj_name}."},
+            "involvedObject": {"kind": kind, "name": obj_name, "namespace": ns,
+                               "apiVersion": f"{KSERVE_GROUP}/{KSERVE_VERSION}" if kind == "InferenceService"
+                               else "v1"},
+            "type": etype, "reason": reason, "message": message, "count": 1,
+            "firstTimestamp": now_rfc3339(), "lastTimestamp": now_rfc3339(),
+            "source": {"component": "v1beta1Controllers"},
+        })
+
+    def _pod_status(self, ns: str, pod: str, ready: bool) -> None:
+        ts = now_rfc3339()
+        try:
+            self.store.patch("pods", ns, pod, {"status": {"phase": "Running", "containerStatuses": [
+                {"name": c, "ready": ready, "restartCount": 0 if ready else 2,
+                 "state": {"running": {"startedAt": ts}} if ready or c == "queue-proxy"
+                 else {"waiting": {"reason": "CrashLoopBackOff"}}}
+                for c in ("kserve-container", "queue-proxy")]}}, "merge", "status")
+        except LookupError:
+            pass
+
+    def _ready(self, obj: dict, revision: str, pod: str) -> None:
+        meta = obj["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        current = self.store.get("inferenceservices", ns, name)
+        if current is None or current["metadata"].get("generation") != meta.get("generation"):
+            return  # deleted, or a newer generation is rolling out
+        predictor = (obj.get("spec") or {}).get("predictor") or {}
+        canary = predictor.get("canaryTrafficPercent")
+        gen = int(meta.get("generation", 1))
+        ts = now_rfc3339()
+        host = f"{name}.{ns}.example.com"
+        component: dict[str, Any] = {
+            "latestCreatedRevision": revision, "latestReadyRevision": revision,
+            "url": f"http://{name}-predictor.{ns}.example.com",
+            "address": {"url": f"http://{name}-predictor.{ns}.svc.cluster.local"}}
+        if canary is not None and gen > 1:
+            prev = f"{name}-predictor-{gen - 1:05d}"
+            component["previousRolledoutRevision"] = prev
+            component["traffic"] = [
+                {"tag": "prev", "revisionName": prev, "percent": 100 - int(canary), "latestRevision": False,
+                 "url": f"http://prev-{name}-predictor.{ns}.example.com"},
+                {"tag": "latest", "revisionName": revision, "percent": int(canary), "latestRevision": True,
+                 "url": f"http://latest-{name}-predictor.{ns}.example.com"}]
+        else:
+            component["latestRolledoutRevision"] = revision
+            component["traffic"] = [{"revisionName": revision, "percent": 100, "latestRevision": True}]
+        conditions = [{"type": t, "status": "True", "lastTransitionTime": ts}
+                      for t in ("IngressReady", "LatestDeploymentReady", "PredictorConfigurationReady",
+                                "PredictorReady", "PredictorRouteReady", "Ready", "RoutesReady")]
+        self._pod_status(ns, pod, True)
+        self._set_status(ns, name, {
+            "url": f"http://{host}", "address": {"url": f"http://{name}.{ns}.svc.cluster.local"},
+            "components": {"predictor": component}, "conditions": conditions, "observedGeneration": gen,
+            "modelStatus": {"transitionStatus": "UpToDate", "copies": {"failedCopies": 0, "totalCopies": 1},
+                            "states": {"activeModelState": "Loaded", "targetModelState": "Loaded"}},
+            "deploymentMode": (meta.get("annotations") or {}).get("serving.kserve.io/deploymentMode")
+            or "Serverless"})
+        self._event(ns, name, "InferenceService", "Normal", "InferenceServiceReady",
+                    "InferenceService [" + name + "] is Ready")
+
+    def _failed(self, obj: dict, revision: str, pod: str, message: str) -> None:
+        meta = obj["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        ts = now_rfc3339()
+        why = f'Revision "{revision}" failed with message: {message}.'
+        conditions = [
+            {"type": "IngressReady", "status": "Unknown", "lastTransitionTime": ts},
+            {"type": "LatestDeploymentReady", "status": "False", "reason": "RevisionFailed", "message": why,
+             "lastTransitionTime": ts},
+            {"type": "PredictorConfigurationReady", "status": "False", "reason": "RevisionFailed", "message": why,
+             "lastTransitionTime": ts},
+            {"type": "PredictorReady", "status": "False", "reason": "RevisionFailed", "message": why,
+             "lastTransitionTime": ts},
+            {"type": "Ready", "status": "False", "reason": "RevisionFailed", "message": why,
+             "lastTransitionTime": ts},
+            {"type": "RoutesReady", "status": "Unknown", "reason": "RevisionMissing", "lastTransitionTime": ts}]
+        self._pod_status(ns, pod, False)
+        self.api.pod_logs[(ns, pod)] = f"ERROR: {message}\n"
+        self._set_status(ns, name, {"conditions": conditions, "modelStatus": {
+            "transitionStatus": "BlockedByFailedLoad",
+            "states": {"activeModelState": "", "targetModelState": "FailedToLoad"},
+            "lastFailureInfo": {"reason": "ModelLoadFailed", "message": message, "location": pod,
+                                "modelRevisionName": revision, "exitCode": 1, "time": ts}}})
+        self._event(ns, name, "InferenceService", "Warning", "InternalError", why)
+
+    # ---- the ingress gateway -------------------------------------------------------------
+    def route(self, host: str) -> tuple[str, str] | None:
+        """The (namespace, name) of the ready InferenceService whose status.url has this host."""
+        with self.store.cond:
+            for (res, ns, name), obj in self.store.objects.items():
+                url = str((obj.get("status") or {}).get("url") or "")
+                if res == "inferenceservices" and url and urlsplit(url).netloc == host:
+                    return ns, name
+        return None
+
+    def _gateway_handler(self):
+        ctl = self
+
+        class Gateway(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _proxy(self) -> None:
+                import urllib.error
+                import urllib.request
+
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                host = self.headers.get("Host", "")
+                ctl.hosts_seen.append(host)
+                if ctl.route(host) is None or not ctl.server_url:
+                    data = f"no route for host {host}\n".encode()  # as the gateway answers an unknown host
+                    self.send_response(404)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                req = urllib.request.Request(ctl.server_url + self.path, data=body, method=self.command,
+                                             headers={"Content-Type": self.headers.get("Content-Type",
+                                                                                       "application/json")})
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as r:
+                        code, data, ctype = r.status, r.read(), r.headers.get("Content-Type", "")
+                except urllib.error.HTTPError as exc:
+                    code, data, ctype = exc.code, exc.read(), exc.headers.get("Content-Type", "")
+                self.send_response(code)
+                self.send_header("Content-Type", ctype or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _proxy
+
+        return Gateway

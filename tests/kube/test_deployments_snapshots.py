@@ -80,7 +80,7 @@ def test_deployments_table_80x24_failed_selected(snap_compare, fake_app):
         _table_shown(text)
         assert screen.query_one("#deployments").cursor_row == 2
         assert pilot.app.focused is screen.query_one("#deployments")
-        assert row_with(text, "price-forecast", "Failed", "0/3").endswith("MLFLOW_SERV…")
+        assert row_with(text, "price-forecast", "sdep", "Failed", "0/3").endswith("MLFLO…")
         assert "models/price-forecast  Failed: model server exited with code 1: OOMKilled" in text
         assert "send to: (no address yet)" in text
         assert text.splitlines()[-2].strip() == "5 deployment(s) in all namespaces, watching for changes"

@@ -200,7 +200,8 @@ def status(app) -> str:
 
 def row_states(app) -> dict[str, str]:
     table = app.current_pane().query_one("#deployments")
-    return {str(row[1]): str(row[2]) for row in (table.get_row_at(i) for i in range(table.row_count))}
+    state = table.column_keys.index("state")
+    return {str(row[1]): str(row[state]) for row in (table.get_row_at(i) for i in range(table.row_count))}
 
 
 async def test_a_json_endpoint_in_the_pane(flask_url, tmp_path, screen_text):

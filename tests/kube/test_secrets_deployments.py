@@ -47,7 +47,7 @@ def row_state(app, name) -> str:
     for i in range(table.row_count):
         row = [str(c) for c in table.get_row_at(i)]
         if row[1] == name:
-            return row[2]
+            return row[table.column_keys.index("state")]
     return ""
 
 

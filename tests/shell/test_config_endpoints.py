@@ -41,7 +41,7 @@ def test_json_endpoints_with_their_method_and_example(tmp_path):
 
 @pytest.mark.parametrize(("change", "line", "words"), [
     (('protocol = "json"\nmethod', 'protocol = "grpc"\nmethod'), 7,
-     "unknown protocol 'grpc' (known: seldon, v2, mlflow, json)"),
+     "unknown protocol 'grpc' (known: seldon, v2, mlflow, json, kserve)"),
     (('method = "put"', 'method = "GET"'), 8, "method must be POST or PUT, not 'GET'"),
     (('protocol = "json"\nmethod', 'protocol = "v2"\nmethod'), 8, "method PUT is for json endpoints only"),
     (("""example = '{"sepal_length": 5.9}'""", """example = '{"sepal_length": 5.9,}'"""), 15,

@@ -20,6 +20,7 @@ from backends.deployments import (
     CREATING,
     DELETED,
     FAILED,
+    KIND_SHORT,
     MODIFIED,
     PROBLEM,
     RELISTED,
@@ -38,8 +39,9 @@ from widgets.fast_table import FastTable
 from widgets.status import StatusBar
 from widgets.views import TextView
 
-COLUMNS = (("namespace", "namespace"), ("name", "name"), ("state", "state"), ("replicas", "ready/desired"),
-           ("protocol", "protocol"), ("impl", "implementation"), ("model", "model / image"),
+COLUMNS = (("namespace", "namespace"), ("name", "name"), ("kind", "kind"), ("state", "state"),
+           ("replicas", "ready/desired"), ("protocol", "protocol"), ("impl", "implementation"),
+           ("model", "model / image"),
            ("traffic", "traffic"), ("age", "age"), ("reason", "reason"))
 STATE_STYLE = {AVAILABLE: "", CREATING: "italic", FAILED: "bold reverse"}
 
@@ -65,6 +67,10 @@ def state_cell(d: Deployment) -> Text:
         if len(_STATE_CELLS) < 64:  # states are a handful; an odd controller's are not kept forever
             _STATE_CELLS[(d.state, flagged)] = cell
     return cell
+
+
+def row_key(d: Deployment) -> str:
+    return "/".join(d.key)
 
 
 def reason_text(d: Deployment) -> str:
@@ -93,27 +99,31 @@ class DeploymentsScreen(PaneScreen[Deployments]):
     LINE_COMMANDS = (
         Command("ns", "Show one namespace, or all of them (:ns all)", "command_ns", takes_arg=True,
                 complete="complete_ns", arg_hint="NAME|all", aliases=("namespace",)),
+        Command("kind", "Show one kind: SeldonDeployments (sdep), InferenceServices (isvc), or all", "command_kind",
+                takes_arg=True, complete="complete_kind", arg_hint="sdep|isvc|all"),
     )
 
     def __init__(self) -> None:
         super().__init__()
-        self.deployments: dict[tuple[str, str], Deployment] = {}
+        self.deployments: dict[tuple[str, ...], Deployment] = {}
         self.scope: tuple[str, ...] | None = None  # None: the context's namespaces; (): all
+        self.kind = ""  # the one kind shown (SeldonDeployment / InferenceService); "": all of them
         self.stale = False
         self.loaded = False
-        self.histories: dict[tuple[str, str], list[Exchange]] = {}
-        self.last_bodies: dict[tuple[str, str], str] = {}
+        self.histories: dict[tuple[str, ...], list[Exchange]] = {}
+        self.last_bodies: dict[tuple[str, ...], str] = {}
         self.known_namespaces: set[str] = set()
         self._namespaces_fetched = False
         self._generation = 0
         self._listed_generation = -1  # the watch generation whose first answer (a list or a problem) has arrived
         self._watch_backend: Any = None
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
-        self._rows: list[tuple[str, str]] = []
-        self._row_index: dict[tuple[str, str], int] = {}
+        self._rows: list[tuple[str, ...]] = []
+        self._row_index: dict[tuple[str, ...], int] = {}
         self._rebuild_pending = False
         self._problem: BaseException | None = None
         self._count_said: tuple[str, str] | None = None  # (suffix, text) of the last count on the status line
+        self._notes: dict[str, None] = {}  # what this watch could not list (a kind not allowed), said once each
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -187,6 +197,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         Its timeouts and reconnects are the backend's; a change from an older watch is dropped by generation."""
         self._stop_watch()
         self._generation += 1
+        self._notes = {}
         generation = self._generation
         backend = self._watch_backend = self.api
         scope = self.effective_scope()
@@ -237,10 +248,12 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         if self.stale:
             self.stale = False
         if event.kind == RELISTED:
-            scope = set(event.scope)
-            self.deployments = {k: d for k, d in self.deployments.items() if scope and k[0] not in scope}
+            scope, kinds = set(event.scope), set(event.kinds)
+            self.deployments = {k: d for k, d in self.deployments.items()
+                                if (scope and k[0] not in scope) or (kinds and d.kind not in kinds)}
             for d in event.deployments:
                 self.deployments[d.key] = d
+            self._notes.update(dict.fromkeys(event.notes))
             self.loaded = True
             self._rebuild()
             if not self._namespaces_fetched:
@@ -267,8 +280,10 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         shown, total = len(self._rows), len(self.deployments)
         count = f"{shown} deployment(s)" if shown == total else f"{shown} of {total} deployment(s) shown"
         text = f"{count} in {self.scope_text()}{suffix}"
+        if self._notes:
+            text += "; " + "; ".join(redact(n) for n in self._notes)
         self._count_said = (suffix, text)
-        self.set_status(text, "info")
+        self.set_status(text, "warning" if self._notes else "info")
 
     def _recount(self) -> None:
         said = self._count_said
@@ -283,6 +298,8 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         if endpoint:
             text.append(f"  {redact(endpoint)}")
         text.append(f"  ns: {self.scope_text()}")
+        if self.kind:
+            text.append(f"  kind: {KIND_SHORT.get(self.kind, self.kind)}")
         shown = len(self._rows)
         total = len(self.deployments)
         text.append(f"  {shown}/{total}" if shown != total else f"  {total}")
@@ -293,16 +310,18 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self.query_one("#deployments-title", Label).update(text)
 
     def matches(self, d: Deployment) -> bool:
+        if self.kind and d.kind != self.kind:
+            return False
         needle = self.filter_text.lower()
-        return not needle or needle in " ".join((d.namespace, d.name, d.state, d.model_text, d.protocol,
-                                                 d.implementation, reason_text(d))).lower()
+        return not needle or needle in " ".join((d.namespace, d.name, d.kind_short, d.kind, d.state, d.model_text,
+                                                 d.protocol, d.implementation, reason_text(d))).lower()
 
     def shown_deployments(self) -> list[Deployment]:
-        items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name))
-        return [d for d in items if self.matches(d)] if self.filter_text else items
+        items = sorted(self.deployments.values(), key=lambda d: (d.namespace, d.name, d.kind))
+        return [d for d in items if self.matches(d)] if self.filter_text or self.kind else items
 
     def _cells(self, d: Deployment, now: Any = None) -> list[Any]:
-        return [d.namespace, d.name, state_cell(d), d.replicas_text, d.protocol, d.implementation,
+        return [d.namespace, d.name, d.kind_short, state_cell(d), d.replicas_text, d.protocol, d.implementation,
                 d.model_text, d.traffic_text, age(d.created, now or self.console_app.now()), reason_text(d)]
 
     def _schedule_rebuild(self) -> None:
@@ -318,7 +337,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._rows = [d.key for d in rows]
         self._row_index = {key: i for i, key in enumerate(self._rows)}
         now = self.console_app.now()
-        table.set_rows([(f"{d.namespace}/{d.name}", self._cells(d, now)) for d in rows])
+        table.set_rows([(row_key(d), self._cells(d, now)) for d in rows])
         if selected is not None and selected.key in self._row_index:
             table.move_cursor(row=self._row_index[selected.key])
         elif rows:
@@ -332,9 +351,9 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         if self._rebuild_pending or not self.matches(d) or d.key not in self._row_index:
             return False
         table = self.query_one("#deployments", FastTable)
-        row_key = f"{d.namespace}/{d.name}"
+        key = row_key(d)
         for (col, _), value in zip(COLUMNS, self._cells(d)):
-            table.update_cell(row_key, col, value)
+            table.update_cell(key, col, value)
         selected = self.selected()
         if selected is not None and selected.key == d.key:
             self._show_detail()
@@ -347,7 +366,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
             for key in self._rows:
                 d = self.deployments.get(key)
                 if d is not None:
-                    table.update_cell(f"{d.namespace}/{d.name}", "age", age(d.created, now))
+                    table.update_cell(row_key(d), "age", age(d.created, now))
 
     def selected(self) -> Deployment | None:
         table = self.query_one("#deployments", FastTable)
@@ -381,6 +400,12 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         backend = self.backend
         target = backend.prediction_url(d) if backend is not None else d.address_url
         text.append(f"\nsend to: {redact(target) or '(no address yet)'}")
+        headers = getattr(backend, "request_headers", None)  # the Kubernetes backend's Host for an ingress route
+        host = next((v for k, v in headers(d, target) if k == "Host"), "") if headers and target else ""
+        if host:
+            text.append(f" (Host: {host})")
+        if d.details:  # before the conditions: the detail box is a few lines high
+            text.append("\n" + "  ".join(f"{label}: {redact(value)}" for label, value in d.details))
         if d.conditions:
             text.append("\nconditions: ")
             for c in d.conditions:
@@ -415,6 +440,22 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._schedule_rebuild()
         self._start_watch()
 
+    # -- :kind ------------------------------------------------------------------------------------------------
+    def complete_kind(self) -> list[str]:
+        return ["all", *KIND_SHORT.values()]
+
+    def command_kind(self, arg: str) -> None:
+        wanted = arg.strip().lower()
+        by_name = {short: kind for kind, short in KIND_SHORT.items()} | {k.lower(): k for k in KIND_SHORT}
+        if wanted in ("", "all", "*"):
+            self.kind = ""
+        elif wanted in by_name:
+            self.kind = by_name[wanted]
+        else:
+            self.set_status(f":kind {arg.strip()}: not a kind; use one of sdep, isvc, all", "error")
+            return
+        self._schedule_rebuild()
+
     # -- actions on the selected deployment ----------------------------------------------------------------
     def _need_selected(self, doing: str) -> Deployment | None:
         d = self.selected()
@@ -426,7 +467,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         d = self._need_selected("YAML")
         if d is None:
             return
-        self.call_backend("yaml", self.api.get_yaml, d.namespace, d.name, busy=f"reading {d.name}",
+        self.call_backend("yaml", self.api.get_yaml, d.namespace, d.name, d.kind, busy=f"reading {d.name}",
                           on_result=lambda text: self._show_yaml(d, text),
                           on_error=lambda e: self.show_error(e, f"YAML of {d.name}"))
 
@@ -442,7 +483,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         backend = self.api
 
         def load() -> tuple[Any, Any]:
-            return backend.pods(d.namespace, d.name), backend.events(d.namespace, d.name)
+            return backend.pods(d.namespace, d.name, d.kind), backend.events(d.namespace, d.name, d.kind)
 
         self.call_backend("pods", load, busy=f"reading pods and events of {d.name}",
                           on_result=lambda result: self._show_pods(d, *result),
