@@ -14,7 +14,7 @@ import pytest
 
 from console.panes.runs.screen import SLOW_SEARCH_S
 
-from .test_runs_pane import SIZE, loaded, row_ids, runs_app, until
+from .test_runs_pane import loaded, row_ids, runs_app, until
 
 
 class _SlowRelay(BaseHTTPRequestHandler):
