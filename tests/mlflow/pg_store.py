@@ -293,11 +293,21 @@ class PostgresMlflow:
                 raise RuntimeError(f"mlflow server exited: {log.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    self._touch()
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"mlflow server not healthy after {timeout}s: {log.read_text()[-2000:]}")
+
+    def _touch(self) -> None:
+        """Make the filled experiment the one written to last (the server has just created "Default"), so that
+        the Runs pane opens it."""
+        conn = self.cluster.connect()
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE experiments SET last_update_time = %s WHERE experiment_id = %s",
+                        (int(time.time() * 1000) + 1000, int(self.experiment_id)))
+        conn.close()
 
     def stop(self) -> None:
         if self.server is not None:
