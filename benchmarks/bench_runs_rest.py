@@ -55,13 +55,13 @@ def time_first_pages(url: str, eid: str, repeat: int) -> None:
         ours: list[float] = []
         theirs: list[float] = []
 
-        def console() -> None:
+        def console(query: RunQuery = query, ours: list[float] = ours) -> None:
             started = time.perf_counter()
             page = backend.search_runs(query)
             ours.append(time.perf_counter() - started)
             assert len(page.runs) == 100
 
-        def plain() -> None:
+        def plain(body: dict = body, theirs: list[float] = theirs) -> None:
             started = time.perf_counter()
             answer = bare.post(f"{url}/api/2.0/mlflow/runs/search", json=body)
             answer.raise_for_status()

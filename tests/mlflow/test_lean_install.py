@@ -41,7 +41,8 @@ async def main():
     async with app.run_test(size=(120, 34)) as pilot:
         await until(pilot, lambda: getattr(app.screen, "runs", None))
         seen["runs"] = len(getattr(app.screen, "runs", None) or ())
-        for key, pane, expect in (("1", "data", "mlops-console[dvc]"), ("3", "deployments", "mlops-console[kubernetes]"),
+        for key, pane, expect in (("1", "data", "mlops-console[dvc]"),
+                                  ("3", "deployments", "mlops-console[kubernetes]"),
                                   ("4", "metrics", "cannot connect to Prometheus")):
             await pilot.press(key)
             await until(pilot, lambda: expect in " ".join(screen_text(app).split()))
@@ -50,7 +51,8 @@ async def main():
         create("runs", "auto", {"mlflow_uri": %(local)r, "timeout": 60.0}).list_experiments()
     except BackendError as exc:
         seen["local store"] = str(exc)
-    seen["imported"] = sorted(m for m in sys.modules if sys.modules[m] is not None and m.partition(".")[0] in %(hidden)r)
+    seen["imported"] = sorted(m for m in sys.modules
+                              if sys.modules[m] is not None and m.partition(".")[0] in %(hidden)r)
 
 asyncio.run(main())
 print(json.dumps(seen))

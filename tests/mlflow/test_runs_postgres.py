@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pg_store
 import pytest
 
+import pg_store
 from backends.registry import create as create_backend
 from backends.runs import RunQuery, SortKey
 from backends.runs.mlflow_rest import MlflowRestRuns
