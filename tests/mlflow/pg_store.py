@@ -55,6 +55,8 @@ def available() -> str | None:
     missing = [n for n in ("initdb", "pg_ctl") if not pg_bin(n)]
     if missing:
         return f"PostgreSQL is not installed ({', '.join(missing)} not found)"
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        return "PostgreSQL refuses to run as root, and runuser (util-linux) is not here to run it as nobody"
     try:
         import psycopg2  # noqa: F401
     except ImportError:
