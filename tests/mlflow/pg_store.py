@@ -235,7 +235,8 @@ def _build(root: Path, runs: int) -> None:
 
 def cached_cluster(runs: int = RUNS) -> Path:
     """The filled cluster's folder under the system temp, built on first use (a few tens of seconds)."""
-    name = f"mlops-console-pg-mlflow{version('mlflow')}-{runs}-fill{FILL}"
+    major = Path(os.path.realpath(pg_bin("initdb") or "initdb")).parts[-3:-2]  # /usr/lib/postgresql/15/bin
+    name = f"mlops-console-pg{''.join(major)}-mlflow{version('mlflow')}-{runs}-fill{FILL}"
     cached = Path(tempfile.gettempdir()) / name
     if (cached / "data" / "PG_VERSION").exists():
         return cached
