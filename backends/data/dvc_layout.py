@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ def check_layout(repo: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 def from_settings(settings: Mapping[str, Any]) -> Any:
     """The ``dvc`` backend (:class:`backends.data.dvc.DvcDatasets`) for a workspace that passes the check."""
+    if find_spec("dvc") is None:  # a lean install: say which extra brings DVC before asking for `dvc init`
+        raise NotConfigured("DVC is not installed in this Python environment",
+                            hint="pip install 'mlops-console[dvc]' (or pip install dvc)")
     check_layout(settings.get("repo") or os.getcwd())
     from backends.data.dvc import DvcDatasets
 

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
+from importlib.util import find_spec
 from typing import Any, NamedTuple
 
 from backends.deployments import (
@@ -387,6 +388,9 @@ class KubernetesDeployments:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> KubernetesDeployments:
+        if find_spec("kubernetes") is None:  # a lean install: say which extra brings the client
+            raise NotConfigured("the Kubernetes client is not installed in this Python environment",
+                                hint="pip install 'mlops-console[kubernetes]'")
         kubeconfig = str(settings.get("kubeconfig") or os.environ.get("KUBECONFIG") or "")
         in_cluster = False
         candidates = [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p] if kubeconfig else []

@@ -26,6 +26,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
+if str(HERE) not in sys.path:  # pg_store.py, shared with the benchmarks
+    sys.path.append(str(HERE))
 
 
 def _free_port() -> int:
@@ -171,3 +173,16 @@ def running_server(mlflow_server):
     if not mlflow_server.server.running:
         mlflow_server.server.start()
     return mlflow_server
+
+
+@pytest.fixture(scope="session")
+def mlflow_postgres():
+    """``mlflow server`` on a real PostgreSQL holding 100,000 runs (see pg_store.py); skipped where PostgreSQL is
+    not installed. Built once per session, on first use."""
+    import pg_store
+
+    why = pg_store.available()
+    if why:
+        pytest.skip(why)
+    with pg_store.PostgresMlflow() as server:
+        yield server
