@@ -101,20 +101,22 @@ def mlflow_filestore(_mlflow_seeded) -> Store:
 class MlflowServer:
     """``mlflow server`` on loopback; ``stop()`` and ``start()`` keep the same port and store."""
 
-    def __init__(self, db: Path, artifacts: Path, log: Path) -> None:
-        self.db, self.artifacts, self.log = db, artifacts, log
+    def __init__(self, db: Path | str, artifacts: Path, log: Path) -> None:
+        """``db``: a SQLite file, or any backend store URI."""
+        self.store_uri = db if isinstance(db, str) else f"sqlite:///{db}"
+        self.artifacts, self.log = artifacts, log
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90.0) -> None:
-        cmd = [str(VENV_BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{self.db}",
+        cmd = [str(VENV_BIN / "mlflow"), "server", "--backend-store-uri", self.store_uri,
                "--default-artifact-root", str(self.artifacts), "--host", "127.0.0.1",
                "--port", str(self.port), "--workers", "1"]
         with open(self.log, "ab") as log:
             # the server's background job runner (huey workers) is not used by the console
             env = {**_seed_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.db.parent,
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.log.parent,
                                          env=env, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -173,6 +175,25 @@ def running_server(mlflow_server):
     if not mlflow_server.server.running:
         mlflow_server.server.start()
     return mlflow_server
+
+
+@pytest.fixture(scope="session")
+def mlflow_postgres_seeded(mlflow_postgres, tmp_path_factory):
+    """The pane tests' seeded store on PostgreSQL: its own database in the cluster of ``mlflow_postgres``, filled
+    by the same seeding as the SQLite store and served by its own ``mlflow server``."""
+    conn = mlflow_postgres.cluster.connect("postgres")
+    conn.autocommit = True
+    conn.cursor().execute("CREATE DATABASE seeded")
+    conn.close()
+    root = tmp_path_factory.mktemp("mlflow-postgres-seeded")
+    uri = mlflow_postgres.cluster.uri("seeded")
+    seeded = _finish_seed(_start_seed(uri, root, _seed_env()), uri, root)
+    server = MlflowServer(uri, root / "artifacts", root / "server.log")
+    server.start()
+    store = Store(uri=server.url, root=root, built=seeded.built)
+    store.server = server  # type: ignore[attr-defined]
+    yield store
+    server.stop()
 
 
 @pytest.fixture(scope="session")

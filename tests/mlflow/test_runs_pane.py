@@ -1,5 +1,6 @@
-"""The Runs pane driven with Pilot against real MLflow stores: each test on a sqlite store through the MLflow helper
-and on the real ``mlflow server`` through the REST backend (the default for each URI)."""
+"""The Runs pane driven with Pilot against real MLflow stores: each test on a sqlite store through the MLflow helper,
+and through the REST backend (the default for a server) on the real ``mlflow server`` over a SQLite store and over
+a PostgreSQL store."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from widgets.views import TextView
 SIZE = (140, 40)
 
 
-@pytest.fixture(params=["helper", "rest"])
+@pytest.fixture(params=["helper", "rest", "postgres"])
 def store(request):
-    """The seeded store: sqlite (the MLflow helper), or the server holding a copy of it (REST)."""
-    return request.getfixturevalue({"helper": "mlflow_sqlite", "rest": "running_server"}[request.param])
+    """The seeded store: sqlite (the MLflow helper), the server holding a copy of it (REST), or a server on a
+    PostgreSQL store seeded the same way (REST)."""
+    return request.getfixturevalue({"helper": "mlflow_sqlite", "rest": "running_server",
+                                    "postgres": "mlflow_postgres_seeded"}[request.param])
 
 
 def runs_app(uri: str | None, **fields):
