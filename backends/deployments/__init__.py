@@ -31,6 +31,7 @@ from backends.deployments.contract import (
     Event as Event,
     Exchange as Exchange,
     ModelServer as ModelServer,
+    ModelServers as ModelServers,
     Pod as Pod,
     PredictionRequest as PredictionRequest,
     PredictionResponse as PredictionResponse,

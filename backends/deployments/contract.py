@@ -355,3 +355,12 @@ class Deployments(Protocol):
         """Validate ``body`` (InvalidQuery with line/column: nothing sent) and send it (POST, or the PUT a
         json endpoint may be configured with)."""
         ...
+
+
+@runtime_checkable
+class ModelServers(Protocol):
+    """Optional: a Deployments backend that lists Seldon Core 2 Servers (the Kubernetes one)."""
+
+    def list_servers(self, namespaces: Sequence[str] | None = None) -> tuple[ModelServer, ...]:
+        """The Servers in ``namespaces`` (None: the configured ones; (): all); () when the cluster has none."""
+        ...

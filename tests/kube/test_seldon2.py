@@ -53,7 +53,8 @@ def test_seldon_core_2_resources_read_as_their_status_says():
     model = to_seldon_model({
         "metadata": {"name": "iris", "namespace": "ml"},
         "spec": {"storageUri": "gs://seldon-models/iris", "requirements": ["sklearn"], "replicas": 2},
-        "status": {"replicas": 2, "availableReplicas": 1, "selector": "server=mlserver", "modelgwReady": "ModelAvailable",
+        "status": {"replicas": 2, "availableReplicas": 1, "selector": "server=mlserver",
+                   "modelgwReady": "ModelAvailable",
                    "conditions": [{"type": "ModelReady", "status": "True", "reason": "ModelAvailable"},
                                   {"type": "Ready", "status": "True", "reason": "ModelAvailable"}]}})
     assert (model.kind, model.kind_short, model.state, model.protocol) == (SELDON_MODEL, "mlm", AVAILABLE, "v2")
@@ -141,12 +142,13 @@ async def test_seldon_core_2_beside_seldon_and_kserve_follows_conditions_and_rou
              "message": "failed to schedule model held: no matching servers"},
             {"type": "Ready", "status": "False", "reason": "ScheduleFailed"}])
         await wait_for(pilot, lambda: cell(app, "held", "state") == FAILED, what="ModelReady=False")
-        assert cell(app, "held", "reason") == "ModelReady: ScheduleFailed: failed to schedule model held: no matching " \
-                                              "servers"
+        assert cell(app, "held", "reason") == ("ModelReady: ScheduleFailed: failed to schedule model held: "
+                                               "no matching servers")
         # each kind's details fit the box under the table at 80x24
         table = pane(app).query_one("#deployments")
         for key, words in (((ns, "flowers", "InferenceService"), ("mode: Serverless", "model: UpToDate")),
-                           ((ns, "iris-a", SELDON_MODEL), ("server: mlserver", "modelgw: ModelAvailable")),
+                           ((ns, "iris-a", SELDON_MODEL), ("(Seldon-Model: iris-a)", "server: mlserver",
+                                                           "modelgw: ModelAvailable")),
                            ((ns, "chain", SELDON_PIPELINE), ("steps: 1", "status: PipelineReady")),
                            ((ns, "ab", SELDON_EXPERIMENT), ("default: iris-a", "weights: iris-a=50 iris-b=50"))):
             table.move_cursor(row=pane(app)._rows.index(key))

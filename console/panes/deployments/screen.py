@@ -27,6 +27,7 @@ from backends.deployments import (
     Deployment,
     Deployments,
     Exchange,
+    ModelServers,
     WatchEvent,
 )
 from backends.errors import BackendError, NotConfigured
@@ -403,10 +404,12 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         backend = self.backend
         target = backend.prediction_url(d) if backend is not None else d.address_url
         text.append(f"\nsend to: {redact(target) or '(no address yet)'}")
-        headers = getattr(backend, "request_headers", None)  # the Kubernetes backend's Host for an ingress route
-        host = next((v for k, v in headers(d, target) if k == "Host"), "") if headers and target else ""
-        if host:
-            text.append(f" (Host: {host})")
+        # the Kubernetes backend's routing headers: Host through an ingress, Seldon-Model through seldon-mesh
+        headers = getattr(backend, "request_headers", None)
+        routes = [f"{k}: {v}" for k, v in headers(d, target) if k in ("Host", "Seldon-Model")] \
+            if headers and target else []
+        if routes:
+            text.append(f" ({', '.join(routes)})")
         if d.details:  # before the conditions: the detail box is a few lines high
             text.append("\n" + "  ".join(f"{label}: {redact(value)}" for label, value in d.details))
         if d.conditions:
@@ -498,12 +501,12 @@ class DeploymentsScreen(PaneScreen[Deployments]):
 
     def action_servers(self) -> None:
         backend = self.api
-        list_servers = getattr(backend, "list_servers", None)  # Seldon Core 2's: only the Kubernetes backend's
-        if list_servers is None:
+        if not isinstance(backend, ModelServers):
             self.set_status("Seldon Core 2 Servers: only a Kubernetes context has them", "warning")
             return
         scope = self.effective_scope()
-        self.call_backend("servers", list_servers, scope, busy=f"reading Seldon Core 2 Servers in {self.scope_text()}",
+        self.call_backend("servers", backend.list_servers, scope,
+                          busy=f"reading Seldon Core 2 Servers in {self.scope_text()}",
                           on_result=self._show_servers, on_error=lambda e: self.show_error(e, "Seldon Core 2 Servers"))
 
     def _show_servers(self, servers: Any) -> None:
