@@ -219,10 +219,13 @@ def to_inference_service(obj: Mapping[str, Any]) -> Deployment:
     if failure and not reason:
         reason = ": ".join(str(p) for p in (failure.get("reason"), failure.get("message")) if p)
     mode = str(annotations.get("serving.kserve.io/deploymentMode") or status.get("deploymentMode") or "Serverless")
-    # the protocol is a column of the table: not said again (the detail box is a few lines at 80x24)
-    details = [("URL", str(status.get("url") or "")), ("mode", mode),
-               ("latest ready", str(component.get("latestReadyRevision") or "")),
-               ("latest created", str(component.get("latestCreatedRevision") or ""))]
+    # fewer words for the detail box, a few lines at 80x24: the protocol is a column of the table, and the latest
+    # ready revision, when it is the latest created too (the usual case), is said once
+    ready_rev = str(component.get("latestReadyRevision") or "")
+    created_rev = str(component.get("latestCreatedRevision") or "")
+    details = [("URL", str(status.get("url") or "")), ("mode", mode)]
+    details += ([("revision", ready_rev)] if ready_rev == created_rev else
+                [("latest ready", ready_rev), ("latest created", created_rev)])
     if canary is not None:
         details.append(("canary", f"{canary}%"))
     if transition:

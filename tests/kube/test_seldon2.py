@@ -146,7 +146,8 @@ async def test_seldon_core_2_beside_seldon_and_kserve_follows_conditions_and_rou
                                                "no matching servers")
         # each kind's details fit the box under the table at 80x24
         table = pane(app).query_one("#deployments")
-        for key, words in (((ns, "flowers", "InferenceService"), ("mode: Serverless", "model: UpToDate")),
+        for key, words in (((ns, "flowers", "InferenceService"), ("mode: Serverless", "model: UpToDate",
+                                                                  "RoutesReady=True")),
                            ((ns, "iris-a", SELDON_MODEL), ("(Seldon-Model: iris-a)", "server: mlserver",
                                                            "modelgw: ModelAvailable")),
                            ((ns, "chain", SELDON_PIPELINE), ("steps: 1", "status: PipelineReady")),
