@@ -1,5 +1,5 @@
-"""The Deployments pane's backends: the contract (``contract.py``), SeldonDeployments and InferenceServices on
-Kubernetes (``kube.py``),
+"""The Deployments pane's backends: the contract (``contract.py``), SeldonDeployments, InferenceServices and
+Seldon Core 2 resources on Kubernetes (``kube.py``),
 plain endpoints (``endpoints.py``), the test requests they share (``inference.py``) and the in-memory ``fake``.
 
 The contract's names are importable from here too (``from backends.deployments import ...``); importing this
@@ -18,7 +18,11 @@ from backends.deployments.contract import (
     PROBLEM as PROBLEM,
     PROTOCOLS as PROTOCOLS,
     RELISTED as RELISTED,
+    SELDON_CORE_2 as SELDON_CORE_2,
     SELDON_DEPLOYMENT as SELDON_DEPLOYMENT,
+    SELDON_EXPERIMENT as SELDON_EXPERIMENT,
+    SELDON_MODEL as SELDON_MODEL,
+    SELDON_PIPELINE as SELDON_PIPELINE,
     UNKNOWN as UNKNOWN,
     Condition as Condition,
     Deployment as Deployment,
@@ -26,6 +30,8 @@ from backends.deployments.contract import (
     Deployments as Deployments,
     Event as Event,
     Exchange as Exchange,
+    ModelServer as ModelServer,
+    ModelServers as ModelServers,
     Pod as Pod,
     PredictionRequest as PredictionRequest,
     PredictionResponse as PredictionResponse,

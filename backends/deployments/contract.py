@@ -1,9 +1,9 @@
 """The Deployments pane's Protocol: model deployments, their pods and events, and test requests.
 
-Two implementations ship: ``kubernetes`` (SeldonDeployments and KServe InferenceServices read with the
-official client, kept live by a watch) and ``endpoints`` (plain model-server URLs from the context). Everything here is
-plain data: frozen dataclasses and named tuples (the three a list builds hundreds of: cheaper to make),
-no I/O.
+Two implementations ship: ``kubernetes`` (SeldonDeployments, KServe InferenceServices and Seldon Core 2
+Models, Pipelines and Experiments read with the official client, kept live by a watch) and ``endpoints``
+(plain model-server URLs from the context). Everything here is plain data: frozen dataclasses and named tuples
+(the three a list builds hundreds of: cheaper to make), no I/O.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ PROTOCOLS = ("seldon", "v2", "mlflow", "json", "kserve")
 #: the kinds of serving resource a row can be, and their short names (the table's kind column, ``:kind``)
 SELDON_DEPLOYMENT = "SeldonDeployment"
 INFERENCE_SERVICE = "InferenceService"
-KIND_SHORT = {SELDON_DEPLOYMENT: "sdep", INFERENCE_SERVICE: "isvc"}
+#: Seldon Core 2 (``mlops.seldon.io``): requests go through the ``seldon-mesh`` service with a Seldon-Model header
+SELDON_MODEL = "Model"
+SELDON_PIPELINE = "Pipeline"
+SELDON_EXPERIMENT = "Experiment"
+SELDON_CORE_2 = (SELDON_MODEL, SELDON_PIPELINE, SELDON_EXPERIMENT)
+KIND_SHORT = {SELDON_DEPLOYMENT: "sdep", INFERENCE_SERVICE: "isvc", SELDON_MODEL: "mlm", SELDON_PIPELINE: "mlp",
+              SELDON_EXPERIMENT: "mlx"}
 
 AVAILABLE = "Available"
 CREATING = "Creating"
@@ -73,7 +79,7 @@ class Deployment(NamedTuple):
     uid: str = ""
     resource_version: str = ""
     labels: tuple[tuple[str, str], ...] = ()
-    kind: str = SELDON_DEPLOYMENT  # SeldonDeployment / InferenceService
+    kind: str = SELDON_DEPLOYMENT  # SeldonDeployment / InferenceService / Model / Pipeline / Experiment
     url: str = ""  # an InferenceService's status.url: its host name is the Host header through the ingress
     details: tuple[tuple[str, str], ...] = ()  # more of its status, as (label, value), for the detail line
 
@@ -118,7 +124,18 @@ class Deployment(NamedTuple):
         return ", ".join(dict.fromkeys(p.model_uri or p.image for p in self.predictors if p.model_uri or p.image))
 
     @property
+    def seldon_model_header(self) -> str:
+        """The Seldon-Model header that routes a request to this Seldon Core 2 resource; "" for other kinds."""
+        if self.kind == SELDON_MODEL:
+            return self.name
+        if self.kind in (SELDON_PIPELINE, SELDON_EXPERIMENT):
+            return f"{self.name}.{self.kind.lower()}"
+        return ""
+
+    @property
     def replicas_text(self) -> str:
+        if self.kind in (SELDON_PIPELINE, SELDON_EXPERIMENT):
+            return "-"  # no replicas of their own
         if len(self.predictors) == 1:
             return self.predictors[0].replicas_text
         if self.predictors and all(p.replicas_ready is None and p.replicas_desired is None for p in self.predictors):
@@ -141,6 +158,20 @@ class DeploymentList:
     items: tuple[Deployment, ...]
     resource_version: str = ""  # the list's resourceVersion (where a watch resumes)
     notes: tuple[str, ...] = ()  # kinds that could not be listed (not allowed), in words; the others are listed
+
+
+class ModelServer(NamedTuple):
+    """A Seldon Core 2 ``Server``: the replicas the models of a namespace are loaded into."""
+
+    namespace: str
+    name: str
+    state: str = UNKNOWN
+    reason: str = ""
+    replicas: int = 0  # status.replicas
+    desired: int | None = None  # spec.replicas
+    loaded_models: int = 0  # status.loadedModels: model replicas loaded on it
+    server_config: str = ""  # spec.serverConfig (mlserver, triton ...)
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -323,4 +354,13 @@ class Deployments(Protocol):
                                                                                          PredictionResponse]:
         """Validate ``body`` (InvalidQuery with line/column: nothing sent) and send it (POST, or the PUT a
         json endpoint may be configured with)."""
+        ...
+
+
+@runtime_checkable
+class ModelServers(Protocol):
+    """Optional: a Deployments backend that lists Seldon Core 2 Servers (the Kubernetes one)."""
+
+    def list_servers(self, namespaces: Sequence[str] | None = None) -> tuple[ModelServer, ...]:
+        """The Servers in ``namespaces`` (None: the configured ones; (): all); () when the cluster has none."""
         ...

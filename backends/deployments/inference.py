@@ -96,9 +96,12 @@ def base_url(url: str) -> str:
 
 def deployment_base(deployment: Deployment, ingress_url: str = "") -> str:
     """Where the deployment is reached: through the ingress, else its own address. Through the ingress an
-    InferenceService has no path of its own: the gateway routes it by the Host header."""
-    if ingress_url and deployment.kind == INFERENCE_SERVICE:
+    InferenceService has no path of its own: the gateway routes it by the Host header (a Seldon Core 2 resource:
+    by its Seldon-Model header)."""
+    if ingress_url and (deployment.kind == INFERENCE_SERVICE or deployment.seldon_model_header):
         return ingress_url.rstrip("/")
+    if deployment.seldon_model_header:  # Seldon Core 2: the namespace's seldon-mesh service (from inside the cluster)
+        return f"http://seldon-mesh.{deployment.namespace}.svc.cluster.local"
     if ingress_url:
         return f"{ingress_url.rstrip('/')}/seldon/{deployment.namespace}/{deployment.name}"
     return base_url(deployment.address_url) if deployment.address_url else ""

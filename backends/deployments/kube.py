@@ -1,11 +1,11 @@
-"""SeldonDeployments and KServe InferenceServices on Kubernetes, through the official ``kubernetes`` client
-(imported lazily).
+"""SeldonDeployments, KServe InferenceServices and Seldon Core 2 Models, Pipelines and Experiments on Kubernetes,
+through the official ``kubernetes`` client (imported lazily).
 
-One discovery call says which of the two CRDs the cluster serves; only those are listed and watched. The
+One discovery call says which of these CRDs the cluster serves; only those are listed and watched. The
 table is kept live by a WATCH (not polling): a list, then a watch from the list's resourceVersion; a
 dropped stream reconnects with exponential backoff from the last version seen, and an expired version
 (410 Gone) leads to a clean relist. A 403 says which verb on which resource in which namespace was refused;
-with two kinds, a kind that may not be listed is said once and the other one still shows.
+with several kinds, a kind that may not be listed is said once and the others still show.
 """
 
 from __future__ import annotations
@@ -28,11 +28,15 @@ from backends.deployments import (
     PROBLEM,
     RELISTED,
     SELDON_DEPLOYMENT,
+    SELDON_EXPERIMENT,
+    SELDON_MODEL,
+    SELDON_PIPELINE,
     UNKNOWN,
     Condition,
     Deployment,
     DeploymentList,
     Event,
+    ModelServer,
     Pod,
     PredictionRequest,
     PredictionResponse,
@@ -70,6 +74,13 @@ ISVC_CONDITIONS = ("PredictorReady", "IngressReady", "RoutesReady", "LatestDeplo
 #: the predictor frameworks of the older InferenceService form (``predictor: {sklearn: {storageUri: ...}}``)
 ISVC_FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "tensorflow", "pytorch", "onnx", "triton", "pmml", "paddle",
                    "huggingface")
+#: Seldon Core 2 (field names and condition types from its CRDs and operator/apis/mlops/v1alpha1)
+MLOPS_GROUP = "mlops.seldon.io"
+MLOPS_VERSION = "v1alpha1"
+SERVER_LABEL = "seldon-server-name"  # the label of a Server's pods, with its name as the value
+#: scheduler states (a condition's reason or message) that mean "still on its way", not failed
+SC2_PENDING = ("ModelStateUnknown", "ModelProgressing", "PipelineStatusUnknown", "PipelineCreate", "PipelineCreating",
+               "PipelineRebalancing")
 REDACTED = "<redacted>"
 _EMPTY: Mapping[str, Any] = {}
 
@@ -209,9 +220,13 @@ def to_inference_service(obj: Mapping[str, Any]) -> Deployment:
     if failure and not reason:
         reason = ": ".join(str(p) for p in (failure.get("reason"), failure.get("message")) if p)
     mode = str(annotations.get("serving.kserve.io/deploymentMode") or status.get("deploymentMode") or "Serverless")
-    details = [("URL", str(status.get("url") or "")), ("mode", mode), ("protocol", protocol_version or "v1"),
-               ("latest ready", str(component.get("latestReadyRevision") or "")),
-               ("latest created", str(component.get("latestCreatedRevision") or ""))]
+    # fewer words for the detail box, a few lines at 80x24: the protocol is a column of the table, and the latest
+    # ready revision, when it is the latest created too (the usual case), is said once
+    ready_rev = str(component.get("latestReadyRevision") or "")
+    created_rev = str(component.get("latestCreatedRevision") or "")
+    details = [("URL", str(status.get("url") or "")), ("mode", mode)]
+    details += ([("revision", ready_rev)] if ready_rev == created_rev else
+                [("latest ready", ready_rev), ("latest created", created_rev)])
     if canary is not None:
         details.append(("canary", f"{canary}%"))
     if transition:
@@ -225,6 +240,114 @@ def to_inference_service(obj: Mapping[str, Any]) -> Deployment:
                       parse_time(meta.get("creationTimestamp")), conditions, address, str(meta.get("uid") or ""),
                       str(meta.get("resourceVersion") or ""), tuple(sorted((meta.get("labels") or _EMPTY).items())),
                       INFERENCE_SERVICE, str(status.get("url") or ""), tuple((k, v) for k, v in details if v))
+
+
+def _sc2_state(conditions: tuple[Condition, ...], main: str, others: tuple[str, ...]) -> tuple[str, str]:
+    """A Seldon Core 2 resource's state and reason from its conditions: ``main`` (ModelReady, PipelineReady ...)
+    True is Available; False is Failed unless its reason says the scheduler is still at work; the reason is
+    the first False condition's type, reason and message."""
+    by_type = {c.type: c for c in conditions}
+    ready = by_type.get(main) or by_type.get("Ready")
+    failing = next((c for t in (main, *others, "Ready") if (c := by_type.get(t)) is not None
+                    and c.status == "False"), None)
+    reason = ": ".join(p for p in (failing.type, failing.reason, failing.message) if p) if failing else ""
+    if ready is None or ready.status == "Unknown":
+        return CREATING, reason
+    if ready.status == "True":
+        return AVAILABLE, reason
+    words = {ready.reason, ready.message}
+    if words & set(SC2_PENDING):
+        return CREATING, reason
+    if words & {"ModelTerminating", "PipelineTerminating", "PipelineTerminate"}:
+        return "Terminating", reason
+    if "ModelScaledDown" in words:
+        return "Stopped", reason
+    return FAILED, reason
+
+
+def _sc2_base(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any],
+                                               tuple[Condition, ...]]:
+    return (obj.get("metadata") or _EMPTY, obj.get("spec") or _EMPTY, obj.get("status") or _EMPTY,
+            _conditions(obj.get("status") or _EMPTY))
+
+
+def _sc2_row(meta: Mapping[str, Any], kind: str, state: str, reason: str, predictors: list[Predictor],
+             conditions: tuple[Condition, ...], details: list[tuple[str, str]]) -> Deployment:
+    return Deployment(str(meta.get("namespace", "")), str(meta.get("name", "")), state, reason, tuple(predictors),
+                      "v2", parse_time(meta.get("creationTimestamp")), conditions, "", str(meta.get("uid") or ""),
+                      str(meta.get("resourceVersion") or ""), tuple(sorted((meta.get("labels") or _EMPTY).items())),
+                      kind, "", tuple((k, v) for k, v in details if v))
+
+
+def model_server_name(status: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+    """The Server a Model is loaded on: its status.selector (``server=NAME``), else the one its spec asks for."""
+    selector = str(status.get("selector") or "")
+    if selector.startswith("server="):
+        return selector[len("server="):]
+    return str(spec.get("server") or "")
+
+
+def to_seldon_model(obj: Mapping[str, Any]) -> Deployment:
+    """A Seldon Core 2 Model: ModelReady as the state, its replicas (available of desired), storageUri,
+    requirements and the server it is loaded on."""
+    meta, spec, status, conditions = _sc2_base(obj)
+    state, reason = _sc2_state(conditions, "ModelReady", ())
+    requirements = [str(r) for r in spec.get("requirements") or ()]
+    desired = spec.get("replicas")
+    # name, ready, desired, traffic, shadow, implementation, model_uri, image, model_name
+    predictor = Predictor("model", int(status.get("availableReplicas") or 0), 1 if desired is None else int(desired),
+                          None, False, ",".join(requirements), str(spec.get("storageUri") or ""), "",
+                          str(meta.get("name", "")))
+    details = [("server", model_server_name(status, spec)), ("requirements", ", ".join(requirements)),
+               ("modelgw", str(status.get("modelgwReady") or "").strip())]
+    return _sc2_row(meta, SELDON_MODEL, state, reason, [predictor], conditions, details)
+
+
+def to_seldon_pipeline(obj: Mapping[str, Any]) -> Deployment:
+    """A Seldon Core 2 Pipeline: PipelineReady as the state (PipelineGwReady, ModelsReady said when False), its
+    steps in order as the model column."""
+    meta, spec, status, conditions = _sc2_base(obj)
+    state, reason = _sc2_state(conditions, "PipelineReady", ("PipelineGwReady", "ModelsReady"))
+    steps = [str(s.get("name", "")) for s in spec.get("steps") or () if isinstance(s, Mapping)]
+    output = [str(s) for s in ((spec.get("output") or _EMPTY).get("steps") or ())]
+    predictor = Predictor("pipeline", None, None, None, False, "pipeline", " > ".join(steps), "",
+                          str(meta.get("name", "")))
+    ready = {c.type: c for c in conditions}.get("PipelineReady")
+    details = [("steps", str(len(steps))), ("output", ", ".join(output)),
+               ("status", ready.reason if ready is not None else "")]  # the scheduler's state
+    return _sc2_row(meta, SELDON_PIPELINE, state, reason, [predictor], conditions, details)
+
+
+def to_seldon_experiment(obj: Mapping[str, Any]) -> Deployment:
+    """A Seldon Core 2 Experiment: ExperimentReady as the state, its candidates with their share of the traffic
+    (weights made percents) and its mirror as a shadow, its default."""
+    meta, spec, status, conditions = _sc2_base(obj)
+    state, reason = _sc2_state(conditions, "ExperimentReady", ("CandidatesReady", "MirrorReady"))
+    of = str(spec.get("resourceType") or "model")
+    candidates = [c for c in spec.get("candidates") or () if isinstance(c, Mapping)]
+    total = sum(int(c.get("weight") or 0) for c in candidates)
+    predictors = [Predictor(str(c.get("name", "")), None, None,
+                            round(100 * int(c.get("weight") or 0) / total) if total else 0, False, of, "", "",
+                            str(meta.get("name", ""))) for c in candidates]
+    mirror = spec.get("mirror") or _EMPTY
+    if mirror.get("name"):
+        predictors.append(Predictor(str(mirror["name"]), None, None, None, True, of, "", "", str(meta.get("name"))))
+    details = [("default", str(spec.get("default") or "")),
+               ("weights", " ".join(f"{c.get('name')}={c.get('weight')}" for c in candidates)),
+               ("mirror", f"{mirror.get('name')} {mirror.get('percent', 100)}%" if mirror.get("name") else "")]
+    return _sc2_row(meta, SELDON_EXPERIMENT, state, reason, predictors, conditions, details)
+
+
+def to_model_server(obj: Mapping[str, Any]) -> ModelServer:
+    """A Seldon Core 2 Server: its Ready condition (StatefulSetOrDeploymentReady said when False), replicas and
+    the model replicas loaded on it."""
+    meta, spec, status, conditions = _sc2_base(obj)
+    state, reason = _sc2_state(conditions, "Ready", ("StatefulSetOrDeploymentReady",))
+    desired = spec.get("replicas")
+    return ModelServer(str(meta.get("namespace", "")), str(meta.get("name", "")), state, reason,
+                       int(status.get("replicas") or 0), None if desired is None else int(desired),
+                       int(status.get("loadedModels") or 0), str(spec.get("serverConfig") or ""),
+                       parse_time(meta.get("creationTimestamp")))
 
 
 class _Kind(NamedTuple):
@@ -241,7 +364,10 @@ class _Kind(NamedTuple):
 SELDON_KIND = _Kind(SELDON_DEPLOYMENT, GROUP, VERSION, PLURAL, to_deployment, "seldon-deployment-id")
 KSERVE_KIND = _Kind(INFERENCE_SERVICE, KSERVE_GROUP, KSERVE_VERSION, KSERVE_PLURAL, to_inference_service,
                     "serving.kserve.io/inferenceservice")
-KINDS = {k.name: k for k in (SELDON_KIND, KSERVE_KIND)}
+MODEL_KIND = _Kind(SELDON_MODEL, MLOPS_GROUP, MLOPS_VERSION, "models", to_seldon_model, SERVER_LABEL)
+PIPELINE_KIND = _Kind(SELDON_PIPELINE, MLOPS_GROUP, MLOPS_VERSION, "pipelines", to_seldon_pipeline, "")
+EXPERIMENT_KIND = _Kind(SELDON_EXPERIMENT, MLOPS_GROUP, MLOPS_VERSION, "experiments", to_seldon_experiment, "")
+KINDS = {k.name: k for k in (SELDON_KIND, KSERVE_KIND, MODEL_KIND, PIPELINE_KIND, EXPERIMENT_KIND)}
 
 
 def _secret_field(key: str, value: Any) -> bool:
@@ -654,9 +780,18 @@ class KubernetesDeployments:
         return text
 
     def pods(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Pod, ...]:
+        k = self._kind(kind)
+        if not k.pod_label:
+            return ()  # a Pipeline or an Experiment runs in Seldon's shared gateways, no pods of its own
+        owner = name
+        if kind == SELDON_MODEL:  # a Model has no pods: those of the Server it is loaded on
+            obj = self._get(namespace, name, kind)
+            owner = model_server_name(obj.get("status") or _EMPTY, obj.get("spec") or _EMPTY)
+            if not owner:
+                return ()
         core = self._core()
         data = self._call(core.list_namespaced_pod, "list", "pods", namespace, namespace=namespace,
-                          label_selector=f"{self._kind(kind).pod_label}={name}")
+                          label_selector=f"{k.pod_label}={owner}")
         return tuple(sorted((_to_pod(o) for o in data.get("items") or ()), key=lambda p: p.name))
 
     def events(self, namespace: str, name: str, kind: str = SELDON_DEPLOYMENT) -> tuple[Event, ...]:
@@ -682,6 +817,24 @@ class KubernetesDeployments:
 
         found.sort(key=newest, reverse=True)
         return tuple(ev for ev, _ in found)
+
+    def list_servers(self, namespaces: Sequence[str] | None = None) -> tuple[ModelServer, ...]:
+        """The Seldon Core 2 Servers in ``namespaces`` (None: the configured ones; (): all); () when the cluster
+        does not serve them."""
+        api = self._custom()
+        found: list[ModelServer] = []
+        for ns in self._scope(namespaces) or (None,):
+            kwargs = dict(group=MLOPS_GROUP, version=MLOPS_VERSION, plural="servers")
+            try:
+                if ns:
+                    data = self._call(api.list_namespaced_custom_object, "list", "servers", ns, namespace=ns,
+                                      **kwargs)
+                else:
+                    data = self._call(api.list_cluster_custom_object, "list", "servers", None, **kwargs)
+            except NotFound:
+                return ()
+            found.extend(to_model_server(o) for o in data.get("items") or ())
+        return tuple(sorted(found, key=lambda s: (s.namespace, s.name)))
 
     def pod_log(self, namespace: str, pod: str, tail: int = 200) -> str:
         core = self._core()
@@ -731,7 +884,8 @@ class KubernetesDeployments:
             return
         if not kinds:
             yield WatchEvent(RELISTED, scope=scope, notes=(
-                f"this cluster serves neither {SDEP} nor {KSERVE_PLURAL}.{KSERVE_GROUP}",))
+                f"this cluster serves none of {SDEP}, {KSERVE_PLURAL}.{KSERVE_GROUP}, "
+                f"models/pipelines/experiments.{MLOPS_GROUP}",))
             return
         pairs = [(kind, ns) for kind in kinds for ns in (scope or (None,))]
         if len(pairs) == 1:
@@ -871,9 +1025,12 @@ class KubernetesDeployments:
 
     def request_headers(self, deployment: Deployment, url: str = "") -> tuple[tuple[str, str], ...]:
         """The headers of a test request to ``url``: through the ingress, an InferenceService's requests carry
-        its host name (from status.url) as ``Host``, which is how the ingress gateway routes them."""
+        its host name (from status.url) as ``Host``, which is how the ingress gateway routes them; a Seldon Core 2
+        resource's carry ``Seldon-Model`` (``NAME``, ``NAME.pipeline``, ``NAME.experiment``)."""
         from urllib.parse import urlsplit
 
+        if deployment.seldon_model_header:  # Seldon Core 2: the mesh routes by this header, whatever the URL
+            return (*JSON_HEADERS, ("Seldon-Model", deployment.seldon_model_header))
         ingress = self.ingress_url.rstrip("/")
         host = urlsplit(deployment.url).netloc if deployment.kind == INFERENCE_SERVICE and deployment.url else ""
         if host and ingress and (url or self.prediction_url(deployment)).startswith(ingress):
@@ -896,5 +1053,5 @@ class KubernetesDeployments:
                                 headers=self.request_headers(deployment, target))
 
 
-__all__ = ["KubernetesDeployments", "DeploymentWatch", "to_deployment", "to_inference_service", "redact", "FAILED",
-           "MODIFIED"]
+__all__ = ["KubernetesDeployments", "DeploymentWatch", "to_deployment", "to_inference_service", "to_seldon_model",
+           "to_seldon_pipeline", "to_seldon_experiment", "to_model_server", "redact", "FAILED", "MODIFIED"]

@@ -24,7 +24,12 @@ if str(HERE) not in sys.path:
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fake_kube_api import FakeKubeAPI, SimulatedKServeController, SimulatedSeldonController  # noqa: E402
+from fake_kube_api import (  # noqa: E402
+    FakeKubeAPI,
+    SimulatedKServeController,
+    SimulatedSeldonController,
+    SimulatedSeldonCore2Controller,
+)
 from kube_helpers import GOOD_ROW, IRIS_FEATURES, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -84,7 +89,9 @@ def kube_cluster(tmp_path_factory):
                                     mlserver=str(VENV_BIN / "mlserver"))
     kserve = SimulatedKServeController(api, workdir=tmp_path_factory.mktemp("fake-kserve"),
                                        mlserver=str(VENV_BIN / "mlserver"))
-    yield api, ctl, kserve
+    seldon2 = SimulatedSeldonCore2Controller(api, kserve)  # its models go into the KServe controller's MLServer
+    yield api, ctl, kserve, seldon2
+    seldon2.stop()
     kserve.stop()
     ctl.stop()
     api.stop()
@@ -109,6 +116,14 @@ def kserve_controller(kube_cluster, kube_api) -> SimulatedKServeController:
     kube_api.kserve = True
     yield kube_cluster[2]
     kube_api.kserve = False
+
+
+@pytest.fixture
+def seldon2_controller(kube_cluster, kube_api) -> SimulatedSeldonCore2Controller:
+    """The Seldon Core 2 controller, with the cluster serving mlops.seldon.io's CRDs for this test only."""
+    kube_api.seldon2 = True
+    yield kube_cluster[3]
+    kube_api.seldon2 = False
 
 
 @pytest.fixture

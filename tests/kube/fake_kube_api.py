@@ -16,6 +16,13 @@ PredictorReady / IngressReady / RoutesReady / LatestDeploymentReady / Ready, com
 revisions and traffic, modelStatus), makes a pod and events, and loads the model into ONE shared real MLServer
 (started at the first InferenceService) under the InferenceService's name. Its ``gateway_url`` plays the
 ingress gateway: a request is routed by its ``Host`` header (the host of status.url) to that MLServer.
+
+``SimulatedSeldonCore2Controller`` plays Seldon Core 2's operator and scheduler (when ``seldon2`` is set, the
+API serves mlops.seldon.io/v1alpha1 Models, Pipelines, Experiments and Servers): it loads each Model into the
+KServe controller's shared MLServer as ``NAME_GENERATION`` (as Seldon's agent names model versions), sets the
+conditions Seldon Core 2 sets (ModelReady, PipelineReady / PipelineGwReady / ModelsReady, ExperimentReady /
+CandidatesReady / MirrorReady, a Server's StatefulSetOrDeploymentReady), and routes the gateway's requests that
+carry a ``Seldon-Model`` header (``NAME``, ``NAME.pipeline``, ``NAME.experiment``) as seldon-mesh does.
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ GROUP = "machinelearning.seldon.io"
 VERSION = "v1"
 KSERVE_GROUP = "serving.kserve.io"
 KSERVE_VERSION = "v1beta1"
+MLOPS_GROUP = "mlops.seldon.io"
+MLOPS_VERSION = "v1alpha1"
+SC2_RESOURCES = ("models", "pipelines", "experiments", "servers")
 
 # annotations a test can put on a SeldonDeployment to steer the simulated controller
 NO_SERVER = "fake-controller/no-server"  # "true": go Available at once, start no model server
@@ -50,6 +60,10 @@ RESOURCES = {
     # name: (group, version, kind, namespaced)
     "seldondeployments": (GROUP, VERSION, "SeldonDeployment", True),
     "inferenceservices": (KSERVE_GROUP, KSERVE_VERSION, "InferenceService", True),
+    "models": (MLOPS_GROUP, MLOPS_VERSION, "Model", True),
+    "pipelines": (MLOPS_GROUP, MLOPS_VERSION, "Pipeline", True),
+    "experiments": (MLOPS_GROUP, MLOPS_VERSION, "Experiment", True),
+    "servers": (MLOPS_GROUP, MLOPS_VERSION, "Server", True),
     "pods": ("", "v1", "Pod", True),
     "events": ("", "v1", "Event", True),
     "namespaces": ("", "v1", "Namespace", False),
@@ -61,6 +75,8 @@ _SELDON = re.compile(r"^/apis/machinelearning\.seldon\.io/(?P<ver>v1|v1alpha2|v1
                      r"(?P<res>seldondeployments)(?:/(?P<name>[^/]+)(?:/(?P<sub>status))?)?$")
 _KSERVE = re.compile(r"^/apis/serving\.kserve\.io/v1beta1/(?:namespaces/(?P<ns>[^/]+)/)?"
                      r"(?P<res>inferenceservices)(?:/(?P<name>[^/]+)(?:/(?P<sub>status))?)?$")
+_MLOPS = re.compile(r"^/apis/mlops\.seldon\.io/v1alpha1/(?:namespaces/(?P<ns>[^/]+)/)?"
+                    r"(?P<res>models|pipelines|experiments|servers)(?:/(?P<name>[^/]+)(?:/(?P<sub>status))?)?$")
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?$")
 
 
@@ -351,6 +367,7 @@ class FakeKubeAPI:
         self.watch_gate.set()
         self.user = "system:serviceaccount:mlops:console"
         self.kserve = False  # True: the cluster serves KServe's InferenceService CRD (discovery, list, watch ...)
+        self.seldon2 = False  # True: the cluster serves Seldon Core 2's CRDs (mlops.seldon.io/v1alpha1)
         handler = self._make_handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
@@ -496,6 +513,9 @@ class FakeKubeAPI:
                     if api.kserve:
                         kv = {"groupVersion": f"{KSERVE_GROUP}/{KSERVE_VERSION}", "version": KSERVE_VERSION}
                         groups.append({"name": KSERVE_GROUP, "versions": [kv], "preferredVersion": kv})
+                    if api.seldon2:
+                        mv = {"groupVersion": f"{MLOPS_GROUP}/{MLOPS_VERSION}", "version": MLOPS_VERSION}
+                        groups.append({"name": MLOPS_GROUP, "versions": [mv], "preferredVersion": mv})
                     self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
                     return
                 if method == "GET" and path == f"/apis/{KSERVE_GROUP}/{KSERVE_VERSION}" and api.kserve:
@@ -504,6 +524,14 @@ class FakeKubeAPI:
                                               _res("inferenceservices", "InferenceService", True, short=["isvc"]),
                                               _res("inferenceservices/status", "InferenceService", True,
                                                    ["get", "patch", "update"])]})
+                    return
+                if method == "GET" and path == f"/apis/{MLOPS_GROUP}/{MLOPS_VERSION}" and api.seldon2:
+                    self._send_json(200, {"kind": "APIResourceList", "apiVersion": "v1",
+                                          "groupVersion": f"{MLOPS_GROUP}/{MLOPS_VERSION}", "resources": [
+                                              r for res in SC2_RESOURCES for r in (
+                                                  _res(res, RESOURCES[res][2], True),
+                                                  _res(f"{res}/status", RESOURCES[res][2], True,
+                                                       ["get", "patch", "update"]))]})
                     return
                 if method == "GET" and path == f"/apis/{GROUP}":
                     gv = {"groupVersion": f"{GROUP}/{VERSION}", "version": VERSION}
@@ -529,7 +557,8 @@ class FakeKubeAPI:
                 if m:
                     self._namespaces(method, m.group("name"), query)
                     return
-                m = _CORE.match(path) or _SELDON.match(path) or (_KSERVE.match(path) if api.kserve else None)
+                m = (_CORE.match(path) or _SELDON.match(path) or (_KSERVE.match(path) if api.kserve else None)
+                     or (_MLOPS.match(path) if api.seldon2 else None))
                 if not m:
                     self._send_json(404, status_body(404, "NotFound",
                                                      "the server could not find the requested resource"))
@@ -1084,6 +1113,8 @@ class SimulatedKServeController:
         self.server_url = ""
         self.generations: dict[tuple[str, str], int] = {}
         self.hosts_seen: list[str] = []  # the Host header of every request through the gateway
+        # (Seldon-Model header, path) -> the MLServer path it goes to, or None: no route (Seldon Core 2's mesh)
+        self.seldon_route: Any = None
         self.queue: queue.Queue[tuple[str, dict] | None] = queue.Queue()
         self._server_lock = threading.Lock()
         self.gateway = ThreadingHTTPServer(("127.0.0.1", 0), self._gateway_handler())
@@ -1358,15 +1389,23 @@ class SimulatedKServeController:
                 body = self.rfile.read(n) if n else None
                 host = self.headers.get("Host", "")
                 ctl.hosts_seen.append(host)
-                if ctl.route(host) is None or not ctl.server_url:
-                    data = f"no route for host {host}\n".encode()  # as the gateway answers an unknown host
+                seldon_model = self.headers.get("Seldon-Model")
+                path = self.path
+                if seldon_model is not None and ctl.seldon_route is not None:
+                    path = ctl.seldon_route(seldon_model, self.path)
+                    missing = path is None
+                    what = f"Seldon-Model {seldon_model}"
+                else:
+                    missing, what = ctl.route(host) is None, f"host {host}"
+                if missing or not ctl.server_url:
+                    data = f"no route for {what}\n".encode()  # as the gateway answers an unknown host
                     self.send_response(404)
                     self.send_header("Content-Type", "text/plain")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
                     return
-                req = urllib.request.Request(ctl.server_url + self.path, data=body, method=self.command,
+                req = urllib.request.Request(ctl.server_url + path, data=body, method=self.command,
                                              headers={"Content-Type": self.headers.get("Content-Type",
                                                                                        "application/json")})
                 try:
@@ -1383,3 +1422,236 @@ class SimulatedKServeController:
             do_GET = do_POST = _proxy
 
         return Gateway
+
+
+# ---------------------------------------------------------------------------------------------
+# Seldon Core 2 (mlops.seldon.io/v1alpha1)
+
+def sc2_model(name: str, namespace: str = "default", *, storage_uri: str = "",
+              requirements: tuple[str, ...] = ("sklearn",), replicas: int | None = None, server: str = "",
+              annotations: dict | None = None) -> dict:
+    spec: dict[str, Any] = {"storageUri": storage_uri, "requirements": list(requirements)}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    if server:
+        spec["server"] = server
+    return {"apiVersion": f"{MLOPS_GROUP}/{MLOPS_VERSION}", "kind": "Model",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations or {}}, "spec": spec}
+
+
+def sc2_pipeline(name: str, steps: list[str], namespace: str = "default") -> dict:
+    """A chain: each step takes the one before it; the last one is the output."""
+    return {"apiVersion": f"{MLOPS_GROUP}/{MLOPS_VERSION}", "kind": "Pipeline",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"steps": [{"name": s, **({"inputs": [steps[i - 1]]} if i else {})} for i, s in enumerate(steps)],
+                     "output": {"steps": [steps[-1]]}}}
+
+
+def sc2_experiment(name: str, candidates: dict[str, int], namespace: str = "default", *, default: str = "",
+                   mirror: str = "", mirror_percent: int = 100) -> dict:
+    spec: dict[str, Any] = {"candidates": [{"name": n, "weight": w} for n, w in candidates.items()]}
+    if default:
+        spec["default"] = default
+    if mirror:
+        spec["mirror"] = {"name": mirror, "percent": mirror_percent}
+    return {"apiVersion": f"{MLOPS_GROUP}/{MLOPS_VERSION}", "kind": "Experiment",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def sc2_server(name: str, namespace: str = "default", *, replicas: int = 1, server_config: str = "mlserver") -> dict:
+    return {"apiVersion": f"{MLOPS_GROUP}/{MLOPS_VERSION}", "kind": "Server",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"serverConfig": server_config, "replicas": replicas}}
+
+
+class SimulatedSeldonCore2Controller:
+    """Plays Seldon Core 2 over the fake API server's store (see the module's docstring), with the KServe
+    controller's shared MLServer and gateway. A Model whose storageUri has no ``model.joblib`` fails as the
+    scheduler reports it: ModelReady False, reason ModelFailed, the agent's words as the message."""
+
+    def __init__(self, api: FakeKubeAPI, kserve: SimulatedKServeController) -> None:
+        import queue
+
+        self.api = api
+        self.store = api.store
+        self.kserve = kserve
+        self.loaded: dict[tuple[str, str], str] = {}  # (ns, model) -> its name in the MLServer (NAME_GENERATION)
+        self.generations: dict[tuple[str, str, str], int] = {}
+        self.routed: list[tuple[str, str]] = []  # (Seldon-Model header, MLServer path) of each routed request
+        self.queue: queue.Queue[tuple[str, str, dict] | None] = queue.Queue()
+        kserve.seldon_route = self.route
+        self._thread = threading.Thread(target=self._run, name="fake-seldon2-controller", daemon=True)
+        self.store.listeners.append(self._on_change)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._on_change in self.store.listeners:
+            self.store.listeners.remove(self._on_change)
+        self.queue.put(None)
+
+    def _on_change(self, etype: str, resource: str, obj: dict) -> None:
+        if resource in SC2_RESOURCES:  # called under the store lock: only queue
+            self.queue.put((etype, resource, copy.deepcopy(obj)))
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            try:
+                self._handle(*item)
+            except Exception as exc:  # keep the controller alive; tests see the effect
+                print(f"fake seldon core 2 controller: {exc!r}", file=sys.stderr)
+
+    def _handle(self, etype: str, resource: str, obj: dict) -> None:
+        meta = obj["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        key = (resource, ns, name)
+        if etype == "DELETED":
+            self.generations.pop(key, None)
+            self.loaded.pop((ns, name), None)
+            return
+        gen = int(meta.get("generation", 1))
+        if self.generations.get(key) == gen:
+            return  # a status write of ours, or nothing new in the spec
+        self.generations[key] = gen
+        if resource == "models":
+            self._set_status("models", ns, name, {"conditions": self._conds(
+                [("ModelReady", False, "ModelProgressing", "")]), "replicas": 0})
+            if (meta.get("annotations") or {}).get(HOLD) != "true":
+                threading.Thread(target=self._load_model, args=(obj,), daemon=True).start()
+        elif resource == "servers":
+            self._server_status(ns, name)
+        else:
+            self._refresh(ns)
+
+    @staticmethod
+    def _conds(items: list[tuple[str, bool, str, str]]) -> list[dict]:
+        """Conditions as knative's living condition set keeps them: each one, and Ready (all of them True)."""
+        ts = now_rfc3339()
+        out = [{"type": t, "status": "True" if ok else "False", "lastTransitionTime": ts,
+                **({"reason": reason} if reason else {}), **({"message": message} if message else {})}
+               for t, ok, reason, message in items]
+        bad = next((c for c in out if c["status"] == "False"), None)
+        ready = {"type": "Ready", "status": "True", "lastTransitionTime": ts}
+        if bad is not None:
+            ready.update({k: v for k, v in bad.items() if k in ("reason", "message")}, status="False")
+        return sorted([*out, ready], key=lambda c: c["type"])
+
+    def _set_status(self, resource: str, ns: str, name: str, status: dict) -> None:
+        try:
+            self.store.patch(resource, ns, name, {"status": status}, "merge", "status")
+        except LookupError:
+            pass
+
+    def _load_model(self, obj: dict) -> None:
+        meta = obj["metadata"]
+        ns, name, gen = meta["namespace"], meta["name"], int(meta.get("generation", 1))
+        spec = obj.get("spec") or {}
+        uri = str(spec.get("storageUri") or "")
+        src = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+        server = str(spec.get("server") or "mlserver")
+        replicas = int(spec.get("replicas") or 1)
+        loaded = f"{name}_{gen}"
+        try:
+            if not (src / "model.joblib").is_file():
+                raise RuntimeError(f"rpc error: code = FailedPrecondition desc = no model.joblib in {uri or '(none)'}")
+            self.kserve._load(loaded, src)
+        except Exception as exc:  # noqa: BLE001 - said in the status, as the scheduler does
+            self._set_status("models", ns, name, {
+                "conditions": self._conds([("ModelReady", False, "ModelFailed", f"failed to load {name}: {exc}")]),
+                "replicas": replicas, "selector": f"server={server}", "modelgwReady": "ModelFailed"})
+            self._refresh(ns)
+            return
+        self.loaded[(ns, name)] = loaded
+        self._set_status("models", ns, name, {
+            "conditions": self._conds([("ModelReady", True, "ModelAvailable", "")]), "replicas": replicas,
+            "availableReplicas": replicas, "selector": f"server={server}", "modelgwReady": "ModelAvailable"})
+        self._refresh(ns)
+
+    def _available(self, ns: str, model: str) -> bool:
+        obj = self.store.get("models", ns, model)
+        conds = ((obj or {}).get("status") or {}).get("conditions") or ()
+        return any(c["type"] == "ModelReady" and c["status"] == "True" for c in conds) and (ns, model) in self.loaded
+
+    def _refresh(self, ns: str) -> None:
+        """Pipelines, Experiments and Servers follow the Models they use."""
+        for (res, ons, name), obj in list(self.store.objects.items()):
+            if ons != ns or res not in ("pipelines", "experiments", "servers"):
+                continue
+            spec = obj.get("spec") or {}
+            if res == "servers":
+                self._server_status(ns, name)
+            elif res == "pipelines":
+                ok = all(self._available(ns, s["name"]) for s in spec.get("steps") or ())
+                self._set_status(res, ns, name, {"conditions": self._conds([
+                    ("PipelineGwReady", True, "PipelineReady", "Created pipeline"),
+                    ("PipelineReady", True, "PipelineReady", "Created pipeline"),
+                    ("ModelsReady", ok, "", "Models all available" if ok else "Some models are not available")])})
+            else:
+                candidates = [c["name"] for c in spec.get("candidates") or ()]
+                mirror = (spec.get("mirror") or {}).get("name")
+                ok = all(self._available(ns, c) for c in candidates)
+                mirror_ok = not mirror or self._available(ns, mirror)
+                items = [("CandidatesReady", ok, "Candidates ready" if ok else "Candidates not ready", ""),
+                         ("ExperimentReady", ok and mirror_ok, "Experiment ready" if ok and mirror_ok
+                          else "Experiment candidates or mirror not ready", "")]
+                if mirror:
+                    items.append(("MirrorReady", mirror_ok, "Mirror ready" if mirror_ok else "Mirror not ready", ""))
+                self._set_status(res, ns, name, {"conditions": self._conds(items)})
+
+    def _server_status(self, ns: str, name: str) -> None:
+        obj = self.store.get("servers", ns, name)
+        if obj is None:
+            return
+        replicas = int((obj.get("spec") or {}).get("replicas") or 1)
+        models = [o for (res, ons, _), o in list(self.store.objects.items()) if res == "models" and ons == ns
+                  and ((o.get("status") or {}).get("selector") == f"server={name}")
+                  and self._available(ns, o["metadata"]["name"])]
+        loaded = sum(int((o.get("status") or {}).get("availableReplicas") or 0) for o in models)
+        pod = f"{name}-0"
+        if self.store.get("pods", ns, pod) is None:
+            self.store.create("pods", ns, {
+                "metadata": {"name": pod, "labels": {"seldon-server-name": name, "app": "seldon-server"}},
+                "spec": {"containers": [{"name": c, "image": f"docker.io/seldonio/{c}:2.9.0"}
+                                        for c in ("rclone", "agent", "mlserver")]},
+                "status": {"phase": "Running", "containerStatuses": [
+                    {"name": c, "ready": True, "restartCount": 0, "state": {"running": {"startedAt": now_rfc3339()}}}
+                    for c in ("rclone", "agent", "mlserver")]}})
+        self._set_status("servers", ns, name, {
+            "conditions": self._conds([("StatefulSetOrDeploymentReady", True, "StatefulSet replicas matches desired "
+                                        "replicas", "")]), "replicas": replicas, "loadedModels": loaded,
+            "selector": f"seldon-server-name={name}"})
+
+    # ---- seldon-mesh: routing by the Seldon-Model header ---------------------------------
+    def route(self, header: str, path: str) -> str | None:
+        """The MLServer path of a request with this Seldon-Model header: a model's loaded version; a pipeline's
+        output step (the fake runs no Kafka: a one-model pipeline answers as Seldon's would); an experiment's
+        candidate chosen by weight."""
+        import random
+
+        name, _, suffix = header.partition(".")
+        target = None
+        with self.store.cond:
+            objects = dict(self.store.objects)
+        for (res, ns, oname), obj in objects.items():
+            if oname != name:
+                continue
+            spec = obj.get("spec") or {}
+            if res == "models" and not suffix:
+                target = self.loaded.get((ns, name))
+            elif res == "pipelines" and suffix == "pipeline":
+                out = (spec.get("output") or {}).get("steps") or [s["name"] for s in spec.get("steps") or ()][-1:]
+                target = self.loaded.get((ns, out[-1])) if out else None
+            elif res == "experiments" and suffix == "experiment":
+                cands = spec.get("candidates") or ()
+                if cands:
+                    pick = random.choices([c["name"] for c in cands], [max(0, int(c["weight"])) or 1 for c in cands])
+                    target = self.loaded.get((ns, pick[0]))
+            if target:
+                break
+        if not target:
+            return None
+        new = re.sub(r"^/v2/models/[^/?]+", f"/v2/models/{target}", path)
+        self.routed.append((header, new))
+        return new

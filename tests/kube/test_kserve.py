@@ -63,7 +63,7 @@ def test_an_inference_service_reads_as_kserve_reports_it():
     assert d.traffic_text == "prev:90% latest:10%" and d.implementation == "sklearn"
     assert d.model_text == "gs://models/flowers/2" and d.key == ("ml", "flowers", INFERENCE_SERVICE)
     details = dict(d.details)
-    assert details["mode"] == "RawDeployment" and details["latest ready"] == "flowers-predictor-00002"
+    assert details["mode"] == "RawDeployment" and details["revision"] == "flowers-predictor-00002"
     assert details["canary"] == "10%" and details["model"] == "UpToDate"
     # KServe v1 through the ingress: the gateway's URL, the model's path, and the service's host as Host
     b = KubernetesDeployments(ingress_url="http://gateway.local:8080/")
@@ -125,7 +125,7 @@ async def test_a_mixed_cluster_follows_conditions_and_routes_requests_by_host(
         await pilot.pause()
         shown = " ".join(screen_text(app).split())  # the detail line (wrapped): its URL, mode and revisions
         assert f"URL: http://iris.{namespace}.example.com mode: RawDeployment" in shown
-        assert "latest ready: iris-predictor-00002" in shown and "canary: 20% model: UpToDate" in shown
+        assert "revision: iris-predictor-00002" in shown and "canary: 20% model: UpToDate" in shown
         # y: its YAML, secrets redacted; v: its predictor's pods and its events
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, TextView), what="YAML view")

@@ -1,5 +1,5 @@
-"""Deployments pane: SeldonDeployments (or plain endpoints) kept live by a watch; YAML, pods and events,
-and test prediction requests."""
+"""Deployments pane: SeldonDeployments, InferenceServices and Seldon Core 2 resources (or plain endpoints) kept
+live by a watch; YAML, pods and events, Seldon Core 2 Servers, and test prediction requests."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from backends.deployments import (
     Deployment,
     Deployments,
     Exchange,
+    ModelServers,
     WatchEvent,
 )
 from backends.errors import BackendError, NotConfigured
@@ -84,13 +85,14 @@ class DeploymentsScreen(PaneScreen[Deployments]):
     PANE = "deployments"
     FILTER_TARGET = "deployments"
     DEFAULT_CSS = """
-    DeploymentsScreen #detail { height: auto; max-height: 4; padding: 0 1; background: $boost; }
+    DeploymentsScreen #detail { height: auto; max-height: 8; padding: 0 1; background: $boost; }
     DeploymentsScreen #deployments-title { width: 100%; }
     """
     BINDINGS = [
         Binding("t", "test_request", "Test request", id="deployments.test"),
         Binding("y", "yaml", "YAML", id="deployments.yaml"),
         Binding("v", "pods", "Pods/events", id="deployments.pods"),
+        Binding("s", "servers", "Seldon Core 2 Servers", id="deployments.servers", show=False),
         Binding("enter", "pods", "Open", id="deployments.open", show=False),
         Binding("slash", "filter", "Filter", id="deployments.filter", priority=True),  # see PaneScreen.action_filter
         Binding("escape", "clear_filter", "Clear filter", id="deployments.clear_filter", show=False),
@@ -99,8 +101,10 @@ class DeploymentsScreen(PaneScreen[Deployments]):
     LINE_COMMANDS = (
         Command("ns", "Show one namespace, or all of them (:ns all)", "command_ns", takes_arg=True,
                 complete="complete_ns", arg_hint="NAME|all", aliases=("namespace",)),
-        Command("kind", "Show one kind: SeldonDeployments (sdep), InferenceServices (isvc), or all", "command_kind",
-                takes_arg=True, complete="complete_kind", arg_hint="sdep|isvc|all"),
+        Command("kind", "Show one kind: SeldonDeployments (sdep), InferenceServices (isvc), Seldon Core 2 Models "
+                "(mlm), Pipelines (mlp), Experiments (mlx), or all", "command_kind",
+                takes_arg=True, complete="complete_kind", arg_hint="sdep|isvc|mlm|mlp|mlx|all"),
+        Command("servers", "Seldon Core 2 Servers: replicas and the models loaded on them", "command_servers"),
     )
 
     def __init__(self) -> None:
@@ -400,10 +404,12 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         backend = self.backend
         target = backend.prediction_url(d) if backend is not None else d.address_url
         text.append(f"\nsend to: {redact(target) or '(no address yet)'}")
-        headers = getattr(backend, "request_headers", None)  # the Kubernetes backend's Host for an ingress route
-        host = next((v for k, v in headers(d, target) if k == "Host"), "") if headers and target else ""
-        if host:
-            text.append(f" (Host: {host})")
+        # the Kubernetes backend's routing headers: Host through an ingress, Seldon-Model through seldon-mesh
+        headers = getattr(backend, "request_headers", None)
+        routes = [f"{k}: {v}" for k, v in headers(d, target) if k in ("Host", "Seldon-Model")] \
+            if headers and target else []
+        if routes:
+            text.append(f" ({', '.join(routes)})")
         if d.details:  # before the conditions: the detail box is a few lines high
             text.append("\n" + "  ".join(f"{label}: {redact(value)}" for label, value in d.details))
         if d.conditions:
@@ -452,7 +458,8 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         elif wanted in by_name:
             self.kind = by_name[wanted]
         else:
-            self.set_status(f":kind {arg.strip()}: not a kind; use one of sdep, isvc, all", "error")
+            self.set_status(f":kind {arg.strip()}: not a kind; use one of {', '.join(KIND_SHORT.values())}, all",
+                            "error")
             return
         self._schedule_rebuild()
 
@@ -488,6 +495,37 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self.call_backend("pods", load, busy=f"reading pods and events of {d.name}",
                           on_result=lambda result: self._show_pods(d, *result),
                           on_error=lambda e: self.show_error(e, f"pods of {d.name}"))
+
+    def command_servers(self, _arg: str = "") -> None:
+        self.action_servers()
+
+    def action_servers(self) -> None:
+        backend = self.api
+        if not isinstance(backend, ModelServers):
+            self.set_status("Seldon Core 2 Servers: only a Kubernetes context has them", "warning")
+            return
+        scope = self.effective_scope()
+        self.call_backend("servers", backend.list_servers, scope,
+                          busy=f"reading Seldon Core 2 Servers in {self.scope_text()}",
+                          on_result=self._show_servers, on_error=lambda e: self.show_error(e, "Seldon Core 2 Servers"))
+
+    def _show_servers(self, servers: Any) -> None:
+        from rich.table import Table
+
+        where = self.scope_text()
+        if not servers:
+            self.set_status(f"no Seldon Core 2 Servers in {where}", "info")
+            return
+        table = Table(box=None, pad_edge=False, show_edge=False)
+        for label in ("namespace", "name", "state", "replicas", "loaded", "config", "age", "reason"):
+            table.add_column(label, no_wrap=label not in ("reason",))
+        now = self.console_app.now()
+        for sv in servers:
+            desired = "?" if sv.desired is None else str(sv.desired)
+            table.add_row(sv.namespace, sv.name, sv.state, f"{sv.replicas}/{desired}", str(sv.loaded_models),
+                          sv.server_config, age(sv.created, now), redact(sv.reason))
+        self.set_status(f"{len(servers)} Seldon Core 2 Server(s) in {where}")
+        self.app.push_screen(TextView(f"Seldon Core 2 Servers in {where} (loaded: model replicas)", table))
 
     def _show_pods(self, d: Deployment, pods: Any, events: Any) -> None:
         backend = self.api

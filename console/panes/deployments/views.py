@@ -214,8 +214,9 @@ class RequestView(CallsBackend, Dialog[None]):
             yield Label(f"Test request: {d.namespace}/{d.name}  protocol {t.protocol}{src}", classes="title",
                         markup=False)
             url = redact(t.url) or "(no address: set ingress_url, or wait for status.address.url)"
-            host = next((v for k, v in t.headers if k.lower() == "host"), "")  # an ingress route by Host
-            yield Label(f"{t.method} {url}" + (f"  Host: {host}" if host else ""), id="url", markup=False)
+            # the headers that route it: Host through an ingress, Seldon-Model through Seldon Core 2's mesh
+            routes = "".join(f"  {k}: {v}" for k, v in t.headers if k.lower() in ("host", "seldon-model"))
+            yield Label(f"{t.method} {url}{routes}", id="url", markup=False)
             with Horizontal(id="panes"):
                 with Vertical(id="left"):
                     yield RequestEditor(self.initial_body, on_send=self.send_body, id="editor")
