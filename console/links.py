@@ -201,20 +201,18 @@ class Links:
         """What the run recorded that names this version (empty: nothing does)."""
         why: list[str] = []
         md5 = version.md5 or ""
-        for key, value in run.tags:
-            dvc = _DVC_TAG.match(key)
-            if md5 and value == md5 and (key == TAG_MD5 or (dvc and dvc.group("path") == output)):
-                why.append(f"tag {key} = {_short(value)} is this version's .dvc md5")
-        commit = run.tag(TAG_COMMIT)
-        if commit and _same_commit(commit, version.rev):
-            why.append(f"tag {TAG_COMMIT} = {commit[:10]} is this version's commit")
-        source = run.tag(TAG_SOURCE_COMMIT)
-        if source and _same_commit(source, version.rev):
-            why.append(f"the run's source commit ({TAG_SOURCE_COMMIT}) is this version's commit")
+        md5_tags = [key for key, value in run.tags if md5 and value == md5 and (
+            key == TAG_MD5 or ((m := _DVC_TAG.match(key)) is not None and m.group("path") == output))]
+        if md5_tags:
+            why.append(f"tag {', '.join(md5_tags)} = {md5[:8]}… is its .dvc md5")
+        commit_tags = [key for key in (TAG_COMMIT, TAG_SOURCE_COMMIT)
+                       if (value := run.tag(key)) and _same_commit(value, version.rev)]
+        if commit_tags:
+            why.append(f"tag {', '.join(commit_tags)} = {version.short} is its commit")
         for ds in datasets:
             digest = str(getattr(ds, "digest", "") or "")
             if md5 and len(digest) >= 8 and md5.startswith(digest.lower()):
-                why.append(f"MLflow dataset input {ds.name!r} has digest {digest}, this version's md5")
+                why.append(f"MLflow dataset input {ds.name!r} has digest {digest}, its md5")
         return why
 
     def run_data(self, run_id: str) -> list[Link]:
@@ -370,8 +368,14 @@ class Links:
         if ref.kind == "model":
             name, version = ref.key[:2]
             return self.model_run(name, version) + self.serving(model=(name, version))
-        if ref.kind in ("deployment", "metrics"):
+        if ref.kind == "deployment":
             return self.deployment_models(*ref.key[:2])
+        if ref.kind == "metrics":  # the charts of one deployment: the deployment itself first
+            d = self._deployment(*ref.key[:2])
+            if d is None:
+                return [Link("deployment", None, f"no deployment {ref.key[1]} any more")]
+            return [Link("deployment", deployment_ref(d), "the deployment these charts were opened for"),
+                    *(link for link in self.deployment_models(*ref.key[:2]) if link.relation != "metrics")]
         return []
 
     # -- :trace ---------------------------------------------------------------------------------------------------

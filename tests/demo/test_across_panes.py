@@ -24,7 +24,8 @@ def links(built_demo):
     s = built_demo.settings
     deployments = create("deployments", "endpoints", s)
     try:
-        yield Links(create("data", "dvc", s), create("runs", "mlflow", s), deployments, create("metrics", "prometheus", s))
+        yield Links(create("data", "dvc", s), create("runs", "mlflow", s), deployments,
+                    create("metrics", "prometheus", s))
     finally:
         deployments.close()
 

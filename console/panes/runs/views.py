@@ -288,9 +288,11 @@ class RegistryView(CallsBackend, Dialog[str | None]):
     BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="registry.close")]
 
     def __init__(self, list_models: Callable[[], tuple[RegisteredModel, ...]],
-                 list_versions: Callable[[str], tuple[ModelVersion, ...]]) -> None:
+                 list_versions: Callable[[str], tuple[ModelVersion, ...]],
+                 initial: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.list_models, self.list_versions = list_models, list_versions
+        self.initial = initial  # (model, version) to select once listed (a link followed here)
         self.models: tuple[RegisteredModel, ...] = ()
         self.versions: tuple[ModelVersion, ...] = ()
         self.model_name: str | None = None
@@ -333,7 +335,11 @@ class RegistryView(CallsBackend, Dialog[str | None]):
                 table.add_row(m.name, ", ".join(f"v{v}" for v in m.latest_versions) or "-", aliases,
                               short_time(m.updated), m.description or "", key=m.name)
             self.query_one("#models-title", Label).update(f"Registered models ({len(self.models)})")
-            if self.models:
+            names = [m.name for m in self.models]
+            if self.initial and self.initial[0] in names:
+                table.move_cursor(row=names.index(self.initial[0]))
+                self._show_versions(self.initial[0])
+            elif self.models:
                 self._show_versions(self.models[0].name)
         elif what.startswith("versions:") and what[len("versions:"):] == self.model_name:
             self.versions = result
@@ -345,6 +351,11 @@ class RegistryView(CallsBackend, Dialog[str | None]):
                               key=v.version)
             self.query_one("#versions-title", Label).update(
                 f"Versions of {self.model_name} ({len(self.versions)})")
+            numbers = [v.version for v in self.versions]
+            if self.initial and self.initial[0] == self.model_name and self.initial[1] in numbers:
+                table.move_cursor(row=numbers.index(self.initial[1]))
+                table.focus()
+                self.initial = None
 
     def _show_versions(self, name: str) -> None:
         if name == self.model_name:
