@@ -117,11 +117,11 @@ async def jump(app: MlopsConsole, origin: Ref | None, target: Ref) -> None:
         pane.select_link(target)
 
 
-def go_back(pane: PaneScreen[Any]) -> None:
+def go_back(pane: PaneScreen[Any], key: str = "backspace") -> None:
     app = pane.console_app
     nav = app.link_nav
     if not nav.trail:
-        pane.set_status("back: no link followed yet (L on a row follows one)", "warning")
+        pane.set_status(f"{key}: no link followed yet to go back along (L on a row follows one)", "warning")
         return
     target = nav.trail.pop()
     app.run_worker(jump(app, None, target), group="links.jump", exclusive=True, exit_on_error=False)

@@ -84,7 +84,8 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
         Binding("r", "refresh", "Refresh", id="pane.refresh"),
         # links across the panes (console/linking.py)
         Binding("L", "links", "Links", id="pane.links"),
-        Binding("backspace,alt+left", "link_back", "Back (links)", id="pane.link_back", show=False),
+        Binding("backspace", "link_back('backspace')", "Back (links)", id="pane.link_back", show=False),
+        Binding("alt+left", "link_back('alt+left')", "Back (links)", id="pane.link_back_alt", show=False),
     ]
 
     def __init__(self) -> None:
@@ -243,10 +244,10 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
 
         open_menu(self)
 
-    def action_link_back(self) -> None:
+    def action_link_back(self, key: str = "backspace") -> None:
         from console.linking import go_back
 
-        go_back(self)
+        go_back(self, key)
 
     # -- the `/` filter box: a pane yields Input(id="filter", classes="filter hidden") and overrides
     # filter_changed() to re-show its table (or, with FILTER_AS_YOU_TYPE off, filter_submitted()) -----

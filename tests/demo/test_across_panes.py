@@ -6,11 +6,13 @@ This module's name sorts before test_demo.py on purpose: that module stops the s
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
 import httpx
 import pytest
+from rich.console import Console
 
 from backends.registry import create
 from console.demo import train as training, workspace as ws
@@ -109,3 +111,114 @@ def test_a_run_without_data_tags_says_so(built_demo, links):
     trace = links.trace(run_id)
     assert trace.data == [] and any("no data version recorded" in n for n in trace.notes)
     assert any("no deployment" in n for n in trace.notes)
+
+
+# -- the jumps, as a user makes them with keys -------------------------------------------------------------------
+async def until(pilot, predicate, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def demo_app(built_demo, pane: str):
+    from console.app import make_app
+    from console.config import load_config
+
+    config = load_config(built_demo.workspace / "config.toml")
+    return make_app(config, config.context("demo", environ={}), initial_pane=pane, cursor_blink=False)
+
+
+async def choose(pilot, app, relation: str, label_part: str = "") -> None:
+    """Open the `L` menu and take the entry ``relation: ...label_part...`` with the arrow keys and enter."""
+    from widgets.link_menu import LinkMenu
+
+    await pilot.press("L")
+    await until(pilot, lambda: isinstance(app.screen, LinkMenu), "the links menu")
+    entries = app.screen.entries
+    index = next(i for i, e in enumerate(entries) if e.relation == relation and label_part in e.label)
+    await pilot.press(*["down"] * index, "enter")
+    await until(pilot, lambda: not isinstance(app.screen, LinkMenu), "the menu to close")
+
+
+async def test_keys_only_from_the_metrics_to_the_data_version_and_back(built_demo):
+    from console.panes.data import DataScreen
+    from console.panes.deployments.screen import DeploymentsScreen
+    from console.panes.metrics.screen import MetricsScreen
+    from console.panes.runs.screen import RunsScreen
+    from widgets.panebar import PaneBar
+
+    champion = _trained(built_demo)["champion"]
+    version = next(v for v in ws.versions(built_demo.workspace) if v.tag == champion["version"])
+    app = demo_app(built_demo, "deployments")
+    async with app.run_test(size=(100, 30)) as pilot:
+        deployments = app.screen
+        assert isinstance(deployments, DeploymentsScreen)
+        await until(pilot, lambda: deployments.loaded and len(deployments._rows) == 2, "the two model servers")
+        await pilot.press(*["down"] * deployments._rows.index(("endpoints", "diabetes-v2")))
+        assert deployments.selected().name == "diabetes-v2"
+        # deployment -> its metrics: the serving dashboard, every series (the demo's carry no deployment label)
+        await choose(pilot, app, "metrics")
+        await until(pilot, lambda: isinstance(app.screen, MetricsScreen) and app.screen.link_subject() is not None,
+                    "the serving dashboard opened for diabetes-v2")
+        metrics = app.screen
+        assert metrics.dashboard.title.startswith("Model serving")
+        assert metrics.variables["deployment"] == ".*"
+        assert "diabetes-v2" in metrics.query_one("#panebar", PaneBar).render().plain
+        # metrics -> the run whose model it serves -> the data version it trained on
+        await choose(pilot, app, "serves a model of run")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.selected_run() is not None
+                    and app.screen.selected_run().run_id == champion["run_id"], "the champion's run selected")
+        await choose(pilot, app, "trained on")
+        await until(pilot, lambda: isinstance(app.screen, DataScreen) and app.screen.selected_version() is not None
+                    and app.screen.selected_version().rev == version.commit
+                    and app.screen.query_one("#history").has_focus, "the data version selected")
+        # and back along the trail, one step per key
+        await pilot.press("backspace")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen)
+                    and app.screen.selected_run().run_id == champion["run_id"], "back on the run")
+        await pilot.press("alt+left")
+        await until(pilot, lambda: isinstance(app.screen, MetricsScreen), "back on the metrics")
+        await pilot.press("backspace")
+        await until(pilot, lambda: isinstance(app.screen, DeploymentsScreen)
+                    and app.screen.selected().name == "diabetes-v2", "back on the deployment")
+        assert app.link_nav.trail == []
+        await pilot.press("backspace")
+        await until(pilot, lambda: "no link followed yet" in app.screen.query_one("#status").render().plain,
+                    "the end of the trail said")
+
+
+async def test_data_version_to_its_runs_and_trace_command(built_demo):
+    from console.panes.data import DataScreen
+    from console.panes.runs.screen import RunsScreen
+    from widgets.link_menu import LinkMenu
+    from widgets.views import TextView
+
+    trained = _trained(built_demo)
+    versions = ws.versions(built_demo.workspace)
+    app = demo_app(built_demo, "data")
+    async with app.run_test(size=(100, 30)) as pilot:
+        data = app.screen
+        assert isinstance(data, DataScreen)
+        await until(pilot, lambda: len(data.versions) == 3, "the three versions")
+        oldest = versions[0]
+        await pilot.press("tab", *["down"] * [v.rev for v in data.versions].index(oldest.commit))
+        assert data.link_subject().key == (ws.DATA_FILE, oldest.commit)
+        await pilot.press("L")
+        await until(pilot, lambda: isinstance(app.screen, LinkMenu), "the links menu")
+        runs = {r["run_id"]: r for r in trained["runs"] if r["version"] == oldest.tag}
+        assert {e.label for e in app.screen.entries} == {f"{oldest.tag} alpha={r['alpha']} l1={r['l1_ratio']}"
+                                                          for r in runs.values()}
+        await pilot.press("down", "down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.selected_run() is not None
+                    and app.screen.selected_run().run_id in runs, "one of the version's runs selected")
+        await pilot.press("colon", *f"trace {trained['champion']['run_id']}", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TextView), "the trace")
+        out = Console(width=96, file=io.StringIO(), record=True)
+        out.print(app.screen.body)
+        plain = out.export_text()
+        for part in (ws.DATA_FILE, trained["champion"]["run_id"], "@champion", "endpoints/diabetes-v2",
+                     "endpoints/diabetes-mlflow", "in cache, in remote"):
+            assert part in plain, (part, plain)
