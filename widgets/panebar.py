@@ -40,7 +40,7 @@ class PaneBar(Static):
         if self.read_only:
             text.append("  [read-only]", style="bold reverse")
         if self.trail:
-            shown = [crumb if len(crumb) <= 24 else crumb[:23] + "…" for crumb in self.trail[-2:]]
+            shown = [crumb if len(crumb) <= 16 else crumb[:15] + "…" for crumb in self.trail[-2:]]
             more = "… › " if len(self.trail) > 2 else ""
             text.append(f"  back: {more}{' › '.join(shown)}", style="italic")
         self.update(text)

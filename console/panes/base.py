@@ -83,7 +83,7 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="pane.refresh"),
         # links across the panes (console/linking.py)
-        Binding("L", "links", "Links", id="pane.links"),
+        Binding("L", "links", "Links", id="pane.links", show=False),  # in help; the footer keeps the pane's own keys
         Binding("backspace", "link_back('backspace')", "Back (links)", id="pane.link_back", show=False),
         Binding("alt+left", "link_back('alt+left')", "Back (links)", id="pane.link_back_alt", show=False),
     ]
