@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from backends.data.contract import DatasetVersions, DataVersion
+from backends.data.contract import DataAtCommit, DatasetVersions, DataVersion
 from backends.deployments.contract import Deployment, Deployments
+from backends.errors import BackendError
 from backends.metrics.contract import MetricsSource
 from backends.runs.contract import ExperimentRuns, ModelVersion, RunQuery, RunSummary
 
@@ -189,6 +190,20 @@ class Links:
 
         return self._cached("deployments", read)
 
+    def md5_at(self, output: str, commit: str) -> str | None:
+        """The output's md5 at a commit a run recorded (None: not known there, or no such commit here)."""
+        data = self.data
+        if not isinstance(data, DataAtCommit):
+            return None
+
+        def read() -> str | None:
+            try:
+                return data.md5_at(output, commit)
+            except BackendError:
+                return None  # a commit this clone does not have: no evidence either way
+
+        return self._cached(f"md5_at:{output}:{commit}", read)
+
     def run(self, run_id: str) -> RunSummary | None:
         known = next((r for r in self.all_runs()[0] if r.run_id == run_id), None)
         if known is not None or self.runs is None:
@@ -209,6 +224,12 @@ class Links:
                        if (value := run.tag(key)) and _same_commit(value, version.rev)]
         if commit_tags:
             why.append(f"tag {', '.join(commit_tags)} = {version.short} is its commit")
+        else:  # a later commit that left the data as it was: what its .dvc file records
+            for key in (TAG_COMMIT, TAG_SOURCE_COMMIT):
+                value = run.tag(key)
+                if value and md5 and self.md5_at(output, value) == md5:
+                    why.append(f"tag {key} = {value[:7]}, a commit whose .dvc file records this version's md5")
+                    break
         for ds in datasets:
             digest = str(getattr(ds, "digest", "") or "")
             if md5 and len(digest) >= 8 and md5.startswith(digest.lower()):
@@ -481,7 +502,6 @@ class Links:
         return self._cached("dashboard", read)
 
     def serving_now(self, d: Deployment, now: datetime | None = None) -> ServingNow:
-        from backends.errors import BackendError
         from backends.metrics.dashboards import expand
 
         board = self.serving_dashboard()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import time
 
 import httpx
@@ -222,3 +223,30 @@ async def test_data_version_to_its_runs_and_trace_command(built_demo):
         for part in (ws.DATA_FILE, trained["champion"]["run_id"], "@champion", "endpoints/diabetes-v2",
                      "endpoints/diabetes-mlflow", "in cache, in remote"):
             assert part in plain, (part, plain)
+
+
+def test_a_run_at_a_later_commit_links_through_what_the_dvc_file_records_there(built_demo, links):
+    from backends.errors import NotFound
+
+    repo = ws.repo_path(built_demo.workspace)
+    versions = ws.versions(built_demo.workspace)
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert links.data.md5_at(ws.DATA_FILE, first) is None  # before the data was tracked
+    assert [links.data.md5_at(ws.DATA_FILE, v.commit) for v in versions] == [v.md5 for v in versions]
+    for bad in ("--output=/tmp/x", "HEAD~1", "0123456789abcdef"):
+        with pytest.raises(NotFound):
+            links.data.md5_at(ws.DATA_FILE, bad)
+    # a commit that leaves the data as it is: a run made there trained on the version checked out
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "Tune the training script"], cwd=repo, check=True)
+    later = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    api = f"{built_demo.settings['mlflow_uri']}/api/2.0/mlflow"
+    with httpx.Client(timeout=30) as http:
+        experiment = http.post(f"{api}/experiments/create", json={"name": "later"}).json()["experiment_id"]
+        run_id = http.post(f"{api}/runs/create", json={"experiment_id": experiment, "tags": [
+            {"key": "mlflow.source.git.commit", "value": later}]}).json()["run"]["info"]["run_id"]
+        http.post(f"{api}/experiments/delete", json={"experiment_id": experiment}).raise_for_status()
+    found = links.run_data(run_id)
+    assert [link.target.key for link in found if link.target] == [(ws.DATA_FILE, versions[-1].commit)]
+    assert f"mlflow.source.git.commit = {later[:7]}, a commit whose .dvc file records" in found[0].evidence
