@@ -81,7 +81,7 @@ def open_menu(pane: PaneScreen[Any]) -> None:
     """`L`: the selected row's links, in a menu; `enter` jumps."""
     subject = pane.link_subject()
     if subject is None:
-        pane.set_status("L: select a row first (nothing selected here links elsewhere)", "warning")
+        pane.set_status(pane.link_hint(), "warning")
         return
     nav = pane.console_app.link_nav
 

@@ -235,6 +235,10 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
         """The selected row, as the links name it; None: nothing here links elsewhere."""
         return None
 
+    def link_hint(self) -> str:
+        """What `L` says when ``link_subject`` is None."""
+        return "L: select a row first (nothing selected here links elsewhere)"
+
     def select_link(self, ref: Ref) -> None:
         """Select the row ``ref`` names (once it is loaded, if it is not yet)."""
         self.set_status(f"{ref.label}: this pane cannot select it", "warning")

@@ -149,6 +149,7 @@ async def test_keys_only_from_the_metrics_to_the_data_version_and_back(built_dem
     from console.panes.deployments.screen import DeploymentsScreen
     from console.panes.metrics.screen import MetricsScreen
     from console.panes.runs.screen import RunsScreen
+    from console.panes.runs.views import RegistryView
     from widgets.panebar import PaneBar
 
     champion = _trained(built_demo)["champion"]
@@ -189,6 +190,15 @@ async def test_keys_only_from_the_metrics_to_the_data_version_and_back(built_dem
         await pilot.press("backspace")
         await until(pilot, lambda: "no link followed yet" in app.screen.query_one("#status").render().plain,
                     "the end of the trail said")
+        # run -> its registered version: the registry opens on it
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs pane")
+        await choose(pilot, app, "registered as", "@champion")
+        await until(pilot, lambda: isinstance(app.screen, RegistryView) and app.screen.versions
+                    and app.screen.query_one("#versions").has_focus, "the registry on the champion")
+        registry = app.screen
+        row = registry.query_one("#versions").cursor_row
+        assert registry.versions[row].version == champion["model_version"]
 
 
 async def test_data_version_to_its_runs_and_trace_command(built_demo):

@@ -495,9 +495,12 @@ class MetricsScreen(PaneScreen[MetricsSource]):
             return None  # a variable was changed since: the charts are no longer that deployment's
         return ref
 
+    def link_hint(self) -> str:
+        return "L: these charts are no deployment's (L on a deployment's row opens its metrics, linked)"
+
     def select_link(self, ref: Ref) -> None:
         nav = self.console_app.link_nav
-        self.call_backend("links", nav.dashboard_values, ref, busy=f"matching {ref.key[1]} to its series",
+        self.call_backend("linkvars", nav.dashboard_values, ref, busy=f"matching {ref.key[1]} to its series",
                           on_result=lambda answer: self.run_worker(self._open_linked(ref, *answer),
                                                                    group="links", exit_on_error=False))
 
