@@ -77,9 +77,9 @@ class LinkNavigator:
                 bar.set_trail(crumbs)
 
 
-def open_menu(pane: PaneScreen[Any]) -> None:
-    """`L`: the selected row's links, in a menu; `enter` jumps."""
-    subject = pane.link_subject()
+def open_menu(pane: PaneScreen[Any], subject: Ref | None = None) -> None:
+    """`L`: the links of ``subject`` (default: the pane's selected row), in a menu; `enter` jumps."""
+    subject = subject or pane.link_subject()
     if subject is None:
         pane.set_status(pane.link_hint(), "warning")
         return

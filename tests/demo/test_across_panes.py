@@ -199,6 +199,11 @@ async def test_keys_only_from_the_metrics_to_the_data_version_and_back(built_dem
         registry = app.screen
         row = registry.query_one("#versions").cursor_row
         assert registry.versions[row].version == champion["model_version"]
+        # L on the version there: its run and the deployments serving it
+        await choose(pilot, app, "served by", "diabetes-mlflow")
+        await until(pilot, lambda: isinstance(app.screen, DeploymentsScreen)
+                    and app.screen.selected().name == "diabetes-mlflow", "the deployment serving the version")
+        assert [ref.kind for ref in app.link_nav.trail] == ["run", "model"]
 
 
 async def test_data_version_to_its_runs_and_trace_command(built_demo):

@@ -285,7 +285,8 @@ class RegistryView(CallsBackend, Dialog[str | None]):
     RegistryView #models { height: 1fr; }
     RegistryView #versions { height: 2fr; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="registry.close")]
+    BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="registry.close"),
+                Binding("L", "links", "Links", id="registry.links")]
 
     def __init__(self, list_models: Callable[[], tuple[RegisteredModel, ...]],
                  list_versions: Callable[[str], tuple[ModelVersion, ...]],
@@ -303,8 +304,8 @@ class RegistryView(CallsBackend, Dialog[str | None]):
             yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
             yield Label("Versions", classes="title", id="versions-title")
             yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
-            yield Label("tab: models/versions   enter on a version: open its source run   escape: close",
-                        id="hint")
+            yield Label("tab: models/versions   enter on a version: open its source run   L: its links   "
+                        "escape: close", id="hint")
 
     def on_mount(self) -> None:
         self.query_one("#models", DataTable).add_columns("name", "latest", "aliases", "updated", "description")
@@ -372,6 +373,21 @@ class RegistryView(CallsBackend, Dialog[str | None]):
     @on(DataTable.RowSelected, "#models")
     def _model_selected(self, event: DataTable.RowSelected) -> None:
         self.query_one("#versions", DataTable).focus()
+
+    def action_links(self) -> None:
+        """`L` on a version: the links menu of the pane underneath, for that version."""
+        from console.linking import open_menu
+        from console.links import model_ref
+
+        table = self.query_one("#versions", DataTable)
+        row = table.cursor_row
+        if not self.versions or not 0 <= row < len(self.versions):
+            self.query_one("#hint", Label).update("L: choose a version first (tab moves to the versions)")
+            return
+        pane = self.app.current_pane()  # type: ignore[attr-defined]  # the console's app
+        self.dismiss(None)
+        if pane is not None:
+            open_menu(pane, model_ref(self.versions[row]))
 
     @on(DataTable.RowSelected, "#versions")
     def _version_selected(self, event: DataTable.RowSelected) -> None:
