@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from backends.data.contract import DataAtCommit, DatasetVersions, DataVersion
 from backends.deployments.contract import Deployment, Deployments
-from backends.errors import BackendError
+from backends.errors import BackendError, NotFound
 from backends.metrics.contract import MetricsSource
 from backends.runs.contract import ExperimentRuns, ModelVersion, RunQuery, RunSummary
 
@@ -206,9 +206,17 @@ class Links:
 
     def run(self, run_id: str) -> RunSummary | None:
         known = next((r for r in self.all_runs()[0] if r.run_id == run_id), None)
-        if known is not None or self.runs is None:
+        runs = self.runs
+        if known is not None or runs is None:
             return known
-        return self._cached(f"run:{run_id}", lambda: self.runs.get_run(run_id).summary if self.runs else None)
+
+        def read() -> RunSummary | None:
+            try:
+                return runs.get_run(run_id).summary
+            except NotFound:
+                return None
+
+        return self._cached(f"run:{run_id}", read)
 
     # -- run <-> data ------------------------------------------------------------------------------------------
     def _data_evidence(self, run: RunSummary, output: str, version: DataVersion,
@@ -432,7 +440,10 @@ class Links:
             trace.versions.extend(v for v in self.model_versions() if v.run_id == run_id)
         if run_id:
             trace.run = self.run(run_id)
-            if trace.run is None:
+            if trace.run is None and not trace.versions and not deployments:
+                trace.notes.append(f"{spec!r} is not a deployment, a MODEL@ALIAS or MODEL/N, or a run id of the "
+                                   "tracking store")
+            elif trace.run is None:
                 trace.notes.append(f"no run {run_id} in the tracking store")
         if trace.run is not None:
             for link in self.run_data(trace.run.run_id):

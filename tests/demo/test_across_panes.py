@@ -112,6 +112,10 @@ def test_a_run_without_data_tags_says_so(built_demo, links):
     trace = links.trace(run_id)
     assert trace.data == [] and any("no data version recorded" in n for n in trace.notes)
     assert any("no deployment" in n for n in trace.notes)
+    unknown = links.trace("0123456789abcdef0123456789abcdef")
+    assert unknown.run is None and unknown.versions == [] and unknown.deployments == []
+    assert any("is not a deployment, a MODEL@ALIAS or MODEL/N, or a run id" in n for n in unknown.notes)
+    assert any("@nobody" in n for n in links.trace(f"{training.MODEL_NAME}@nobody").notes)
 
 
 # -- the jumps, as a user makes them with keys -------------------------------------------------------------------
