@@ -83,25 +83,30 @@ def open_menu(pane: PaneScreen[Any], subject: Ref | None = None) -> None:
     if subject is None:
         pane.set_status(pane.link_hint(), "warning")
         return
+    from console.panes.base import describe_error
+    from widgets.link_menu import LinkMenu, MenuEntry
+
     nav = pane.console_app.link_nav
+    found: list[Link] = []
+    # the menu opens at once and fills in when the links are known: the keys typed meanwhile go to it
+    menu = LinkMenu(f"{subject.label} links to")
 
     def show(links: list[Link]) -> None:
-        from widgets.link_menu import LinkMenu, MenuEntry
+        found[:] = links
+        menu.set_entries([MenuEntry(link.relation, link.target.label if link.target else "", link.evidence)
+                          for link in links])
 
-        pane.clear_busy()
-        entries = [MenuEntry(link.relation, link.target.label if link.target else "", link.evidence)
-                   for link in links]
+    def failed(error: BaseException) -> None:
+        menu.set_problem(f"could not follow the links: {describe_error(error)}")
 
-        def chosen(index: int | None) -> None:
-            if index is not None and links[index].target is not None:
-                target = links[index].target
-                assert target is not None  # checked above
-                pane.app.run_worker(jump(pane.console_app, subject, target), group="links.jump",
-                                    exclusive=True, exit_on_error=False)
+    def chosen(index: int | None) -> None:
+        target = found[index].target if index is not None and index < len(found) else None
+        if target is not None:
+            pane.app.run_worker(jump(pane.console_app, subject, target), group="links.jump",
+                                exclusive=True, exit_on_error=False)
 
-        pane.app.push_screen(LinkMenu(f"{subject.label} links to", entries), chosen)
-
-    pane.call_backend("links", nav.links_of, subject, on_result=show, busy=f"following the links of {subject.label}")
+    pane.app.push_screen(menu, chosen)
+    pane.call_backend("links", nav.links_of, subject, on_result=show, on_error=failed)
 
 
 async def jump(app: MlopsConsole, origin: Ref | None, target: Ref) -> None:

@@ -23,8 +23,9 @@ class MenuEntry(NamedTuple):
 
 
 class LinkMenu(Dialog[int | None]):
-    """``enter`` dismisses with the index of the chosen entry, ``escape`` with None. Notes (what is not known)
-    are listed too, and cannot be chosen."""
+    """Opens at once (saying that the links are being followed) and is filled by ``set_entries`` when they are
+    known. ``enter`` dismisses with the index of the chosen entry, ``escape`` with None. Notes (what is not
+    known) are listed too, and cannot be chosen."""
 
     DEFAULT_CSS = """
     LinkMenu { align: center middle; }
@@ -36,11 +37,24 @@ class LinkMenu(Dialog[int | None]):
     """
     BINDINGS = [Binding("escape,q", "dismiss_none", "Close", id="dialog.close")]
 
-    def __init__(self, title: str, entries: Sequence[MenuEntry]) -> None:
+    def __init__(self, title: str, entries: Sequence[MenuEntry] | None = None) -> None:
         super().__init__()
-        self.title_text, self.entries = title, tuple(entries)
+        self.title_text = title
+        self.entries: tuple[MenuEntry, ...] = tuple(entries or ())
+        self.loaded = entries is not None
+        self.problem = ""
 
     def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, id="title", markup=False)
+            yield OptionList(*self._options(), id="links")
+            yield Label("enter: go there   escape: close   (backspace in a pane: back)", id="foot")
+
+    def _options(self) -> list[Option]:
+        if self.problem:
+            return [Option(Text(self.problem, style="bold"), id="problem", disabled=True)]
+        if not self.loaded:
+            return [Option(Text("following the links ...", style="italic"), id="wait", disabled=True)]
         options = []
         for index, entry in enumerate(self.entries):
             text = Text()
@@ -48,17 +62,34 @@ class LinkMenu(Dialog[int | None]):
             text.append(entry.label or "-", style="bold" if entry.label else "italic")
             text.append(f"\n    {entry.evidence}", style="dim" if entry.label else "italic")
             options.append(Option(text, id=str(index), disabled=not entry.label))
-        with Vertical():
-            yield Label(self.title_text, id="title", markup=False)
-            yield OptionList(*options, id="links")
-            yield Label("enter: go there   escape: close   (backspace in a pane: back)", id="foot")
+        return options
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+        if self.loaded:  # the answer may have come between compose and mount
+            self._fill()
+
+    def _fill(self) -> None:
+        listing = self.query_one(OptionList)
+        listing.clear_options()
+        listing.add_options(self._options())
+        if not self.problem and any(e.label for e in self.entries):
+            listing.highlighted = next(i for i, e in enumerate(self.entries) if e.label)
+
+    def set_entries(self, entries: Sequence[MenuEntry]) -> None:
+        self.entries, self.loaded = tuple(entries), True
+        if self.is_mounted and self.is_attached:
+            self._fill()
+
+    def set_problem(self, text: str) -> None:
+        self.problem, self.loaded = text, True
+        if self.is_mounted and self.is_attached:
+            self._fill()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id or "0"))
+        if event.option.id and event.option.id.isdigit():
+            self.dismiss(int(event.option.id))
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

@@ -136,12 +136,25 @@ def demo_app(built_demo, pane: str):
     return make_app(config, config.context("demo", environ={}), initial_pane=pane, cursor_blink=False)
 
 
+def menu_shown(app) -> bool:
+    """The links menu is on top, with its entries in its list, which has focus."""
+    from textual.widgets import OptionList
+
+    from widgets.link_menu import LinkMenu
+
+    menu = app.screen
+    if not isinstance(menu, LinkMenu) or not menu.loaded or not menu.is_mounted:
+        return False
+    listing = menu.query_one(OptionList)
+    return listing.has_focus and listing.option_count == len(menu.entries) > 0
+
+
 async def choose(pilot, app, relation: str, label_part: str = "") -> None:
     """Open the `L` menu and take the entry ``relation: ...label_part...`` with the arrow keys and enter."""
     from widgets.link_menu import LinkMenu
 
     await pilot.press("L")
-    await until(pilot, lambda: isinstance(app.screen, LinkMenu), "the links menu")
+    await until(pilot, lambda: menu_shown(app), "the links menu")
     entries = app.screen.entries
     index = next(i for i, e in enumerate(entries) if e.relation == relation and label_part in e.label)
     await pilot.press(*["down"] * index, "enter")
@@ -213,7 +226,6 @@ async def test_keys_only_from_the_metrics_to_the_data_version_and_back(built_dem
 async def test_data_version_to_its_runs_and_trace_command(built_demo):
     from console.panes.data import DataScreen
     from console.panes.runs.screen import RunsScreen
-    from widgets.link_menu import LinkMenu
     from widgets.views import TextView
 
     trained = _trained(built_demo)
@@ -227,7 +239,7 @@ async def test_data_version_to_its_runs_and_trace_command(built_demo):
         await pilot.press("tab", *["down"] * [v.rev for v in data.versions].index(oldest.commit))
         assert data.link_subject().key == (ws.DATA_FILE, oldest.commit)
         await pilot.press("L")
-        await until(pilot, lambda: isinstance(app.screen, LinkMenu), "the links menu")
+        await until(pilot, lambda: menu_shown(app), "the links menu")
         runs = {r["run_id"]: r for r in trained["runs"] if r["version"] == oldest.tag}
         assert {e.label for e in app.screen.entries} == {f"{oldest.tag} alpha={r['alpha']} l1={r['l1_ratio']}"
                                                           for r in runs.values()}
