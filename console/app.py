@@ -184,6 +184,9 @@ class MlopsConsole(CrashReports, App):
         self._key_in_flight: object | None = None  # the marker of the key being dealt with
         self._holding: object | None = None  # keys wait while a text field is being opened (type-ahead)
         self._switching = asyncio.Lock()  # one :ctx at a time
+        from console.linking import LinkNavigator
+
+        self.link_nav = LinkNavigator(self)  # links across the panes, and the trail back
         if config.keymap:
             self.set_keymap(dict(config.keymap))
 
@@ -410,6 +413,11 @@ class MlopsConsole(CrashReports, App):
     async def command_quit(self, _arg: str) -> None:
         await self.action_quit()  # as `q` does: while a checkout runs, it asks first
 
+    def command_trace(self, arg: str) -> None:
+        from console.linking import run_trace
+
+        run_trace(self, arg)
+
     def complete_ctx(self) -> list[str]:
         return self.config.context_names()
 
@@ -422,6 +430,7 @@ class MlopsConsole(CrashReports, App):
         async with self._switching:  # one switch at a time: two in one burst would rebuild a pane twice at once
             self.context = context
             self.backends.switch(context)
+            self.link_nav.trail.clear()  # its rows are the old context's
             for screen in self.pane_screens():
                 await screen.context_changed()
         self._say(f"context {name!r}" + (" (read-only)" if context.read_only else ""), "ok")

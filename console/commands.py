@@ -30,6 +30,8 @@ GLOBAL_COMMANDS: tuple[Command, ...] = (
     Command("ctx", "Switch context (every pane reloads)", "command_ctx", takes_arg=True,
             complete="complete_ctx", arg_hint="NAME", aliases=("context",)),
     Command("help", "Show keys and commands of this pane", "command_help"),
+    Command("trace", "The chain of a run, model or deployment: data version, run, registered version, "
+            "deployments, serving metrics", "command_trace", takes_arg=True, arg_hint="RUN_ID|MODEL@ALIAS|DEPLOYMENT"),
     Command("refresh", "Reload the current pane", "command_refresh"),
     Command("q", "Quit", "command_quit", aliases=("quit",)),
 )

@@ -15,6 +15,7 @@ class PaneBar(Static):
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.panes, self.active, self.context, self.read_only = panes, active, context, read_only
+        self.trail: list[str] = []  # the rows jumped from (links), oldest first
 
     def on_mount(self) -> None:
         self.refresh_bar()
@@ -23,13 +24,23 @@ class PaneBar(Static):
         self.context, self.read_only = context, read_only
         self.refresh_bar()
 
+    def set_trail(self, crumbs: list[str]) -> None:
+        self.trail = list(crumbs)
+        self.refresh_bar()
+
     def refresh_bar(self) -> None:
         text = Text()
-        text.append("mlops-console ", style="bold")
+        if not self.trail:  # the breadcrumbs need the room
+            text.append("mlops-console ", style="bold")
         for index, (key, title) in enumerate(self.panes, 1):
-            label = f" {index} {title} "
+            # with breadcrumbs, the other panes are shown by their key alone: the crumbs need the room
+            label = f" {index} {title} " if key == self.active or not self.trail else f" {index} "
             text.append(label, style="reverse bold" if key == self.active else "")
         text.append(f"  ctx: {self.context}", style="bold")
         if self.read_only:
             text.append("  [read-only]", style="bold reverse")
+        if self.trail:
+            shown = [crumb if len(crumb) <= 16 else crumb[:15] + "…" for crumb in self.trail[-2:]]
+            more = "… › " if len(self.trail) > 2 else ""
+            text.append(f"  back: {more}{' › '.join(shown)}", style="italic")
         self.update(text)

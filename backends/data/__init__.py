@@ -9,6 +9,7 @@ package imports nothing else.
 from backends.data.contract import (
     CheckoutJournal as CheckoutJournal,
     CheckoutPlan as CheckoutPlan,
+    DataAtCommit as DataAtCommit,
     DataDiff as DataDiff,
     DatasetVersions as DatasetVersions,
     DataVersion as DataVersion,

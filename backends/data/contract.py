@@ -160,6 +160,17 @@ class DatasetVersions(Protocol):
 
 
 @runtime_checkable
+class DataAtCommit(Protocol):
+    """Optional: what an output's record held at any commit, also one that did not change it (a training run
+    records the commit it ran at, which is often a later one)."""
+
+    def md5_at(self, output: str, rev: str) -> str | None:
+        """The md5 the output's .dvc file (or dvc.lock) records at commit ``rev``; None when it records none there
+        (not tracked yet, unreadable). ``NotFound`` for a commit the repository does not have."""
+        ...
+
+
+@runtime_checkable
 class CheckoutJournal(Protocol):
     """Optional: a data backend that journals its checkouts, so that one cut short (the console killed, the
     machine down) is found at the next start and can be finished or put back."""

@@ -103,6 +103,9 @@ class DvcDatasets:
     def history(self, output: str) -> tuple[DataVersion, ...]:
         return dvc_history.history(self.ws, output)
 
+    def md5_at(self, output: str, rev: str) -> str | None:
+        return dvc_history.md5_at(self.ws, output, rev)
+
     def diff(self, output: str, rev: str) -> DataDiff:
         return dvc_diff.diff(self.ws, output, rev)
 

@@ -6,6 +6,7 @@ looked up in the cache and the default remote (a cloud remote in one batch, with
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 from datetime import datetime
@@ -13,7 +14,26 @@ from datetime import datetime
 from backends.data import DataVersion
 from backends.data.dvc_files import NULL_SHA, Entry, drop_unchanged, git_blob_sha
 from backends.data.dvc_workspace import Workspace
-from backends.errors import BackendError, BackendTimeout, NotConfigured
+from backends.errors import BackendError, BackendTimeout, NotConfigured, NotFound
+
+_COMMIT = re.compile(r"[0-9a-fA-F]{7,40}")
+
+
+def md5_at(ws: Workspace, output: str, rev: str) -> str | None:
+    """The md5 the output's record holds at commit ``rev`` (see DataAtCommit)."""
+    if not _COMMIT.fullmatch(rev):  # never handed to git as anything but a hash (no options, no ranges)
+        raise NotFound(f"{rev!r} is not a commit hash", endpoint=str(ws.root))
+    located = ws.locate(output)
+    if ws.git("cat-file", "-e", f"{rev}^{{commit}}", ok_codes=(0, 1, 128)).returncode != 0:
+        raise NotFound(f"no commit {rev[:12]} in this repository", endpoint=str(ws.root),
+                       hint="it may be on a branch that was not fetched")
+    shown = ws.git("show", f"{rev}:{ws.git_path(located.record)}", ok_codes=(0, 128))
+    if shown.returncode != 0:
+        return None  # the record did not exist at that commit
+    try:
+        return ws.entry_of(located, shown.stdout).md5
+    except ValueError:
+        return None
 
 
 def history(ws: Workspace, output: str) -> tuple[DataVersion, ...]:

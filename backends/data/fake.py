@@ -146,6 +146,11 @@ class FakeDatasets:
                 for i, v in enumerate(versions)
             )
 
+    def md5_at(self, output: str, rev: str) -> str | None:
+        """Only the commits of the history are known here."""
+        with self._lock:
+            return self._find(output)[self._index(output, rev)].md5
+
     def diff(self, output: str, rev: str) -> DataDiff:
         with self._lock:
             return self._diff(output, rev)

@@ -27,6 +27,7 @@ from widgets.typeahead import focus_for_typing
 if TYPE_CHECKING:
     from console.app import MlopsConsole
     from console.config import Context
+    from console.links import Ref
     from widgets.confirm import Choice
 
 log = logging.getLogger("mlops_console")
@@ -79,7 +80,13 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
     # Where focus goes when the pane is shown or rebuilt (Textual's AUTO_FOCUS): the pane's main table, never a
     # hidden text field (which would take every key the user types into a box nobody can see).
     AUTO_FOCUS: ClassVar[str | None] = "FastTable, DataTable"
-    BINDINGS = [Binding("r", "refresh", "Refresh", id="pane.refresh")]
+    BINDINGS = [
+        Binding("r", "refresh", "Refresh", id="pane.refresh"),
+        # links across the panes (console/linking.py)
+        Binding("L", "links", "Links", id="pane.links", show=False),  # in help; the footer keeps the pane's own keys
+        Binding("backspace", "link_back('backspace')", "Back (links)", id="pane.link_back", show=False),
+        Binding("alt+left", "link_back('alt+left')", "Back (links)", id="pane.link_back_alt", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.PANE}")
@@ -127,7 +134,9 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
     def compose(self) -> ComposeResult:
         # The backend is built after the first frame (building it imports its module), so the body
         # is composed first and replaced by the "not configured" text if building it fails.
-        yield PaneBar(list(PANES), self.PANE, self.settings.name, self.read_only, id="panebar")
+        bar = PaneBar(list(PANES), self.PANE, self.settings.name, self.read_only, id="panebar")
+        bar.trail = self.console_app.link_nav.crumbs()
+        yield bar
         if self._known_unconfigured():
             yield Static(self.not_configured_text(), id="not-configured", classes="not-configured")
         else:
@@ -217,8 +226,32 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
             self.reload()
 
     def action_refresh(self) -> None:
+        self.console_app.link_nav.refresh()
         if self.backend is not None:
             self.reload()
+
+    # -- links across the panes (console/linking.py) -------------------------------------------------------
+    def link_subject(self) -> Ref | None:
+        """The selected row, as the links name it; None: nothing here links elsewhere."""
+        return None
+
+    def link_hint(self) -> str:
+        """What `L` says when ``link_subject`` is None."""
+        return "L: select a row first (nothing selected here links elsewhere)"
+
+    def select_link(self, ref: Ref) -> None:
+        """Select the row ``ref`` names (once it is loaded, if it is not yet)."""
+        self.set_status(f"{ref.label}: this pane cannot select it", "warning")
+
+    def action_links(self) -> None:
+        from console.linking import open_menu
+
+        open_menu(self)
+
+    def action_link_back(self, key: str = "backspace") -> None:
+        from console.linking import go_back
+
+        go_back(self, key)
 
     # -- the `/` filter box: a pane yields Input(id="filter", classes="filter hidden") and overrides
     # filter_changed() to re-show its table (or, with FILTER_AS_YOU_TYPE off, filter_submitted()) -----

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the dataclasses arrive from the worker; importing them is l
         TrackedOutput,
         WorkspaceInfo,
     )
+    from console.links import Ref
 
 STATUS_STYLE = {  # by backends.data.OutputStatus value
     "in sync": "",
@@ -94,6 +95,7 @@ class DataScreen(PaneScreen[DatasetVersions]):
         self._last_result: tuple[str, str] | None = None  # an operation's outcome outlives the reload
         self._offering_recovery = False
         self.saves: list[SavedCopy] = []  # of this session, in every workspace it visited
+        self._link_target: tuple[str, str] | None = None  # (output, rev) a link asked for, until it is shown
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -252,6 +254,42 @@ class DataScreen(PaneScreen[DatasetVersions]):
             current = next((v for v in versions if v.is_current), None)
             where = f", checked out: {current.short}" if current else ", the workspace version is not committed"
             self.set_status(f"{self.selected_output}: {len(versions)} version(s){where}")
+        self._link_landed()
+
+    # -- links across the panes (console/linking.py) -------------------------------------------------------------
+    def link_subject(self) -> Ref | None:
+        from console.links import data_ref
+
+        output = self.selected_output_obj()
+        if output is None or not self.versions:
+            return None
+        version = self.selected_version()
+        if not self.query_one("#history", DataTable).has_focus:  # on the output's row: the version checked out
+            version = next((v for v in self.versions if v.is_current), version)
+        return data_ref(output.path, version) if version is not None and not version.error else None
+
+    def select_link(self, ref: Ref) -> None:
+        output, rev = ref.key[:2]
+        self._link_target = (output, rev)
+        if self.filter_text and output not in [o.path for o in self._visible_outputs()]:
+            self.action_clear_filter()
+        self.selected_output = output
+        if self.outputs:
+            self._fill_outputs()  # selects the output and loads its history, which selects the version
+
+    def _link_landed(self) -> None:
+        target = self._link_target
+        if target is None or target[0] != self.selected_output:
+            return
+        self._link_target = None
+        revs = [v.rev for v in self.versions]
+        if target[1] not in revs:
+            self.set_status(f"{target[0]}: version {target[1][:10]} is not in its history", "warning")
+            return
+        table = self.query_one("#history", DataTable)
+        table.move_cursor(row=revs.index(target[1]))
+        table.focus()
+        self.set_status(f"{target[0]} @ {target[1][:7]} (backspace: back)")
 
     # -- selection ---------------------------------------------------------------------------------------------
     def selected_output_obj(self) -> TrackedOutput | None:

@@ -97,3 +97,13 @@ def test_read_only_refuses():
         with pytest.raises(ReadOnly):
             call()
     assert [v.is_current for v in fake.history("data/demo.txt")] == [True, False, False]
+
+
+def test_md5_at_the_commits_of_the_history(fake):
+    from backends.data import DataAtCommit
+
+    assert isinstance(fake, DataAtCommit)
+    demo = fake.history("data/demo.txt")
+    assert [fake.md5_at("data/demo.txt", v.rev) for v in demo] == [v.md5 for v in demo]
+    with pytest.raises(NotFound):
+        fake.md5_at("data/demo.txt", "0" * 40)

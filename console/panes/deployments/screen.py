@@ -34,6 +34,7 @@ from backends.errors import BackendError, NotConfigured
 from backends.redact import redact
 from console.commands import Command
 from console.format import age
+from console.links import Ref
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from console.panes.deployments.views import PodsEventsView, RequestView
 from widgets.fast_table import FastTable
@@ -128,6 +129,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._problem: BaseException | None = None
         self._count_said: tuple[str, str] | None = None  # (suffix, text) of the last count on the status line
         self._notes: dict[str, None] = {}  # what this watch could not list (a kind not allowed), said once each
+        self._link_key: tuple[str, ...] | None = None  # the deployment a link asked for, until it is shown
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -349,6 +351,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._set_title()
         self._show_detail()
         self._recount()
+        self._link_landed()
 
     def _update_row(self, d: Deployment) -> bool:
         """Change one row in place; False when the table must be rebuilt instead."""
@@ -417,6 +420,35 @@ class DeploymentsScreen(PaneScreen[Deployments]):
             for c in d.conditions:
                 text.append(f"{c.type}={c.status} ", style="bold reverse" if c.status == "False" else "")
         detail.update(text)
+
+    # -- links across the panes (console/linking.py) -------------------------------------------------------------
+    def link_subject(self) -> Ref | None:
+        from console.links import deployment_ref
+
+        d = self.selected()
+        return deployment_ref(d) if d is not None else None
+
+    def select_link(self, ref: Ref) -> None:
+        key = tuple(ref.key)  # a Deployment.key
+        self._link_key = key
+        if not self.loaded:
+            return  # the first list selects it
+        if self.filter_text and key not in self._row_index:
+            self.action_clear_filter()
+        self._schedule_rebuild()
+
+    def _link_landed(self) -> None:
+        key = self._link_key
+        if key is None or not self.loaded:
+            return
+        self._link_key = None
+        if key not in self._row_index:
+            self.set_status(f"{key[1]} is not among the deployments shown ({self.scope_text()})", "warning")
+            return
+        table = self.query_one("#deployments", FastTable)
+        table.move_cursor(row=self._row_index[key])
+        table.focus()
+        self.set_status(f"{key[0]}/{key[1]} (backspace: back)")
 
     def action_cursor(self, where: str) -> None:
         table = self.query_one("#deployments", FastTable)

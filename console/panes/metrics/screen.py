@@ -24,6 +24,7 @@ from backends.metrics import WINDOWS, InstantResult, MetricsSource, RangeResult
 from backends.metrics.dashboards import Dashboard, ImportReport
 from console.commands import Command
 from console.history import History
+from console.links import SERVING_DASHBOARD, Ref
 from console.panes.base import PaneScreen, _hidden, describe_error
 from console.panes.metrics.alerts import alerts_view, targets_view
 from console.panes.metrics.dashboards import (
@@ -90,6 +91,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         self.completion = Completion(self, self._status)
         self._last_status: tuple[str, str] | None = None
         self._title_text = ""
+        self._linked: tuple[Ref, dict[str, str]] | None = None  # the deployment a link opened the dashboard for
 
     # -- layout ------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -482,6 +484,39 @@ class MetricsScreen(PaneScreen[MetricsSource]):
             out.append(f"{variable.name}=.*")
             out.extend(f"{variable.name}={v}" for v in self.variable_options.get(variable.name, ()))
         return out
+
+    # -- links across the panes (console/linking.py) -------------------------------------------------------------
+    def link_subject(self) -> Ref | None:
+        """The deployment the model-serving dashboard was opened for by a link, while it still shows it."""
+        if self._linked is None or self.dashboard is None or not self.dashboard.title.startswith(SERVING_DASHBOARD):
+            return None
+        ref, values = self._linked
+        if any(self.variables.get(k) != v for k, v in values.items()):
+            return None  # a variable was changed since: the charts are no longer that deployment's
+        return ref
+
+    def link_hint(self) -> str:
+        return "L: these charts are no deployment's (L on a deployment's row opens its metrics, linked)"
+
+    def select_link(self, ref: Ref) -> None:
+        nav = self.console_app.link_nav
+        self.call_backend("linkvars", nav.dashboard_values, ref, busy=f"matching {ref.key[1]} to its series",
+                          on_result=lambda answer: self.run_worker(self._open_linked(ref, *answer),
+                                                                   group="links", exit_on_error=False))
+
+    async def _open_linked(self, ref: Ref, values: dict[str, str], note: str) -> None:
+        if self.reports is None:
+            self.reports = self.api.dashboards()  # local files only: cheap
+        index = find_dashboard(self.reports, SERVING_DASHBOARD)
+        if index is None:
+            self.set_status("the built-in model-serving dashboard is not loaded", "error")
+            return
+        self.variables.update(values)
+        await self.open_dashboard(index)
+        self._linked = (ref, dict(values))
+        self.set_status(f"serving metrics of {ref.key[1]} (backspace: back)")
+        if note:  # the dashboard's own status follows with its first answer: this must outlast it
+            self.app.notify(note, title=ref.key[1], severity="warning", timeout=10)
 
     def command_alerts(self, _arg: str) -> None:
         self.action_alerts()

@@ -27,6 +27,7 @@ from backends.runs import (
 from console.calls import BUSY_DELAY
 from console.commands import Command
 from console.format import short_time
+from console.links import Ref
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from console.panes.runs.views import (
     MetricChartView,
@@ -130,6 +131,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         self._retry_timer: Timer | None = None
         self._picker: PickerView | None = None
         self._wanted: tuple[tuple[str, bool], str] | None = None  # sort and filter asked for, not yet answered
+        self._link_run: str | None = None  # the run a link asked for, until it is shown
 
     # -- layout ----------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -238,6 +240,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
             box.add_class("hidden")
         self.set_status(self._summary_text())
         self._maybe_prefetch()
+        self._link_landed()
 
     def _query_failed(self, query: RunQuery, error: BaseException) -> None:
         if isinstance(error, InvalidQuery):
@@ -586,6 +589,54 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         api = self.api
         many = api.metric_histories if isinstance(api, SampledHistories) else None
         self.app.push_screen(MetricChartView(runs, keys, key, api.metric_history, load_many=many))
+
+    # -- links across the panes (console/linking.py) -------------------------------------------------------------
+    def link_subject(self) -> Ref | None:
+        from console.links import run_ref
+
+        run = self.selected_run()
+        return run_ref(run) if run is not None else None
+
+    def select_link(self, ref: Ref) -> None:
+        if ref.kind == "model":
+            name, version = ref.key[:2]
+            self.app.push_screen(RegistryView(self.api.list_registered_models, self.api.model_versions,
+                                              initial=(name, version)), self._registry_chosen)
+            return
+        run_id, experiment_id = ref.key[:2]
+        self._link_run = run_id
+        if any(r.run_id == run_id for r in self.runs):
+            self._link_landed()
+            return
+        if experiment_id not in self.experiment_ids:
+            self.experiment_ids = (experiment_id,)
+            self.marked.clear()
+        if self.console_app.backends.peek(self.PANE) is not None:  # else the first load asks for it
+            self._request(filter_text="")
+
+    def _link_landed(self) -> None:
+        run_id = self._link_run
+        if run_id is None:
+            return
+        ids = [r.run_id for r in self.runs]
+        if run_id not in ids:
+            if self.filter_text != f"attributes.run_id = '{run_id}'":  # beyond the first page: ask for it alone
+                self._request(filter_text=f"attributes.run_id = '{run_id}'")
+            else:
+                self._link_run = None
+                self.set_status(f"run {run_id[:12]} is not in experiment(s) {', '.join(self.experiment_ids)}",
+                                "warning")
+            return
+        self._link_run = None
+        table = self.query_one("#runs", FastTable)
+        table.move_cursor(row=ids.index(run_id))
+        table.focus()
+        run = self.runs[ids.index(run_id)]
+        self.set_status(f"run {run.run_name or run_id[:12]} (backspace: back)")
+
+    def _registry_chosen(self, run_id: str | None) -> None:
+        if run_id:
+            self.open_run(run_id)
 
     # -- run detail, registry ---------------------------------------------------------------------------------------
     def open_run(self, run_id: str) -> None:

@@ -297,12 +297,15 @@ class RegistryView(CallsBackend, Dialog[str | None]):
     RegistryView #models { height: 1fr; }
     RegistryView #versions { height: 2fr; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="registry.close")]
+    BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="registry.close"),
+                Binding("L", "links", "Links", id="registry.links")]
 
     def __init__(self, list_models: Callable[[], tuple[RegisteredModel, ...]],
-                 list_versions: Callable[[str], tuple[ModelVersion, ...]]) -> None:
+                 list_versions: Callable[[str], tuple[ModelVersion, ...]],
+                 initial: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.list_models, self.list_versions = list_models, list_versions
+        self.initial = initial  # (model, version) to select once listed (a link followed here)
         self.models: tuple[RegisteredModel, ...] = ()
         self.versions: tuple[ModelVersion, ...] = ()
         self.model_name: str | None = None
@@ -313,8 +316,8 @@ class RegistryView(CallsBackend, Dialog[str | None]):
             yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
             yield Label("Versions", classes="title", id="versions-title")
             yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
-            yield Label("tab: models/versions   enter on a version: open its source run   escape: close",
-                        id="hint")
+            yield Label("tab: models/versions   enter on a version: open its source run   L: its links   "
+                        "escape: close", id="hint")
 
     def on_mount(self) -> None:
         self.query_one("#models", DataTable).add_columns("name", "latest", "aliases", "updated", "description")
@@ -345,7 +348,11 @@ class RegistryView(CallsBackend, Dialog[str | None]):
                 table.add_row(m.name, ", ".join(f"v{v}" for v in m.latest_versions) or "-", aliases,
                               short_time(m.updated), m.description or "", key=m.name)
             self.query_one("#models-title", Label).update(f"Registered models ({len(self.models)})")
-            if self.models:
+            names = [m.name for m in self.models]
+            if self.initial and self.initial[0] in names:
+                table.move_cursor(row=names.index(self.initial[0]))
+                self._show_versions(self.initial[0])
+            elif self.models:
                 self._show_versions(self.models[0].name)
         elif what.startswith("versions:") and what[len("versions:"):] == self.model_name:
             self.versions = result
@@ -357,6 +364,11 @@ class RegistryView(CallsBackend, Dialog[str | None]):
                               key=v.version)
             self.query_one("#versions-title", Label).update(
                 f"Versions of {self.model_name} ({len(self.versions)})")
+            numbers = [v.version for v in self.versions]
+            if self.initial and self.initial[0] == self.model_name and self.initial[1] in numbers:
+                table.move_cursor(row=numbers.index(self.initial[1]))
+                table.focus()
+                self.initial = None
 
     def _show_versions(self, name: str) -> None:
         if name == self.model_name:
@@ -373,6 +385,21 @@ class RegistryView(CallsBackend, Dialog[str | None]):
     @on(DataTable.RowSelected, "#models")
     def _model_selected(self, event: DataTable.RowSelected) -> None:
         self.query_one("#versions", DataTable).focus()
+
+    def action_links(self) -> None:
+        """`L` on a version: the links menu of the pane underneath, for that version."""
+        from console.linking import open_menu
+        from console.links import model_ref
+
+        table = self.query_one("#versions", DataTable)
+        row = table.cursor_row
+        if not self.versions or not 0 <= row < len(self.versions):
+            self.query_one("#hint", Label).update("L: choose a version first (tab moves to the versions)")
+            return
+        pane = self.app.current_pane()  # type: ignore[attr-defined]  # the console's app
+        self.dismiss(None)
+        if pane is not None:
+            open_menu(pane, model_ref(self.versions[row]))
 
     @on(DataTable.RowSelected, "#versions")
     def _version_selected(self, event: DataTable.RowSelected) -> None:

@@ -1,0 +1,546 @@
+"""Links across the panes: which data version a run trained on, which runs a data version trained, which registered
+model versions a run became, which deployments serve them, and where their serving metrics are.
+
+Everything is asked of the four backends through their contracts (any of them may be missing) and kept until
+:meth:`Links.refresh`. A link is only made on evidence the systems recorded, and each link says what that evidence
+is; where there is none, a note says so ("no data version recorded for this run") instead of a guess.
+
+Plain Python: called from worker threads (every method may block), no Textual.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from backends.data.contract import DataAtCommit, DatasetVersions, DataVersion
+from backends.deployments.contract import Deployment, Deployments
+from backends.errors import BackendError, NotFound
+from backends.metrics.contract import MetricsSource
+from backends.runs.contract import ExperimentRuns, ModelVersion, RunQuery, RunSummary
+
+#: kinds of thing a link points at, and the pane each one is shown in
+PANE_OF = {"data": "data", "run": "runs", "model": "runs", "deployment": "deployments", "metrics": "metrics"}
+#: the most runs read to find those trained on a data version (newest first): more is said, not hidden
+RUN_CAP = 2000
+#: the run tags the console reads as data evidence (as the demo's training writes them)
+TAG_MD5, TAG_COMMIT, TAG_VERSION, TAG_SOURCE_COMMIT = (
+    "data.dvc_md5", "data.git_commit", "data.version", "mlflow.source.git.commit")
+_DVC_TAG = re.compile(r"^dvc\.(?P<path>.+)\.md5$")  # dvc.<path>.md5
+SERVING_DASHBOARD = "Model serving"  # the built-in dashboard's title starts so
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One thing a pane shows as a row. ``key``: data (output, rev), run (run_id, experiment_id), model (name,
+    version), deployment and metrics (namespace, name)."""
+
+    kind: str
+    key: tuple[str, ...]
+    label: str
+
+    @property
+    def pane(self) -> str:
+        return PANE_OF[self.kind]
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a row links to and why; ``target`` None: what is (not) known, said as a note."""
+
+    relation: str  # "trained on", "trained", "registered as", "from run", "served by", "serves", "metrics"
+    target: Ref | None
+    evidence: str
+
+
+def data_ref(output: str, version: DataVersion) -> Ref:
+    return Ref("data", (output, version.rev), f"{output}@{version.short}")
+
+
+def run_ref(run: RunSummary) -> Ref:
+    return Ref("run", (run.run_id, run.experiment_id), run.run_name or run.run_id[:12])
+
+
+def model_ref(version: ModelVersion) -> Ref:
+    aliases = "".join(f" @{a}" for a in version.aliases)
+    return Ref("model", (version.name, version.version), f"{version.name} v{version.version}{aliases}")
+
+
+def deployment_ref(d: Deployment) -> Ref:
+    return Ref("deployment", d.key, d.name)  # (namespace, name), and the kind when it is not a SeldonDeployment
+
+
+def metrics_ref(d: Deployment) -> Ref:
+    return Ref("metrics", (d.namespace, d.name), f"metrics of {d.name}")
+
+
+def _same_commit(a: str, b: str) -> bool:
+    """Full or abbreviated hashes of one commit (at least 7 hex digits in common)."""
+    a, b = a.strip().lower(), b.strip().lower()
+    return len(a) >= 7 and len(b) >= 7 and (a.startswith(b) or b.startswith(a))
+
+
+def _short(text: str, n: int = 12) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+@dataclass(frozen=True)
+class ServingNow:
+    """The serving metrics of one deployment now, from the built-in dashboard's queries (None: no sample)."""
+
+    deployment: str
+    request_rate: float | None = None
+    p95_latency: float | None = None
+    error_ratio: float | None = None
+    note: str = ""  # how the deployment was matched to the series, or why nothing could be read
+
+
+@dataclass
+class Trace:
+    """The chain of one run / model version / deployment, as far as the evidence goes."""
+
+    subject: str
+    data: list[tuple[str, DataVersion, str]] = field(default_factory=list)  # (output, version, evidence)
+    run: RunSummary | None = None
+    versions: list[ModelVersion] = field(default_factory=list)
+    deployments: list[tuple[Deployment, str]] = field(default_factory=list)  # (deployment, evidence)
+    serving: list[ServingNow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+T = TypeVar("T")
+
+
+class Links:
+    """The resolver; build one per context with whichever backends could be built."""
+
+    def __init__(self, data: DatasetVersions | None = None, runs: ExperimentRuns | None = None,
+                 deployments: Deployments | None = None, metrics: MetricsSource | None = None) -> None:
+        self.data, self.runs, self.deployments, self.metrics = data, runs, deployments, metrics
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Forget what was read: the next question asks the backends again."""
+        with self._lock:
+            self._cache.clear()
+
+    def _cached(self, key: str, read: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = read()
+        with self._lock:
+            self._cache.setdefault(key, value)
+            return self._cache[key]
+
+    # -- what the backends hold (cached) ------------------------------------------------------------------------
+    def data_versions(self) -> tuple[tuple[str, DataVersion], ...]:
+        """Every version of every tracked output: (output path, version)."""
+        def read() -> tuple[tuple[str, DataVersion], ...]:
+            if self.data is None:
+                return ()
+            out: list[tuple[str, DataVersion]] = []
+            for output in self.data.outputs():
+                out.extend((output.path, v) for v in self.data.history(output.path) if not v.deleted)
+            return tuple(out)
+
+        return self._cached("data", read)
+
+    def all_runs(self) -> tuple[tuple[RunSummary, ...], bool]:
+        """The runs of every experiment (newest first, up to :data:`RUN_CAP`) and whether there were more."""
+        def read() -> tuple[tuple[RunSummary, ...], bool]:
+            if self.runs is None:
+                return (), False
+            ids = tuple(e.experiment_id for e in self.runs.list_experiments() if e.lifecycle_stage == "active")
+            if not ids:
+                return (), False
+            query = RunQuery(ids, page_size=min(RUN_CAP, 1000))
+            runs: list[RunSummary] = []
+            token: str | None = None
+            while True:
+                page = self.runs.search_runs(query, token)
+                runs.extend(page.runs)
+                token = page.next_token
+                if not token or len(runs) >= RUN_CAP:
+                    return tuple(runs[:RUN_CAP]), bool(token) or len(runs) > RUN_CAP
+
+        return self._cached("runs", read)
+
+    def model_versions(self) -> tuple[ModelVersion, ...]:
+        def read() -> tuple[ModelVersion, ...]:
+            if self.runs is None:
+                return ()
+            out: list[ModelVersion] = []
+            for model in self.runs.list_registered_models():
+                out.extend(self.runs.model_versions(model.name))
+            return tuple(out)
+
+        return self._cached("models", read)
+
+    def deployment_list(self) -> tuple[Deployment, ...]:
+        def read() -> tuple[Deployment, ...]:
+            return () if self.deployments is None else self.deployments.list_deployments().items
+
+        return self._cached("deployments", read)
+
+    def md5_at(self, output: str, commit: str) -> str | None:
+        """The output's md5 at a commit a run recorded (None: not known there, or no such commit here)."""
+        data = self.data
+        if not isinstance(data, DataAtCommit):
+            return None
+
+        def read() -> str | None:
+            try:
+                return data.md5_at(output, commit)
+            except BackendError:
+                return None  # a commit this clone does not have: no evidence either way
+
+        return self._cached(f"md5_at:{output}:{commit}", read)
+
+    def run(self, run_id: str) -> RunSummary | None:
+        known = next((r for r in self.all_runs()[0] if r.run_id == run_id), None)
+        runs = self.runs
+        if known is not None or runs is None:
+            return known
+
+        def read() -> RunSummary | None:
+            try:
+                return runs.get_run(run_id).summary
+            except NotFound:
+                return None
+
+        return self._cached(f"run:{run_id}", read)
+
+    # -- run <-> data ------------------------------------------------------------------------------------------
+    def _data_evidence(self, run: RunSummary, output: str, version: DataVersion,
+                       datasets: Sequence[Any] = ()) -> list[str]:
+        """What the run recorded that names this version (empty: nothing does)."""
+        why: list[str] = []
+        md5 = version.md5 or ""
+        md5_tags = [key for key, value in run.tags if md5 and value == md5 and (
+            key == TAG_MD5 or ((m := _DVC_TAG.match(key)) is not None and m.group("path") == output))]
+        if md5_tags:
+            why.append(f"tag {', '.join(md5_tags)} = {md5[:8]}… is its .dvc md5")
+        commit_tags = [key for key in (TAG_COMMIT, TAG_SOURCE_COMMIT)
+                       if (value := run.tag(key)) and _same_commit(value, version.rev)]
+        if commit_tags:
+            why.append(f"tag {', '.join(commit_tags)} = {version.short} is its commit")
+        else:  # a later commit that left the data as it was: what its .dvc file records
+            for key in (TAG_COMMIT, TAG_SOURCE_COMMIT):
+                value = run.tag(key)
+                if value and md5 and self.md5_at(output, value) == md5:
+                    why.append(f"tag {key} = {value[:7]}, a commit whose .dvc file records this version's md5")
+                    break
+        for ds in datasets:
+            digest = str(getattr(ds, "digest", "") or "")
+            if md5 and len(digest) >= 8 and md5.startswith(digest.lower()):
+                why.append(f"MLflow dataset input {ds.name!r} has digest {digest}, its md5")
+        return why
+
+    def run_data(self, run_id: str) -> list[Link]:
+        """The data version(s) a run trained on, each with its evidence; or one note saying why none is known."""
+        run = self.run(run_id)
+        if run is None:
+            return [Link("trained on", None, f"no run {run_id} in the tracking store")]
+        datasets: tuple[Any, ...] = ()
+        if self.runs is not None:
+            datasets = self._cached(f"datasets:{run_id}", lambda: self.runs.get_run(run_id).datasets
+                                    if self.runs else ())
+        links = []
+        for output, version in self.data_versions():
+            why = self._data_evidence(run, output, version, datasets)
+            if why:
+                label = run.tag(TAG_VERSION)
+                ref = data_ref(output, version)
+                if label:
+                    ref = Ref("data", ref.key, f"{ref.label} ({label})")
+                links.append(Link("trained on", ref, "; ".join(why)))
+        if links:
+            return links
+        recorded = [f"{k} = {_short(v)}" for k, v in run.tags
+                    if k in (TAG_MD5, TAG_COMMIT, TAG_VERSION, TAG_SOURCE_COMMIT) or _DVC_TAG.match(k)]
+        recorded += [f"dataset input {ds.name!r} (digest {ds.digest or '-'})" for ds in datasets]
+        if not recorded:
+            return [Link("trained on", None, "no data version recorded for this run (no data.* or dvc.*.md5 tags, "
+                                             "no source git commit, no dataset inputs)")]
+        where = "no tracked output" if self.data is None else "no version of a tracked output"
+        return [Link("trained on", None, f"the run records {', '.join(recorded)}, but {where} matches it")]
+
+    def data_runs(self, output: str, rev: str) -> list[Link]:
+        """The runs trained on one data version (from the runs' own tags)."""
+        version = next((v for o, v in self.data_versions() if o == output and v.rev == rev), None)
+        if version is None:
+            return [Link("trained", None, f"no version {rev[:10]} of {output} in the workspace's history")]
+        runs, more = self.all_runs()
+        links = []
+        for run in runs:
+            why = self._data_evidence(run, output, version)
+            if why:
+                links.append(Link("trained", run_ref(run), "; ".join(why)))
+        if not links:
+            searched = f"the {len(runs)} newest runs" if more else f"{len(runs)} run(s)"
+            links.append(Link("trained", None, f"no run records this version ({searched} read; a run names its data "
+                                               f"with tags {TAG_MD5}, {TAG_COMMIT} or {TAG_SOURCE_COMMIT})"))
+        elif more:
+            links.append(Link("trained", None, f"only the {len(runs)} newest runs were read"))
+        return links
+
+    # -- run <-> registry ---------------------------------------------------------------------------------------
+    def run_models(self, run_id: str) -> list[Link]:
+        links = [Link("registered as", model_ref(v), "the registered version's source run is this run")
+                 for v in self.model_versions() if v.run_id == run_id]
+        return links or [Link("registered as", None, "no registered model version comes from this run")]
+
+    def model_run(self, name: str, version: str) -> list[Link]:
+        mv = self._model_version(name, version)
+        if mv is None:
+            return [Link("from run", None, f"no version {version} of model {name} in the registry")]
+        if not mv.run_id:
+            return [Link("from run", None, f"{name} v{version} records no source run")]
+        run = self.run(mv.run_id)
+        if run is None:
+            return [Link("from run", None, f"{name} v{version} names run {mv.run_id}, which the store no longer has")]
+        return [Link("from run", run_ref(run), "the registry records it as this version's source run")]
+
+    def _model_version(self, name: str, version: str) -> ModelVersion | None:
+        return next((v for v in self.model_versions() if v.name == name and v.version == version), None)
+
+    # -- deployments ---------------------------------------------------------------------------------------------
+    def resolve_uri(self, uri: str) -> tuple[list[ModelVersion], str | None, str]:
+        """What a deployment's model URI names: (registered versions, run id, evidence); nothing known: ([], None,
+        why)."""
+        uri = uri.strip()
+        if not uri:
+            return [], None, "no model URI"
+        if uri.startswith("models:/"):
+            ref = uri[len("models:/"):].strip("/")
+            name, at, alias = ref.partition("@")
+            if at:
+                found = [v for v in self.model_versions() if v.name == name and alias in v.aliases]
+                if not found:
+                    return [], None, f"{uri}: the registry has no alias @{alias} on model {name}"
+                return found, found[0].run_id, f"{uri}: @{alias} points at v{found[0].version} in the registry now"
+            name, _, rest = ref.partition("/")
+            rest = rest.split("/", 1)[0]
+            if rest.isdigit():
+                found = [v for v in self.model_versions() if v.name == name and v.version == rest]
+            else:  # a stage: its latest version
+                staged = [v for v in self.model_versions() if v.name == name and v.stage.lower() == rest.lower()]
+                found = sorted(staged, key=lambda v: int(v.version) if v.version.isdigit() else 0)[-1:]
+            if not found:
+                return [], None, f"{uri}: the registry has no such version of {name}"
+            return found, found[0].run_id, f"{uri}: version {found[0].version} in the registry"
+        if uri.startswith("runs:/"):
+            run_id = uri[len("runs:/"):].strip("/").split("/", 1)[0]
+            return [v for v in self.model_versions() if v.run_id == run_id], run_id, f"{uri} names the run"
+        bare = uri.rstrip("/")
+        same = [v for v in self.model_versions() if v.source and v.source.rstrip("/") == bare]
+        if same:
+            return same, same[0].run_id, f"{uri} is the registered version's source"
+        parts = set(re.split(r"[/:]", bare))
+        for run in self.all_runs()[0]:
+            if run.run_id in parts:
+                versions = [v for v in self.model_versions() if v.run_id == run.run_id]
+                return versions, run.run_id, f"{uri} is an artifact path of run {run.run_id[:12]}"
+        return [], None, f"{uri} is neither a registry URI nor an artifact path of a known run"
+
+    def deployment_models(self, namespace: str, name: str) -> list[Link]:
+        d = self._deployment(namespace, name)
+        if d is None:
+            return [Link("serves", None, f"no deployment {name} in {namespace or 'any namespace'}")]
+        links: list[Link] = []
+        uris = [p.model_uri for p in d.predictors if p.model_uri]
+        if not uris:
+            return [Link("serves", None, f"{name} records no model URI (image {d.model_text or '-'})"),
+                    Link("metrics", metrics_ref(d), "the model-serving dashboard for this deployment")]
+        for uri in dict.fromkeys(uris):
+            versions, run_id, why = self.resolve_uri(uri)
+            links.extend(Link("serves", model_ref(v), why) for v in versions)
+            run = self.run(run_id) if run_id else None
+            if run is not None:
+                links.append(Link("serves a model of run", run_ref(run), why))
+            if not versions and run is None:
+                links.append(Link("serves", None, why))
+        links.append(Link("metrics", metrics_ref(d), "the model-serving dashboard for this deployment"))
+        return links
+
+    def _deployment(self, namespace: str, name: str) -> Deployment | None:
+        return next((d for d in self.deployment_list() if d.name == name and d.namespace == namespace), None)
+
+    def serving(self, *, run_id: str | None = None, model: tuple[str, str] | None = None) -> list[Link]:
+        """The deployments whose model URI resolves to this run or registered version."""
+        links = []
+        for d in self.deployment_list():
+            for uri in dict.fromkeys(p.model_uri for p in d.predictors if p.model_uri):
+                versions, uri_run, why = self.resolve_uri(uri)
+                hit = (model is not None and any((v.name, v.version) == model for v in versions)) or (
+                    run_id is not None and uri_run == run_id)
+                if hit:
+                    links.append(Link("served by", deployment_ref(d), f"{why} ({d.state})"))
+                    break
+        return links or [Link("served by", None, "no deployment's model URI resolves to it")]
+
+    # -- one row's links --------------------------------------------------------------------------------------------
+    def links_of(self, ref: Ref) -> list[Link]:
+        if ref.kind == "data":
+            return self.data_runs(*ref.key[:2])
+        if ref.kind == "run":
+            run_id = ref.key[0]
+            return self.run_data(run_id) + self.run_models(run_id) + self.serving(run_id=run_id)
+        if ref.kind == "model":
+            name, version = ref.key[:2]
+            return self.model_run(name, version) + self.serving(model=(name, version))
+        if ref.kind == "deployment":
+            return self.deployment_models(*ref.key[:2])
+        if ref.kind == "metrics":  # the charts of one deployment: the deployment itself first
+            d = self._deployment(*ref.key[:2])
+            if d is None:
+                return [Link("deployment", None, f"no deployment {ref.key[1]} any more")]
+            return [Link("deployment", deployment_ref(d), "the deployment these charts were opened for"),
+                    *(link for link in self.deployment_models(*ref.key[:2]) if link.relation != "metrics")]
+        return []
+
+    # -- :trace ---------------------------------------------------------------------------------------------------
+    def trace(self, spec: str, now: datetime | None = None) -> Trace:
+        """The chain of ``RUN_ID``, ``MODEL@ALIAS`` / ``MODEL/N`` or a deployment name (``NAMESPACE/NAME`` too)."""
+        spec = spec.strip()
+        trace = Trace(spec)
+        run_id: str | None = None
+        deployments = [d for d in self.deployment_list() if spec in (d.name, f"{d.namespace}/{d.name}")]
+        if deployments:
+            d = deployments[0]
+            trace.subject = f"deployment {d.name}"
+            for uri in dict.fromkeys(p.model_uri for p in d.predictors if p.model_uri):
+                versions, run_id, why = self.resolve_uri(uri)
+                trace.versions.extend(versions)
+                if not versions and run_id is None:
+                    trace.notes.append(why)
+            if not any(p.model_uri for p in d.predictors):
+                trace.notes.append(f"{d.name} records no model URI: the chain stops here")
+        elif "@" in spec or (spec.count("/") == 1 and not spec.startswith("runs:")):
+            uri = spec if spec.startswith("models:/") else f"models:/{spec}"
+            versions, run_id, why = self.resolve_uri(uri)
+            trace.subject = f"model {spec}"
+            trace.versions.extend(versions)
+            if not versions:
+                trace.notes.append(why)
+        else:
+            run_id = spec.removeprefix("runs:/").split("/", 1)[0]
+            matches = [r for r in self.all_runs()[0] if r.run_id.startswith(run_id)] if len(run_id) >= 6 else []
+            if len(matches) == 1:
+                run_id = matches[0].run_id
+            trace.subject = f"run {run_id[:12]}"
+            trace.versions.extend(v for v in self.model_versions() if v.run_id == run_id)
+        if run_id:
+            trace.run = self.run(run_id)
+            if trace.run is None and not trace.versions and not deployments:
+                trace.notes.append(f"{spec!r} is not a deployment, a MODEL@ALIAS or MODEL/N, or a run id of the "
+                                   "tracking store")
+            elif trace.run is None:
+                trace.notes.append(f"no run {run_id} in the tracking store")
+        if trace.run is not None:
+            for link in self.run_data(trace.run.run_id):
+                if link.target is None:
+                    trace.notes.append(link.evidence)
+                    continue
+                output, rev = link.target.key[:2]
+                found = next(v for o, v in self.data_versions() if o == output and v.rev == rev)
+                trace.data.append((output, found, link.evidence))
+        seen: set[tuple[str, ...]] = set(d.key for d, _ in trace.deployments)
+        if deployments:
+            trace.deployments.append((deployments[0], "the deployment asked for"))
+            seen.add(deployments[0].key)
+        serving = [link for mv in trace.versions for link in self.serving(model=(mv.name, mv.version))]
+        if trace.run is not None:
+            serving += self.serving(run_id=trace.run.run_id)
+        for link in serving:
+            served = self._deployment(*link.target.key[:2]) if link.target else None
+            if served is not None and served.key not in seen:
+                seen.add(served.key)
+                trace.deployments.append((served, link.evidence))
+        if not trace.deployments:
+            trace.notes.append("no deployment serves it")
+        trace.serving = [self.serving_now(d, now) for d, _ in trace.deployments]
+        return trace
+
+    # -- serving metrics -------------------------------------------------------------------------------------------
+    def dashboard_values(self, d: Deployment) -> tuple[dict[str, str], str]:
+        """The model-serving dashboard's variables for one deployment, and how they were chosen: its name and
+        namespace where the metrics carry them as labels, else every series (said)."""
+        from backends.metrics.dashboards import parse_label_values
+
+        board = self.serving_dashboard()
+        values: dict[str, str] = {}
+        missing: list[str] = []
+        if board is None or self.metrics is None:
+            return {"deployment": re.escape(d.name), "namespace": re.escape(d.namespace) or ".*"}, ""
+        for variable in board.variables:
+            want = {"deployment": d.name, "namespace": d.namespace}.get(variable.name)
+            if want is None:
+                continue
+            parsed = parse_label_values(variable.query) if variable.query else None
+            known: tuple[str, ...] = ()
+            if parsed is not None:
+                metric, label = parsed
+                known = self._cached(f"labels:{variable.query}", partial(self.metrics.label_values, label, metric))
+            if want and want in known:
+                values[variable.name] = re.escape(want)
+            else:
+                values[variable.name] = ".*"
+                missing.append(f"{variable.name}={want or '-'}")
+        note = (f"no serving series are labelled {', '.join(missing)}: the dashboard shows every model server"
+                if missing else "")
+        return values, note
+
+    def serving_dashboard(self) -> Any:
+        if self.metrics is None:
+            return None
+
+        def read() -> Any:
+            assert self.metrics is not None
+            for report in self.metrics.dashboards():
+                if report.dashboard is not None and report.dashboard.title.startswith(SERVING_DASHBOARD):
+                    return report.dashboard
+            return None
+
+        return self._cached("dashboard", read)
+
+    def serving_now(self, d: Deployment, now: datetime | None = None) -> ServingNow:
+        from backends.metrics.dashboards import expand
+
+        board = self.serving_dashboard()
+        if board is None:
+            return ServingNow(d.name, note="no metrics backend" if self.metrics is None
+                              else "the built-in model-serving dashboard is not loaded")
+        values, note = self.dashboard_values(d)
+        exprs: dict[str, str] = {}
+        for panel in board.panels:
+            for target in panel.targets:
+                if panel.title.startswith("Traffic") and "rate" not in exprs:
+                    exprs["rate"] = target.expr
+                elif panel.title.startswith("Latency") and target.legend == "p95":
+                    exprs["p95"] = target.expr
+                elif panel.title.startswith("Errors") and "errors" not in exprs:
+                    exprs["errors"] = target.expr
+        got: dict[str, float | None] = {}
+        problems: list[str] = []
+        assert self.metrics is not None  # a dashboard was found through it
+        for key, expr in exprs.items():
+            try:
+                result = self.metrics.instant_query(expand(expr, values, step=15.0), now or datetime.now(UTC))
+            except BackendError as exc:
+                problems.append(f"{key}: {exc}")
+                got[key] = None
+                continue
+            numbers = [s.value for s in result.samples if not math.isnan(s.value)]
+            got[key] = sum(numbers) if numbers else None
+        if problems:
+            note = "; ".join(filter(None, [note, *problems]))
+        return ServingNow(d.name, got.get("rate"), got.get("p95"), got.get("errors"), note)

@@ -1,0 +1,283 @@
+"""Links across the panes on the demo's real, linked systems: its DVC data versions, the 21 runs tagged with them,
+the registered `diabetes` versions with `champion`, the two model servers serving `models:/diabetes@champion`, and
+Prometheus scraping MLServer.
+
+This module's name sorts before test_demo.py on purpose: that module stops the session's demo stack at its end."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import time
+
+import httpx
+import pytest
+from rich.console import Console
+
+from backends.registry import create
+from console.demo import train as training, workspace as ws
+from console.links import Links, Ref
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def links(built_demo):
+    s = built_demo.settings
+    deployments = create("deployments", "endpoints", s)
+    try:
+        yield Links(create("data", "dvc", s), create("runs", "mlflow", s), deployments,
+                    create("metrics", "prometheus", s))
+    finally:
+        deployments.close()
+
+
+def _trained(built_demo) -> dict:
+    return json.loads(training.result_file(built_demo.workspace).read_text())
+
+
+def test_run_and_data_version_link_both_ways(built_demo, links):
+    versions = {v.tag: v for v in ws.versions(built_demo.workspace)}
+    runs = _trained(built_demo)["runs"]
+    for run in runs[::7]:  # one run of each data version
+        found = links.run_data(run["run_id"])
+        version = versions[run["version"]]
+        assert [link.target.key for link in found if link.target] == [(ws.DATA_FILE, version.commit)], found
+        assert "data.dvc_md5" in found[0].evidence and "data.git_commit" in found[0].evidence
+        assert run["version"] in found[0].target.label
+        back = links.data_runs(ws.DATA_FILE, version.commit)
+        expected = {r["run_id"] for r in runs if r["version"] == run["version"]}
+        assert {link.target.key[0] for link in back if link.target} == expected
+        assert all(link.target.pane == "runs" for link in back)
+
+
+def test_registered_versions_and_their_deployments(built_demo, links):
+    trained = _trained(built_demo)
+    champion = trained["champion"]
+    models = links.run_models(champion["run_id"])
+    assert [link.target.key for link in models if link.target] == [(training.MODEL_NAME, champion["model_version"])]
+    assert "@champion" in models[0].target.label
+    assert links.model_run(training.MODEL_NAME, champion["model_version"])[0].target.key[0] == champion["run_id"]
+    served = links.serving(model=(training.MODEL_NAME, champion["model_version"]))
+    assert {link.target.key[1] for link in served if link.target} == {"diabetes-v2", "diabetes-mlflow"}
+    assert "@champion points at v" + champion["model_version"] in served[0].evidence
+    # a version that is not the champion is served by nothing, and says so
+    other = next(r for r in trained["runs"] if r.get("model_version") and r["run_id"] != champion["run_id"])
+    assert [link.target for link in links.serving(run_id=other["run_id"])] == [None]
+    # the deployment's own menu: the version it serves, its run, its metrics
+    d = next(d for d in links.deployment_list() if d.name == "diabetes-v2")
+    menu = links.links_of(Ref("deployment", d.key, d.name))
+    kinds = {link.target.kind: link.target.key for link in menu if link.target}
+    assert kinds["model"] == (training.MODEL_NAME, champion["model_version"])
+    assert kinds["run"][0] == champion["run_id"]
+    assert kinds["metrics"] == d.key
+
+
+def test_trace_shows_the_chain_end_to_end(built_demo, links):
+    champion = _trained(built_demo)["champion"]
+    version = next(v for v in ws.versions(built_demo.workspace) if v.tag == champion["version"])
+    for spec in (f"{training.MODEL_NAME}@{training.ALIAS}", champion["run_id"], "diabetes-v2"):
+        trace = links.trace(spec)
+        assert [(o, v.rev) for o, v, _ in trace.data] == [(ws.DATA_FILE, version.commit)], spec
+        assert trace.data[0][1].in_cache is not None
+        assert trace.run is not None and trace.run.run_id == champion["run_id"]
+        assert [v.version for v in trace.versions] == [champion["model_version"]]
+        assert {d.name for d, _ in trace.deployments} == {"diabetes-v2", "diabetes-mlflow"}
+    # MLServer's series carry no deployment label in the demo (it is scraped directly): said, not guessed
+    deadline = time.monotonic() + 120
+    while True:
+        links.refresh()
+        trace = links.trace("diabetes-v2")
+        now = next(s for s in trace.serving if s.deployment == "diabetes-v2")
+        if now.request_rate or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert now.request_rate and now.request_rate > 0, now
+    assert now.p95_latency is not None and now.p95_latency > 0
+    assert now.error_ratio is not None and 0 <= now.error_ratio < 1
+    assert "no serving series are labelled deployment=diabetes-v2" in now.note
+
+
+def test_a_run_without_data_tags_says_so(built_demo, links):
+    api = f"{built_demo.settings['mlflow_uri']}/api/2.0/mlflow"
+    with httpx.Client(timeout=30) as http:
+        experiment = http.post(f"{api}/experiments/create", json={"name": "untagged"}).json()["experiment_id"]
+        run_id = http.post(f"{api}/runs/create", json={"experiment_id": experiment}).json()["run"]["info"]["run_id"]
+        # deleted again: the Runs pane of the demo test that follows opens the experiment written to last
+        http.post(f"{api}/experiments/delete", json={"experiment_id": experiment}).raise_for_status()
+    found = links.run_data(run_id)
+    assert [link.target for link in found] == [None]
+    assert found[0].evidence.startswith("no data version recorded for this run")
+    trace = links.trace(run_id)
+    assert trace.data == [] and any("no data version recorded" in n for n in trace.notes)
+    assert any("no deployment" in n for n in trace.notes)
+    unknown = links.trace("0123456789abcdef0123456789abcdef")
+    assert unknown.run is None and unknown.versions == [] and unknown.deployments == []
+    assert any("is not a deployment, a MODEL@ALIAS or MODEL/N, or a run id" in n for n in unknown.notes)
+    assert any("@nobody" in n for n in links.trace(f"{training.MODEL_NAME}@nobody").notes)
+
+
+# -- the jumps, as a user makes them with keys -------------------------------------------------------------------
+async def until(pilot, predicate, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def demo_app(built_demo, pane: str):
+    from console.app import make_app
+    from console.config import load_config
+
+    config = load_config(built_demo.workspace / "config.toml")
+    return make_app(config, config.context("demo", environ={}), initial_pane=pane, cursor_blink=False)
+
+
+def menu_shown(app) -> bool:
+    """The links menu is on top, with its entries in its list, which has focus."""
+    from textual.widgets import OptionList
+
+    from widgets.link_menu import LinkMenu
+
+    menu = app.screen
+    if not isinstance(menu, LinkMenu) or not menu.loaded or not menu.is_mounted:
+        return False
+    listing = menu.query_one(OptionList)
+    return listing.has_focus and listing.option_count == len(menu.entries) > 0
+
+
+async def choose(pilot, app, relation: str, label_part: str = "") -> None:
+    """Open the `L` menu and take the entry ``relation: ...label_part...`` with the arrow keys and enter."""
+    from widgets.link_menu import LinkMenu
+
+    await pilot.press("L")
+    await until(pilot, lambda: menu_shown(app), "the links menu")
+    entries = app.screen.entries
+    index = next(i for i, e in enumerate(entries) if e.relation == relation and label_part in e.label)
+    await pilot.press(*["down"] * index, "enter")
+    await until(pilot, lambda: not isinstance(app.screen, LinkMenu), "the menu to close")
+
+
+async def test_keys_only_from_the_metrics_to_the_data_version_and_back(built_demo):
+    from console.panes.data import DataScreen
+    from console.panes.deployments.screen import DeploymentsScreen
+    from console.panes.metrics.screen import MetricsScreen
+    from console.panes.runs.screen import RunsScreen
+    from console.panes.runs.views import RegistryView
+    from widgets.panebar import PaneBar
+
+    champion = _trained(built_demo)["champion"]
+    version = next(v for v in ws.versions(built_demo.workspace) if v.tag == champion["version"])
+    app = demo_app(built_demo, "deployments")
+    async with app.run_test(size=(100, 30)) as pilot:
+        deployments = app.screen
+        assert isinstance(deployments, DeploymentsScreen)
+        await until(pilot, lambda: deployments.loaded and len(deployments._rows) == 2, "the two model servers")
+        await pilot.press(*["down"] * deployments._rows.index(("endpoints", "diabetes-v2")))
+        assert deployments.selected().name == "diabetes-v2"
+        # deployment -> its metrics: the serving dashboard, every series (the demo's carry no deployment label)
+        await choose(pilot, app, "metrics")
+        await until(pilot, lambda: isinstance(app.screen, MetricsScreen) and app.screen.link_subject() is not None,
+                    "the serving dashboard opened for diabetes-v2")
+        metrics = app.screen
+        assert metrics.dashboard.title.startswith("Model serving")
+        assert metrics.variables["deployment"] == ".*"
+        assert "diabetes-v2" in metrics.query_one("#panebar", PaneBar).render().plain
+        # metrics -> the run whose model it serves -> the data version it trained on
+        await choose(pilot, app, "serves a model of run")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.selected_run() is not None
+                    and app.screen.selected_run().run_id == champion["run_id"], "the champion's run selected")
+        await choose(pilot, app, "trained on")
+        await until(pilot, lambda: isinstance(app.screen, DataScreen) and app.screen.selected_version() is not None
+                    and app.screen.selected_version().rev == version.commit
+                    and app.screen.query_one("#history").has_focus, "the data version selected")
+        # and back along the trail, one step per key
+        await pilot.press("backspace")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen)
+                    and app.screen.selected_run().run_id == champion["run_id"], "back on the run")
+        await pilot.press("alt+left")
+        await until(pilot, lambda: isinstance(app.screen, MetricsScreen), "back on the metrics")
+        await pilot.press("backspace")
+        await until(pilot, lambda: isinstance(app.screen, DeploymentsScreen)
+                    and app.screen.selected().name == "diabetes-v2", "back on the deployment")
+        assert app.link_nav.trail == []
+        await pilot.press("backspace")
+        await until(pilot, lambda: "no link followed yet" in app.screen.query_one("#status").render().plain,
+                    "the end of the trail said")
+        # run -> its registered version: the registry opens on it
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the runs pane")
+        await choose(pilot, app, "registered as", "@champion")
+        await until(pilot, lambda: isinstance(app.screen, RegistryView) and app.screen.versions
+                    and app.screen.query_one("#versions").has_focus, "the registry on the champion")
+        registry = app.screen
+        row = registry.query_one("#versions").cursor_row
+        assert registry.versions[row].version == champion["model_version"]
+        # L on the version there: its run and the deployments serving it
+        await choose(pilot, app, "served by", "diabetes-mlflow")
+        await until(pilot, lambda: isinstance(app.screen, DeploymentsScreen)
+                    and app.screen.selected().name == "diabetes-mlflow", "the deployment serving the version")
+        assert [ref.kind for ref in app.link_nav.trail] == ["run", "model"]
+
+
+async def test_data_version_to_its_runs_and_trace_command(built_demo):
+    from console.panes.data import DataScreen
+    from console.panes.runs.screen import RunsScreen
+    from widgets.views import TextView
+
+    trained = _trained(built_demo)
+    versions = ws.versions(built_demo.workspace)
+    app = demo_app(built_demo, "data")
+    async with app.run_test(size=(100, 30)) as pilot:
+        data = app.screen
+        assert isinstance(data, DataScreen)
+        await until(pilot, lambda: len(data.versions) == 3, "the three versions")
+        oldest = versions[0]
+        await pilot.press("tab", *["down"] * [v.rev for v in data.versions].index(oldest.commit))
+        assert data.link_subject().key == (ws.DATA_FILE, oldest.commit)
+        await pilot.press("L")
+        await until(pilot, lambda: menu_shown(app), "the links menu")
+        runs = {r["run_id"]: r for r in trained["runs"] if r["version"] == oldest.tag}
+        assert {e.label for e in app.screen.entries} == {f"{oldest.tag} alpha={r['alpha']} l1={r['l1_ratio']}"
+                                                          for r in runs.values()}
+        await pilot.press("down", "down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen.selected_run() is not None
+                    and app.screen.selected_run().run_id in runs, "one of the version's runs selected")
+        await pilot.press("colon", *f"trace {trained['champion']['run_id']}", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TextView), "the trace")
+        out = Console(width=96, file=io.StringIO(), record=True)
+        out.print(app.screen.body)
+        plain = out.export_text()
+        for part in (ws.DATA_FILE, trained["champion"]["run_id"], "@champion", "endpoints/diabetes-v2",
+                     "endpoints/diabetes-mlflow", "in cache, in remote"):
+            assert part in plain, (part, plain)
+
+
+def test_a_run_at_a_later_commit_links_through_what_the_dvc_file_records_there(built_demo, links):
+    from backends.errors import NotFound
+
+    repo = ws.repo_path(built_demo.workspace)
+    versions = ws.versions(built_demo.workspace)
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert links.data.md5_at(ws.DATA_FILE, first) is None  # before the data was tracked
+    assert [links.data.md5_at(ws.DATA_FILE, v.commit) for v in versions] == [v.md5 for v in versions]
+    for bad in ("--output=/tmp/x", "HEAD~1", "0123456789abcdef"):
+        with pytest.raises(NotFound):
+            links.data.md5_at(ws.DATA_FILE, bad)
+    # a commit that leaves the data as it is: a run made there trained on the version checked out
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "Tune the training script"], cwd=repo, check=True)
+    later = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    api = f"{built_demo.settings['mlflow_uri']}/api/2.0/mlflow"
+    with httpx.Client(timeout=30) as http:
+        experiment = http.post(f"{api}/experiments/create", json={"name": "later"}).json()["experiment_id"]
+        run_id = http.post(f"{api}/runs/create", json={"experiment_id": experiment, "tags": [
+            {"key": "mlflow.source.git.commit", "value": later}]}).json()["run"]["info"]["run_id"]
+        http.post(f"{api}/experiments/delete", json={"experiment_id": experiment}).raise_for_status()
+    found = links.run_data(run_id)
+    assert [link.target.key for link in found if link.target] == [(ws.DATA_FILE, versions[-1].commit)]
+    assert f"mlflow.source.git.commit = {later[:7]}, a commit whose .dvc file records" in found[0].evidence
