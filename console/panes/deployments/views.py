@@ -185,6 +185,7 @@ def describe_revisions(answers: list[tuple[Revision, PredictionResponse]], width
     narrow for that): revision, tag, percent, HTTP status, latency and the pretty body, the lines that differ
     marked."""
     from rich.console import Group
+    from rich.rule import Rule
     from rich.table import Table
 
     bodies = [(r.pretty_body or "(empty body)") if r.status is not None else redact(r.error) for _, r in answers]
@@ -195,10 +196,12 @@ def describe_revisions(answers: list[tuple[Revision, PredictionResponse]], width
         marked[0] |= a
         marked[i] |= b
     cells = []
+    # the same number of header lines in each, so that side by side their bodies start on the same line
+    any_rolled = any(rev.rolled_out for rev, _ in answers)
     for (rev, response), body_lines, marks in zip(answers, lines, marked):
         percent = "" if rev.percent is None else f"  {rev.percent}%"
-        rolled = f"  ({rev.rolled_out} rolled out)" if rev.rolled_out else ""
-        text = Text(f"{rev.tag}  {rev.revision}{percent}{rolled}\n", style="bold")
+        rolled = (f"{rev.rolled_out} rolled out" if rev.rolled_out else "-") + "\n" if any_rolled else ""
+        text = Text(f"{rev.tag}  {rev.revision}{percent}\n{rolled}", style="bold")
         if response.status is None:
             text.append("NO RESPONSE", style="bold reverse")
         else:
@@ -219,7 +222,7 @@ def describe_revisions(answers: list[tuple[Revision, PredictionResponse]], width
             table.add_column(ratio=1, overflow="fold")
         table.add_row(*cells)
         return Group(summary, table)
-    rule = Text("\u2500" * max(width, 1), style="dim")
+    rule = Rule(characters="\u2500", style="dim")  # as wide as the view draws it (a scrollbar or not)
     parts: list[Any] = [summary]
     for cell in cells:
         parts += [rule, cell]
