@@ -37,6 +37,8 @@ from backends.deployments.contract import (
     PredictionResponse as PredictionResponse,
     Predictor as Predictor,
     RequestTemplate as RequestTemplate,
+    Revision as Revision,
+    RevisionRequests as RevisionRequests,
     WatchEvent as WatchEvent,
     WatchStream as WatchStream,
 )

@@ -64,6 +64,19 @@ class Predictor(NamedTuple):
         return f"{ready}/{desired}"
 
 
+class Revision(NamedTuple):
+    """A tagged traffic target of an InferenceService's predictor (``status.components.predictor.traffic[]``,
+    Knative's TrafficTarget): KServe tags the previous rolled-out revision ``prev`` and, with the annotation
+    ``serving.kserve.io/enable-tag-routing: "true"``, the latest one ``latest``; each tag has its own URL."""
+
+    tag: str
+    revision: str  # revisionName
+    percent: int | None = None
+    url: str = ""  # the tag's own URL: its host routes to this revision alone
+    latest: bool = False  # latestRevision: follows the latest ready revision
+    rolled_out: str = ""  # "previous" / "latest": previousRolledoutRevision / latestRolledoutRevision
+
+
 class Deployment(NamedTuple):
     """One deployment: a SeldonDeployment, a KServe InferenceService, or a model server listed in the context."""
 
@@ -82,6 +95,12 @@ class Deployment(NamedTuple):
     kind: str = SELDON_DEPLOYMENT  # SeldonDeployment / InferenceService / Model / Pipeline / Experiment
     url: str = ""  # an InferenceService's status.url: its host name is the Host header through the ingress
     details: tuple[tuple[str, str], ...] = ()  # more of its status, as (label, value), for the detail line
+    revisions: tuple[Revision, ...] = ()  # an InferenceService's tagged traffic targets
+
+    @property
+    def tag_targets(self) -> tuple[Revision, ...]:
+        """The revisions a request can be sent to one by one: tagged, with a URL of their own."""
+        return tuple(r for r in self.revisions if r.tag and r.url)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -354,6 +373,17 @@ class Deployments(Protocol):
                                                                                          PredictionResponse]:
         """Validate ``body`` (InvalidQuery with line/column: nothing sent) and send it (POST, or the PUT a
         json endpoint may be configured with)."""
+        ...
+
+
+@runtime_checkable
+class RevisionRequests(Protocol):
+    """Optional: a Deployments backend that sends a test request to one tagged revision of an InferenceService
+    (the Kubernetes one)."""
+
+    def send_revision(self, deployment: Deployment, revision: Revision, body: str) -> tuple[PredictionRequest,
+                                                                                             PredictionResponse]:
+        """As :meth:`Deployments.send`, to the revision's tag URL (through the ingress: with its host as Host)."""
         ...
 
 

@@ -42,11 +42,13 @@ from backends.deployments import (
     PredictionResponse,
     Predictor,
     RequestTemplate,
+    Revision,
     WatchEvent,
 )
 from backends.deployments.inference import (
     JSON_HEADERS,
     RequestSender,
+    base_url,
     build_template,
     deployment_base,
     prediction_url,
@@ -235,11 +237,19 @@ def to_inference_service(obj: Mapping[str, Any]) -> Deployment:
         details.append(("last failure", ": ".join(str(p) for p in (failure.get("reason"), failure.get("message"))
                                                   if p)))
     address = str((status.get("address") or _EMPTY).get("url") or "")
+    rolled_out = {str(component.get("previousRolledoutRevision") or ""): "previous",
+                  str(component.get("latestRolledoutRevision") or ""): "latest"}
+    rolled_out.pop("", None)
+    revisions = tuple(Revision(str(t["tag"]), str(t.get("revisionName") or ""),
+                               None if t.get("percent") is None else int(t["percent"]), str(t.get("url") or ""),
+                               bool(t.get("latestRevision")), rolled_out.get(str(t.get("revisionName") or ""), ""))
+                      for t in traffic if t.get("tag"))
     protocol = "v2" if protocol_version in ("v2", "grpc-v2") else "kserve"
     return Deployment(str(meta.get("namespace", "")), name, state, reason, tuple(predictors), protocol,
                       parse_time(meta.get("creationTimestamp")), conditions, address, str(meta.get("uid") or ""),
                       str(meta.get("resourceVersion") or ""), tuple(sorted((meta.get("labels") or _EMPTY).items())),
-                      INFERENCE_SERVICE, str(status.get("url") or ""), tuple((k, v) for k, v in details if v))
+                      INFERENCE_SERVICE, str(status.get("url") or ""), tuple((k, v) for k, v in details if v),
+                      revisions)
 
 
 def _sc2_state(conditions: tuple[Condition, ...], main: str, others: tuple[str, ...]) -> tuple[str, str]:
@@ -1036,6 +1046,22 @@ class KubernetesDeployments:
         if host and ingress and (url or self.prediction_url(deployment)).startswith(ingress):
             return (*JSON_HEADERS, ("Host", host))
         return JSON_HEADERS
+
+    def revision_url(self, deployment: Deployment, revision: Revision) -> str:
+        """Where a test request to one tagged revision goes: the ingress (routed by the tag's host), else the
+        tag URL itself."""
+        base = self.ingress_url.rstrip("/") or base_url(revision.url)
+        return prediction_url(deployment.protocol, base, deployment.model_name) if base else ""
+
+    def send_revision(self, deployment: Deployment, revision: Revision, body: str) -> tuple[PredictionRequest,
+                                                                                             PredictionResponse]:
+        from urllib.parse import urlsplit
+
+        headers: tuple[tuple[str, str], ...] = JSON_HEADERS
+        if self.ingress_url:
+            headers = (*JSON_HEADERS, ("Host", urlsplit(revision.url).netloc))
+        return self.sender.send(self.revision_url(deployment, revision), body, protocol=deployment.protocol,
+                                headers=headers)
 
     def request_template(self, deployment: Deployment) -> RequestTemplate:
         model_uri = ""

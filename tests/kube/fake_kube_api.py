@@ -1087,6 +1087,7 @@ def inference_service(name: str, namespace: str = "default", *, storage_uri: str
 
 
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
+TAG_ROUTING = "serving.kserve.io/enable-tag-routing"
 
 
 class SimulatedKServeController:
@@ -1213,6 +1214,8 @@ class SimulatedKServeController:
             return
         try:
             self._load(name, src)
+            if (obj["metadata"].get("annotations") or {}).get(TAG_ROUTING) == "true":
+                self._load(revision, src)  # each revision's own model, for its tag host (see route)
         except Exception as exc:  # noqa: BLE001 - said in the status, as KServe does
             self._failed(obj, revision, pod, f"model server failed to load {name}: {exc}")
             return
@@ -1315,11 +1318,14 @@ class SimulatedKServeController:
         if canary is not None and gen > 1:
             prev = f"{name}-predictor-{gen - 1:05d}"
             component["previousRolledoutRevision"] = prev
+            # as KServe does: the previous revision is always tagged prev, the latest is tagged latest only with
+            # the tag-routing annotation; Knative gives each tag a URL of its own (TAG-ROUTE.NS.DOMAIN)
+            latest: dict[str, Any] = {"revisionName": revision, "percent": int(canary), "latestRevision": True}
+            if (meta.get("annotations") or {}).get(TAG_ROUTING) == "true":
+                latest.update(tag="latest", url=f"http://latest-{name}-predictor.{ns}.example.com")
             component["traffic"] = [
                 {"tag": "prev", "revisionName": prev, "percent": 100 - int(canary), "latestRevision": False,
-                 "url": f"http://prev-{name}-predictor.{ns}.example.com"},
-                {"tag": "latest", "revisionName": revision, "percent": int(canary), "latestRevision": True,
-                 "url": f"http://latest-{name}-predictor.{ns}.example.com"}]
+                 "url": f"http://prev-{name}-predictor.{ns}.example.com"}, latest]
         else:
             component["latestRolledoutRevision"] = revision
             component["traffic"] = [{"revisionName": revision, "percent": 100, "latestRevision": True}]
@@ -1372,6 +1378,19 @@ class SimulatedKServeController:
                     return ns, name
         return None
 
+    def tag_route(self, host: str) -> tuple[str, str] | None:
+        """(InferenceService name, revision) for the host of one of its traffic tags' URLs: that revision's
+        model, loaded under the revision's name when tag routing is on."""
+        with self.store.cond:
+            for (res, _ns, name), obj in self.store.objects.items():
+                if res != "inferenceservices":
+                    continue
+                component = ((obj.get("status") or {}).get("components") or {}).get("predictor") or {}
+                for t in component.get("traffic") or ():
+                    if t.get("url") and urlsplit(t["url"]).netloc == host:
+                        return name, str(t.get("revisionName") or "")
+        return None
+
     def _gateway_handler(self):
         ctl = self
 
@@ -1395,6 +1414,11 @@ class SimulatedKServeController:
                     path = ctl.seldon_route(seldon_model, self.path)
                     missing = path is None
                     what = f"Seldon-Model {seldon_model}"
+                elif (tagged := ctl.tag_route(host)) is not None:
+                    # the revision's own model: /v2/models/NAME/... -> /v2/models/REVISION/...
+                    name, revision = tagged
+                    path = re.sub(rf"/models/{re.escape(name)}(?=[/:]|$)", f"/models/{revision}", path, count=1)
+                    missing, what = False, f"host {host}"
                 else:
                     missing, what = ctl.route(host) is None, f"host {host}"
                 if missing or not ctl.server_url:

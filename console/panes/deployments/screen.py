@@ -28,6 +28,7 @@ from backends.deployments import (
     Deployments,
     Exchange,
     ModelServers,
+    RevisionRequests,
     WatchEvent,
 )
 from backends.errors import BackendError, NotConfigured
@@ -581,5 +582,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         # the last payload again, unless the history could not keep it whole
         body = history[-1].request.body if history and not history[-1].request.body_cut else None
         self.set_status(f"{d.namespace}/{d.name}: ctrl+s sends to {template.url or '(no address)'}")
+        by_revision = ((lambda rev, text: backend.send_revision(d, rev, text))
+                       if isinstance(backend, RevisionRequests) and d.tag_targets else None)
         self.app.push_screen(RequestView(d, template, history, lambda text: backend.send(d, text, template.url or None),
-                                         self.console_app.now, body=body))
+                                         self.console_app.now, body=body, send_revision=by_revision))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import os
 import shlex
@@ -24,6 +25,7 @@ from textual.content import Content
 from textual.widgets import Label, Static
 
 from backends.deployments import (
+    INFERENCE_SERVICE,
     Deployment,
     Event,
     Exchange,
@@ -31,6 +33,7 @@ from backends.deployments import (
     PredictionRequest,
     PredictionResponse,
     RequestTemplate,
+    Revision,
 )
 from backends.deployments.inference import KEPT_BODY_CHARS, parse_payload, request_record
 from backends.redact import redact
@@ -161,6 +164,71 @@ def describe_response(response: PredictionResponse) -> Content:
     )
 
 
+TAG_ROUTING_HINT = 'no tag URLs: set serving.kserve.io/enable-tag-routing: "true"; nothing was sent'
+SIDE_BY_SIDE_MIN = 30  # characters per answer: narrower, the answers are stacked
+DIFF_MARK = "\u2260 "  # before a line that is not in the other answer (a sign, not a colour: NO_COLOR)
+
+
+def differing_lines(a: list[str], b: list[str]) -> tuple[set[int], set[int]]:
+    """The indexes of the lines of ``a`` and of ``b`` that the other answer does not have at that place."""
+    only_a: set[int] = set()
+    only_b: set[int] = set()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op != "equal":
+            only_a.update(range(i1, i2))
+            only_b.update(range(j1, j2))
+    return only_a, only_b
+
+
+def describe_revisions(answers: list[tuple[Revision, PredictionResponse]], width: int) -> Any:
+    """The answers of the tagged revisions to the same request, side by side (stacked when ``width`` is too
+    narrow for that): revision, tag, percent, HTTP status, latency and the pretty body, the lines that differ
+    marked."""
+    from rich.console import Group
+    from rich.rule import Rule
+    from rich.table import Table
+
+    bodies = [(r.pretty_body or "(empty body)") if r.status is not None else redact(r.error) for _, r in answers]
+    lines = [b.splitlines() for b in bodies]
+    marked: list[set[int]] = [set() for _ in answers]
+    for i in range(1, len(answers)):  # each one against the first (the previous revision, as KServe lists them)
+        a, b = differing_lines(lines[0], lines[i])
+        marked[0] |= a
+        marked[i] |= b
+    cells = []
+    # the same number of header lines in each, so that side by side their bodies start on the same line
+    any_rolled = any(rev.rolled_out for rev, _ in answers)
+    for (rev, response), body_lines, marks in zip(answers, lines, marked):
+        percent = "" if rev.percent is None else f"  {rev.percent}%"
+        rolled = (f"{rev.rolled_out} rolled out" if rev.rolled_out else "-") + "\n" if any_rolled else ""
+        text = Text(f"{rev.tag}  {rev.revision}{percent}\n{rolled}", style="bold")
+        if response.status is None:
+            text.append("NO RESPONSE", style="bold reverse")
+        else:
+            text.append(f"HTTP {response.status}", style="bold" if response.ok else "bold reverse")
+        text.append(f"  {response.latency_s * 1000:.0f} ms\n")
+        for n, line in enumerate(body_lines[:SHOWN_CHARS // 40]):
+            if n in marks:
+                text.append(DIFF_MARK + line + "\n", style="bold")
+            else:
+                text.append("  " + line + "\n")
+        cells.append(text)
+    differ = sum(len(m) for m in marked[1:])
+    summary = Text("the same answer" if not any(marked) else
+                   f"{differ} line(s) differ, marked {DIFF_MARK.strip()}", style="" if not any(marked) else "bold")
+    if width >= SIDE_BY_SIDE_MIN * len(cells) + 2 * (len(cells) - 1):
+        table = Table(box=None, show_header=False, expand=True, padding=(0, 1), pad_edge=False)
+        for _ in cells:
+            table.add_column(ratio=1, overflow="fold")
+        table.add_row(*cells)
+        return Group(summary, table)
+    rule = Rule(characters="\u2500", style="dim")  # as wide as the view draws it (a scrollbar or not)
+    parts: list[Any] = [summary]
+    for cell in cells:
+        parts += [rule, cell]
+    return Group(*parts)
+
+
 @dataclass(frozen=True)
 class RequestSent:
     """What a send brings back: the answer, or why there is none."""
@@ -193,14 +261,18 @@ class RequestView(CallsBackend, Dialog[None]):
         Binding("ctrl+l", "load_file", "Load payload", id="request.load"),
         # priority: in the editor ctrl+e would move to the line's end
         Binding("ctrl+e", "external_edit", "Edit in $EDITOR", id="request.external_edit", priority=True),
+        Binding("ctrl+b", "both", "Both revisions", id="request.both"),
     ]
 
     def __init__(self, deployment: Deployment, template: RequestTemplate, history: list[Exchange],
                  send: Callable[[str], tuple[PredictionRequest, PredictionResponse]], now: Callable[[], datetime],
-                 body: str | None = None, save_dir: Path | None = None) -> None:
+                 body: str | None = None, save_dir: Path | None = None,
+                 send_revision: Callable[[Revision, str], tuple[PredictionRequest, PredictionResponse]] | None = None,
+                 ) -> None:
         super().__init__()
         self.deployment, self.template, self.history = deployment, template, history
         self.send_fn, self.now = send, now
+        self.send_revision = send_revision  # to one tagged revision of an InferenceService (ctrl+b)
         self.initial_body = body if body is not None else template.body
         self.save_dir = save_dir or Path.cwd()
         self._in_flight: dict[str, datetime] = {}  # history row key -> sent at
@@ -227,7 +299,8 @@ class RequestView(CallsBackend, Dialog[None]):
                         yield Static("ctrl+s sends the request", id="response", markup=False)
             yield Label("History", id="history-title", classes="title", markup=False)
             yield FastTable(id="history")
-            yield Label("ctrl+s send  ctrl+f format  ctrl+l load file  ctrl+e $EDITOR  ctrl+r replay  "
+            both = "ctrl+b both revisions  " if d.kind == INFERENCE_SERVICE else ""
+            yield Label(f"{both}ctrl+s send  ctrl+f format  ctrl+l load file  ctrl+e $EDITOR  ctrl+r replay  "
                         "ctrl+o save history  escape: close", id="foot", markup=False)
 
     def on_mount(self) -> None:
@@ -237,7 +310,7 @@ class RequestView(CallsBackend, Dialog[None]):
         self._json_error = self.query_one("#json-error", Static)
         self._history_table = table = self.query_one("#history", FastTable)
         self._history_title = self.query_one("#history-title", Label)
-        self._title_says_sending = self._error_shown = False
+        self._title_says_sending = self._error_shown = self._title_says_both = False
         table.set_columns([(label, label, "left") for label in ("#", "sent", "status", "latency", "payload")],
                           [(str(i + 1), self._history_cells(str(i + 1), ex.sent_at, ex.request.body, ex.response))
                            for i, ex in enumerate(self.history)])
@@ -261,6 +334,9 @@ class RequestView(CallsBackend, Dialog[None]):
 
     def _show_response(self, response: PredictionResponse) -> None:
         self._response.update(describe_response(response))
+        if self._title_says_both and not self._title_says_sending:
+            self._response_title.update("Response", layout=False)  # after the answers of both revisions
+            self._title_says_both = False
 
     # -- sending --------------------------------------------------------------------------------------
     @on(RequestEditor.Invalid)
@@ -352,6 +428,93 @@ class RequestView(CallsBackend, Dialog[None]):
             table.set_rows([(str(table.row_key_at(i)), table.get_row_at(i)) for i in range(dropped, table.row_count)])
         table.move_cursor(row=table.row_count - 1)
         self._history_title.update(f"History ({len(self.history)})", layout=False)  # a full-width line
+
+    # -- canary vs main: the same request to each tagged revision ----------------------------------------
+    def action_both(self) -> None:
+        targets = self.deployment.tag_targets
+        if self.send_revision is None or len(targets) < 2:
+            self._say(TAG_ROUTING_HINT, error=True)
+            return
+        body = self.query_one("#editor", RequestEditor).payload
+        n = self._next_key
+        self._next_key += 1
+        send, start = self.send_revision, time.perf_counter()
+        answers: dict[str, RequestSent] = {}
+        exchanges: dict[str, Exchange] = {}  # the history entry of each answer, by key
+        keys = [f"{n} {rev.tag}" for rev in targets]
+        for key in keys:
+            self._in_flight[key] = self.now()
+
+        def send_and_format(rev: Revision, text: str) -> tuple[PredictionRequest, PredictionResponse]:
+            result = send(rev, text)
+            _ = result[1].pretty_body  # pretty-printed in the worker
+            return result
+
+        for key, rev in zip(keys, targets):
+            def sent(result: Any = None, error: BaseException | None = None, key: str = key, rev: Revision = rev,
+                     ) -> None:
+                answers[key] = RequestSent(body, result, error, time.perf_counter() - start)
+                exchange = self._revision_answered(key, rev, answers[key])
+                if exchange is not None:
+                    exchanges[key] = exchange
+                if len(answers) == len(keys):
+                    self._revisions_done(keys, targets, answers, exchanges)
+
+            def failed(error: BaseException, sent: Callable[..., None] = sent) -> None:
+                sent(error=error)
+
+            def dropped(key: str = key) -> None:
+                self._in_flight.pop(key, None)
+
+            self.call_backend(f"request.{key}", send_and_format, rev, body, on_result=sent, on_error=failed,
+                              on_drop=dropped,
+                              timeout=self.call_timeout() + 5, outlives_host=True)
+        asyncio.get_running_loop().call_later(0.05, self._show_sending)
+
+    def _revision_answered(self, key: str, rev: Revision, message: RequestSent) -> Exchange | None:
+        """One revision's answer into the history at once (the dialog may be closed by then)."""
+        sent_at = self._in_flight.get(key)
+        if message.error is not None and getattr(message.error, "line", None) is not None:
+            return None  # the payload is not valid: nothing was sent
+        if message.error is not None:
+            request = request_record(rev.url, message.body, self.template.protocol)
+            response = PredictionResponse(None, message.elapsed, error=describe_error(message.error))
+        else:
+            assert message.result is not None
+            request, response = message.result
+        exchange = Exchange(self.deployment.key, request, response, sent_at,
+                            notes=(f"revision {rev.revision} ({rev.tag})",))
+        self.history.append(exchange)
+        del self.history[:-HISTORY_ENTRIES]
+        return exchange
+
+    def _revisions_done(self, keys: list[str], targets: tuple[Revision, ...], answers: dict[str, RequestSent],
+                        exchanges: dict[str, Exchange]) -> None:
+        sent = {key: self._in_flight.pop(key, None) for key in keys}
+        if not self.is_attached:
+            return
+        if self._title_says_sending and not self._in_flight:
+            self._response_title.update("Response", layout=False)
+            self._title_says_sending = False
+        if self._error_shown:
+            self._json_error.update("")
+            self._error_shown = False
+        for key in keys:
+            error = answers[key].error
+            if error is not None and getattr(error, "line", None) is not None:
+                located: Any = error
+                problem = JsonProblem(located.line, located.column, getattr(error, "detail", "") or str(error))
+                self.query_one("#editor", RequestEditor).point_at(problem)
+                self._show_problem(problem)
+                return
+        shown = [exchanges[key] for key in keys]
+        pairs = [(rev, ex.response) for rev, ex in zip(targets, shown)]
+        width = self.query_one("#response-scroll", VerticalScroll).scrollable_content_region.width
+        self._response.update(describe_revisions(pairs, width))
+        self._response_title.update("Response: " + " vs ".join(r.tag for r in targets), layout=False)
+        self._title_says_both = True
+        for key, ex in zip(keys, shown):
+            self.call_after_refresh(self._add_history_row, key, sent[key], ex.request.body, ex.response)
 
     def action_replay(self) -> None:
         if not self.history:
