@@ -12,8 +12,9 @@ lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# two pytest sessions at once (tests/run_halves.sh); `$(PY) -m pytest -q -rs` runs the same tests in one
 test:
-	$(PY) -m pytest -q -rs
+	bash tests/run_halves.sh $(PY)
 
 snapshots:
 	$(PY) -m pytest -q tests -k snapshot --snapshot-update
