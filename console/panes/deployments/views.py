@@ -384,6 +384,15 @@ class RequestView(CallsBackend, Dialog[None]):
             self._response_title.update("Response (sending...)", layout=False)
             self._title_says_sending = True
 
+    def _answer_arrived(self) -> None:
+        """An answer is in: "sending" goes once none is out, and the last problem goes."""
+        if self._title_says_sending and not self._in_flight:
+            self._response_title.update("Response", layout=False)
+            self._title_says_sending = False
+        if self._error_shown:
+            self._json_error.update("")
+            self._error_shown = False
+
     def _answered(self, key: str, message: RequestSent) -> None:
         sent_at = self._in_flight.pop(key, None)
         error = message.error
@@ -403,12 +412,7 @@ class RequestView(CallsBackend, Dialog[None]):
             del self.history[:-HISTORY_ENTRIES]
         if not self.is_attached:  # closed while the request was out: the history has it
             return
-        if self._title_says_sending and not self._in_flight:
-            self._response_title.update("Response", layout=False)
-            self._title_says_sending = False
-        if self._error_shown:
-            self._json_error.update("")
-            self._error_shown = False
+        self._answer_arrived()
         if problem is not None:
             self.query_one("#editor", RequestEditor).point_at(problem)
             self._show_problem(problem)
@@ -493,12 +497,7 @@ class RequestView(CallsBackend, Dialog[None]):
         sent = {key: self._in_flight.pop(key, None) for key in keys}
         if not self.is_attached:
             return
-        if self._title_says_sending and not self._in_flight:
-            self._response_title.update("Response", layout=False)
-            self._title_says_sending = False
-        if self._error_shown:
-            self._json_error.update("")
-            self._error_shown = False
+        self._answer_arrived()
         for key in keys:
             error = answers[key].error
             if error is not None and getattr(error, "line", None) is not None:
