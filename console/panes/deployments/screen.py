@@ -237,7 +237,6 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         if message.generation != self._generation:
             return  # an older watch (namespace or context changed since)
         event = message.event
-        first_list = self._listed_generation != message.generation
         if event.kind in (RELISTED, PROBLEM):
             self._listed_generation = message.generation
         if event.kind == PROBLEM:
@@ -264,13 +263,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
                 self.deployments[d.key] = d
             self._notes.update(dict.fromkeys(event.notes))
             self.loaded = True
-            if first_list:
-                self._rebuild()
-            elif not self._rebuild_pending:
-                # each kind (and namespace) lists on its own and says RELISTED: the lists that follow the first one
-                # and are already queued make one rebuild of the table, not one each
-                self._rebuild_pending = True
-                self.call_later(self._rebuild)
+            self._rebuild()
             if not self._namespaces_fetched:
                 self._fetch_namespaces()
             self._say_count(", watch reconnected" if recovered else ", watching for changes")
