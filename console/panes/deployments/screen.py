@@ -44,7 +44,6 @@ COLUMNS = (("namespace", "namespace"), ("name", "name"), ("kind", "kind"), ("sta
            ("replicas", "ready/desired"), ("protocol", "protocol"), ("impl", "implementation"),
            ("model", "model / image"),
            ("traffic", "traffic"), ("age", "age"), ("reason", "reason"))
-AGE = [key for key, _ in COLUMNS].index("age")
 STATE_STYLE = {AVAILABLE: "", CREATING: "italic", FAILED: "bold reverse"}
 
 
@@ -125,9 +124,6 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._streams: dict[int, Any] = {}  # generation -> the watch stream its thread follows
         self._rows: list[tuple[str, ...]] = []
         self._row_index: dict[tuple[str, ...], int] = {}
-        # each row's cells by key, with the Deployment they were made from: the lists of several kinds arrive one
-        # by one and each rebuilds the table, and a row whose Deployment has not changed keeps its cells
-        self._cells_made: dict[tuple[str, ...], tuple[Deployment, list[Any]]] = {}
         self._rebuild_pending = False
         self._problem: BaseException | None = None
         self._count_said: tuple[str, str] | None = None  # (suffix, text) of the last count on the status line
@@ -345,18 +341,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._rows = [d.key for d in rows]
         self._row_index = {key: i for i, key in enumerate(self._rows)}
         now = self.console_app.now()
-        made, kept = self._cells_made, {}
-        out = []
-        for d in rows:
-            hit = made.get(d.key)
-            if hit is None or hit[0] is not d:
-                hit = (d, self._cells(d, now))
-            else:
-                hit[1][AGE] = age(d.created, now)
-            kept[d.key] = hit
-            out.append((row_key(d), hit[1]))
-        self._cells_made = kept
-        table.set_rows(out)
+        table.set_rows([(row_key(d), self._cells(d, now)) for d in rows])
         if selected is not None and selected.key in self._row_index:
             table.move_cursor(row=self._row_index[selected.key])
         elif rows:
