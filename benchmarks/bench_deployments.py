@@ -2,7 +2,11 @@
 
 1. 500 SeldonDeployments in 20 namespaces (fake Kubernetes API server, official client): the pane's first
    full table vs a bare ``list_cluster_custom_object`` call (goal <= 1.5x). The two alternate, each from the
-   same state (no watch open, after the same short pause).
+   same state (no watch open, after the same short pause). Then 500 resources of mixed kinds (200
+   SeldonDeployments, 150 InferenceServices, 100 Models, 30 Pipelines, 20 Experiments in 20 namespaces, with
+   the statuses their controllers write, some failed, one canary) on a fake API serving every kind: the first
+   full table vs the bare calls the same client makes for them (the discovery call, then one
+   ``list_cluster_custom_object`` per kind, one after the other), measured the same way (goal <= 1.5x).
 2. Time from a status change in the API to the screen (goal < 1 s).
 3. A test request round trip through the console (ctrl+s in the editor until the answer is shown) vs the
    same request posted by a plain ``httpx.Client`` (goal: the console adds at most 1 ms, whatever the ratio),
@@ -10,7 +14,7 @@
    server and the machine in the same state. Also printed: the time until the answer's history row is in
    too (it follows the frame that draws the answer).
 
-Run: .venv/bin/python benchmarks/bench_deployments.py [--quick] [--only table|requests]
+Run: .venv/bin/python benchmarks/bench_deployments.py [--quick] [--only table|mixed|requests]
 """
 
 from __future__ import annotations
@@ -31,10 +35,30 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "kube"))
 
-from fake_kube_api import GROUP, FakeKubeAPI, SimulatedSeldonController, seldon_deployment  # noqa: E402
+from fake_kube_api import (  # noqa: E402
+    GROUP,
+    HOLD,
+    KSERVE_GROUP,
+    KSERVE_VERSION,
+    MLOPS_GROUP,
+    MLOPS_VERSION,
+    FakeKubeAPI,
+    SimulatedSeldonController,
+    SimulatedSeldonCore2Controller,
+    inference_service,
+    now_rfc3339,
+    sc2_experiment,
+    sc2_model,
+    sc2_pipeline,
+    seldon_deployment,
+)
 
 N_DEPLOYMENTS = 500
 N_NAMESPACES = 20
+#: the mixed cluster: how many of each kind (500 in all), as (group, version, plural)
+MIXED = {("seldondeployments", GROUP, "v1"): 200, ("inferenceservices", KSERVE_GROUP, KSERVE_VERSION): 150,
+         ("models", MLOPS_GROUP, MLOPS_VERSION): 100, ("pipelines", MLOPS_GROUP, MLOPS_VERSION): 30,
+         ("experiments", MLOPS_GROUP, MLOPS_VERSION): 20}
 
 
 def median_ms(samples: list[float]) -> float:
@@ -47,6 +71,82 @@ def seed(api: FakeKubeAPI) -> None:
         obj = seldon_deployment(f"model-{i:03d}", ns, protocol="seldon" if i % 2 else "v2",
                                 model_uri=f"gs://models/m{i}/v{i % 7}", annotations={})
         api.store.create("seldondeployments", ns, obj)
+
+
+def isvc_status(name: str, ns: str, i: int, canary: bool) -> dict:
+    """What KServe's controller writes: ready (with a traffic split for a canary), or a failed revision."""
+    ts, rev = now_rfc3339(), f"{name}-predictor-{2 if canary else 1:05d}"
+    if i % 10 == 3:
+        why = f'Revision "{rev}" failed with message: model load failed: no model at gs://models/i{i}.'
+        return {"conditions": [
+            {"type": t, "status": "False", "reason": "RevisionFailed", "message": why, "lastTransitionTime": ts}
+            for t in ("LatestDeploymentReady", "PredictorConfigurationReady", "PredictorReady", "Ready")] + [
+            {"type": t, "status": "Unknown", "reason": "RevisionMissing", "lastTransitionTime": ts}
+            for t in ("IngressReady", "RoutesReady")],
+            "modelStatus": {"transitionStatus": "BlockedByFailedLoad",
+                            "states": {"activeModelState": "", "targetModelState": "FailedToLoad"}}}
+    component: dict = {"latestCreatedRevision": rev, "latestReadyRevision": rev,
+                       "url": f"http://{name}-predictor.{ns}.example.com",
+                       "address": {"url": f"http://{name}-predictor.{ns}.svc.cluster.local"}}
+    if canary:
+        prev = f"{name}-predictor-00001"
+        component.update(previousRolledoutRevision=prev, traffic=[
+            {"tag": "prev", "revisionName": prev, "percent": 90, "latestRevision": False},
+            {"tag": "latest", "revisionName": rev, "percent": 10, "latestRevision": True}])
+    else:
+        component.update(latestRolledoutRevision=rev,
+                         traffic=[{"revisionName": rev, "percent": 100, "latestRevision": True}])
+    return {"url": f"http://{name}.{ns}.example.com", "address": {"url": f"http://{name}.{ns}.svc.cluster.local"},
+            "components": {"predictor": component}, "observedGeneration": 2 if canary else 1,
+            "conditions": [{"type": t, "status": "True", "lastTransitionTime": ts}
+                           for t in ("IngressReady", "LatestDeploymentReady", "PredictorConfigurationReady",
+                                     "PredictorReady", "PredictorRouteReady", "Ready", "RoutesReady")],
+            "modelStatus": {"transitionStatus": "UpToDate", "copies": {"failedCopies": 0, "totalCopies": 1},
+                            "states": {"activeModelState": "Loaded", "targetModelState": "Loaded"}},
+            "deploymentMode": "Serverless"}
+
+
+def seed_mixed(api: FakeKubeAPI) -> None:
+    """500 resources of every kind, with the statuses their controllers would have written by now."""
+    conds = SimulatedSeldonCore2Controller._conds
+    counts = {plural: n for (plural, _, _), n in MIXED.items()}
+    for i in range(counts["seldondeployments"]):
+        ns = f"team-{i % N_NAMESPACES:02d}"
+        obj = seldon_deployment(f"sdep-{i:03d}", ns, protocol="seldon" if i % 2 else "v2",
+                                model_uri=f"gs://models/s{i}/v{i % 7}",
+                                annotations={HOLD: "true"} if i % 25 == 7 else {})  # a few still Creating
+        api.store.create("seldondeployments", ns, obj)
+    for i in range(counts["inferenceservices"]):
+        ns, name = f"team-{i % N_NAMESPACES:02d}", f"isvc-{i:03d}"
+        obj = inference_service(name, ns, storage_uri=f"gs://models/i{i}", model_format="sklearn",
+                                protocol_version="v2" if i % 3 else "v1", canary_traffic_percent=10 if i == 5 else None)
+        obj["status"] = isvc_status(name, ns, i, canary=i == 5)
+        api.store.create("inferenceservices", ns, obj)
+    for i in range(counts["models"]):
+        ns, name = f"team-{i % N_NAMESPACES:02d}", f"model-{i:03d}"
+        obj = sc2_model(name, ns, storage_uri=f"gs://models/m{i}", replicas=1 + i % 2)
+        ok = i % 9 != 4
+        obj["status"] = {"conditions": conds([("ModelReady", ok, "ModelAvailable" if ok else "ModelFailed",
+                                               "" if ok else f"failed to load {name}: rpc error")]),
+                         "replicas": 1 + i % 2, "availableReplicas": (1 + i % 2) if ok else 0,
+                         "selector": "server=mlserver", "modelgwReady": "ModelAvailable" if ok else "ModelFailed"}
+        api.store.create("models", ns, obj)
+    for i in range(counts["pipelines"]):
+        ns = f"team-{i % N_NAMESPACES:02d}"
+        obj = sc2_pipeline(f"pipe-{i:03d}", [f"model-{i % N_NAMESPACES + k * N_NAMESPACES:03d}" for k in (0, 1)], ns)
+        ok = i % 6 != 1
+        obj["status"] = {"conditions": conds([
+            ("PipelineGwReady", True, "PipelineReady", "Created pipeline"),
+            ("PipelineReady", True, "PipelineReady", "Created pipeline"),
+            ("ModelsReady", ok, "", "Models all available" if ok else "Some models are not available")])}
+        api.store.create("pipelines", ns, obj)
+    for i in range(counts["experiments"]):
+        ns = f"team-{i % N_NAMESPACES:02d}"
+        a, b = f"model-{i % N_NAMESPACES:03d}", f"model-{i % N_NAMESPACES + N_NAMESPACES:03d}"
+        obj = sc2_experiment(f"exp-{i:03d}", {a: 50, b: 50}, ns, default=a)
+        obj["status"] = {"conditions": conds([("CandidatesReady", True, "Candidates ready", ""),
+                                              ("ExperimentReady", True, "Experiment ready", "")])}
+        api.store.create("experiments", ns, obj)
 
 
 def bare_client(kubeconfig: Path):
@@ -88,12 +188,28 @@ async def wait(pilot, cond, timeout=30.0):
         await asyncio.sleep(0.0005)
 
 
-async def console_table(kubeconfig: Path, runs: int,
-                        changes: int) -> tuple[list[float], list[float], list[float]]:
+def bare_mixed(api) -> list[float]:
+    """The calls the backend's first list makes, one after the other: discovery, then each kind's list."""
+    from kubernetes.client import ApisApi
+
+    apis = ApisApi(api.api_client)
+    start = time.perf_counter()
+    apis.get_api_versions()
+    n = sum(len(api.list_cluster_custom_object(group, version, plural)["items"])
+            for (plural, group, version) in MIXED)
+    took = time.perf_counter() - start
+    assert n == N_DEPLOYMENTS
+    return [took]
+
+
+async def console_table(kubeconfig: Path, runs: int, changes: int,
+                        mixed: bool = False) -> tuple[list[float], list[float], list[float], list[float]]:
     from kubernetes import client, config
 
     app = make_app(kubeconfig=str(kubeconfig))
     bare_api = bare_client(kubeconfig)
+    if mixed:
+        bare_mixed(bare_api)  # warm
     bare: list[float] = []
     firsts: list[float] = []
     painted: list[float] = []
@@ -126,7 +242,7 @@ async def console_table(kubeconfig: Path, runs: int,
                 pane._stop_watch()
                 await asyncio.sleep(0.05)
                 if who == "bare":
-                    bare.extend(bare_list(kubeconfig, 1, api=bare_api))
+                    bare.extend(bare_mixed(bare_api) if mixed else bare_list(kubeconfig, 1, api=bare_api))
                     continue
                 pane.deployments = {}
                 pane.loaded = False
@@ -139,6 +255,8 @@ async def console_table(kubeconfig: Path, runs: int,
                 firsts.append(stamp[0] - start)
                 await pilot.pause()  # until Textual has painted it (includes Pilot's own settling wait)
                 painted.append(time.perf_counter() - start)
+        if not changes:
+            return bare, firsts, painted, to_screen
         pane.reload()  # watching again, for the status changes below
         await wait(pilot, full)
         await asyncio.sleep(0.5)  # until the watch request (after the list) is in place
@@ -282,11 +400,16 @@ async def console_requests(url: str, body: str, runs: int) -> tuple[list[float],
     return samples, bare, with_row
 
 
-def serve(workdir: Path) -> None:
-    """The fake API server with 500 deployments, in its own process (no GIL shared with the console)."""
+def serve(workdir: Path, mixed: bool = False) -> None:
+    """The fake API server with 500 deployments (of mixed kinds, when ``mixed``), in its own process (no GIL
+    shared with the console)."""
     api = FakeKubeAPI().start()
+    api.kserve = api.seldon2 = mixed
     controller = SimulatedSeldonController(api, start_servers=False, workdir=workdir / "ctl")
-    seed(api)
+    if mixed:
+        seed_mixed(api)
+    else:
+        seed(api)
     while not controller.queue.empty():  # let the simulated controller settle every status
         time.sleep(0.2)
     time.sleep(0.5)
@@ -299,7 +422,7 @@ def serve(workdir: Path) -> None:
 
 def main() -> None:
     if "--serve" in sys.argv:
-        serve(Path(sys.argv[sys.argv.index("--serve") + 1]))
+        serve(Path(sys.argv[sys.argv.index("--serve") + 1]), mixed="--mixed" in sys.argv)
         return
     quick = "--quick" in sys.argv
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
@@ -307,6 +430,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
     if only in ("", "table"):
         table_section(tmp, runs, 10 if quick else 30)
+    if only in ("", "table", "mixed"):
+        mixed_section(tmp / "mixed", runs)
     if only in ("", "requests"):
         requests_section(tmp, 20 if quick else 60)
 
@@ -328,6 +453,29 @@ def table_section(tmp: Path, runs: int, changes: int) -> None:
               f"the console adds {median_ms(firsts) - median_ms(bare):.1f} ms (parse + table of {N_DEPLOYMENTS} rows)")
         print(f"status change in the API -> screen: median {median_ms(to_screen):.1f} ms, "
               f"max {max(to_screen) * 1000:.1f} ms over {len(to_screen)} changes (goal < 1000 ms)")
+    finally:
+        server.stdin.close()
+        server.wait(10)
+
+
+def mixed_section(tmp: Path, runs: int) -> None:
+    tmp.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(tmp), "--mixed"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        kubeconfig = tmp / "kubeconfig"
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        bare, firsts, painted, _ = asyncio.run(console_table(kubeconfig, runs, 0, mixed=True))
+        kinds = ", ".join(f"{n} {plural}" for (plural, _, _), n in MIXED.items())
+        print(f"{N_DEPLOYMENTS} resources of mixed kinds ({kinds}) in {N_NAMESPACES} namespaces")
+        print(f"  bare discovery + {len(MIXED)} list_cluster_custom_object: {median_ms(bare):8.1f} ms "
+              f"(median of {runs}, interleaved; one after the other)")
+        print(f"  console first full table:        {median_ms(firsts):8.1f} ms "
+              f"(median of {runs}; all rows in the table)")
+        print(f"  ... and painted:                 {median_ms(painted):8.1f} ms (incl. Pilot's settling wait)")
+        print(f"  ratio: {statistics.median(firsts) / statistics.median(bare):.2f}x (goal <= 1.5x); "
+              f"the console adds {median_ms(firsts) - median_ms(bare):.1f} ms (parse + table of {N_DEPLOYMENTS} rows)")
     finally:
         server.stdin.close()
         server.wait(10)
