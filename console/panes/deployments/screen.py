@@ -144,7 +144,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         yield Static("", id="detail", classes="deployment-detail", markup=False)
 
     def on_mount(self) -> None:
-        if self.backend is not None:
+        if not self._known_unconfigured():  # peeks: the backend is built in a worker, never here
             self.query_one("#deployments", FastTable).focus()
             self.set_interval(30, self._refresh_ages)
 
