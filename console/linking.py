@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from console.links import Link, Links, Ref, Trace
+from console.links import CHAMPION_ALIAS, Badge, Link, Links, Ref, Trace
 
 if TYPE_CHECKING:
     from console.app import MlopsConsole
@@ -39,8 +39,10 @@ class LinkNavigator:
         from worker threads."""
         context = self.app.context
         if self._links is None or self._context is not context:
-            backends = [self.app.backends.get(kind)[0] for kind in KINDS]
-            self._links, self._context, self._built_at = Links(*backends), context, time.monotonic()
+            data, runs, deployments, metrics = (self.app.backends.get(kind)[0] for kind in KINDS)
+            alias = getattr(context, "champion_alias", None) or CHAMPION_ALIAS
+            self._links = Links(data, runs, deployments, metrics, champion_alias=alias)
+            self._context, self._built_at = context, time.monotonic()
         elif time.monotonic() - self._built_at > MAX_AGE:
             self._links.refresh()
             self._built_at = time.monotonic()
@@ -53,6 +55,9 @@ class LinkNavigator:
 
     def links_of(self, ref: Ref) -> list[Link]:
         return self.resolver().links_of(ref)
+
+    def badges_of(self, ref: Ref) -> list[Badge]:
+        return self.resolver().badges_of(ref)
 
     def trace(self, spec: str) -> Trace:
         return self.resolver().trace(spec)
@@ -144,6 +149,10 @@ def trace_renderable(trace: Trace) -> RenderableType:
 
     def section(title: str) -> None:
         parts.append(Text(f"\n{title}", style="bold underline"))
+
+    if trace.badges:  # first: what disagrees is what the trace is opened for most often
+        section("Where the links disagree")
+        parts.append(Text("\n".join(f"{about}: {badge}" for about, badge in trace.badges), style="bold"))
 
     section("Data version")
     for output, version, evidence in trace.data:
