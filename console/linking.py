@@ -48,6 +48,11 @@ class LinkNavigator:
             self._built_at = time.monotonic()
         return self._links
 
+    def fresh(self) -> bool:
+        """The resolver's answers are younger than :data:`MAX_AGE` (a pane need not ask again)."""
+        return self._links is not None and self._context is self.app.context and (
+            time.monotonic() - self._built_at <= MAX_AGE)
+
     def refresh(self) -> None:
         if self._links is not None:
             self._links.refresh()

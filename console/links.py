@@ -34,6 +34,7 @@ TAG_MD5, TAG_COMMIT, TAG_VERSION, TAG_SOURCE_COMMIT = (
     "data.dvc_md5", "data.git_commit", "data.version", "mlflow.source.git.commit")
 _DVC_TAG = re.compile(r"^dvc\.(?P<path>.+)\.md5$")  # dvc.<path>.md5
 SERVING_DASHBOARD = "Model serving"  # the built-in dashboard's title starts so
+FLAG_PROBLEM = "while a condition is False"  # the badge of a deployment the Deployments pane flags itself
 CHAMPION_ALIAS = "champion"  # the registry alias a deployment should serve, unless the context names another
 
 
@@ -454,7 +455,7 @@ class Links:
         badges: list[Badge] = []
         if d.flagged:  # the pane's own flag: Available, yet a condition says False
             c = d.false_conditions[0]
-            badges.append(Badge(f"{d.state} while a condition is False",
+            badges.append(Badge(f"{d.state} {FLAG_PROBLEM}",
                                 f"{c.type}=False{': ' if c.reason or c.message else ''}{c.reason or c.message}"))
         alias = self.champion_alias
         run_ids: list[str] = []

@@ -384,3 +384,35 @@ def test_available_while_a_condition_is_false_is_a_badge():
     assert _problems(by_name["recommender"]) == ["Available while a condition is False"]
     assert "ServicesReady=False: ServiceMissing" in by_name["recommender"][0].evidence
     assert by_name["iris"] == [] and by_name["price-forecast"] == []
+
+
+async def test_the_deployments_pane_marks_a_badged_row_and_says_why(built_demo):
+    from mlflow.tracking import MlflowClient
+    from textual.widgets import Static
+
+    from console.panes.deployments.screen import DeploymentsScreen
+
+    trained = _trained(built_demo)
+    champion = trained["champion"]
+    older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != champion["version"])
+    client = MlflowClient(built_demo.settings["mlflow_uri"])
+    client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, older["model_version"])
+    try:
+        app = demo_app(built_demo, "deployments")
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.screen
+            assert isinstance(pane, DeploymentsScreen)
+
+            def marked() -> bool:
+                return any(pane._badges.get(d.key) for d in pane.deployments.values() if d.name == "diabetes-v2")
+
+            await until(pilot, marked, "the badge of diabetes-v2")
+            await pilot.press(*["down"] * [k[1] for k in pane._rows].index("diabetes-v2"))
+            await until(pilot, lambda: "! serves a model trained on older data" in str(
+                pane.query_one("#detail", Static).render()), "the badge in the detail box")
+            row = pane._rows.index(next(k for k in pane._rows if k[1] == "diabetes-v2"))
+            from widgets.fast_table import FastTable
+
+            assert "diabetes-v2 !" in str(pane.query_one("#deployments", FastTable).get_row_at(row))
+    finally:
+        client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion["model_version"])
