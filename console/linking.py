@@ -33,6 +33,7 @@ class LinkNavigator:
         self._links: Links | None = None
         self._context: Any = None
         self._built_at = 0.0
+        self.generation = 0  # counts the times the links were read anew (a pane's badges are asked again)
 
     def resolver(self) -> Links:
         """The resolver over the context's backends (built here when a pane has not built its own yet). Called
@@ -43,9 +44,11 @@ class LinkNavigator:
             alias = getattr(context, "champion_alias", None) or CHAMPION_ALIAS
             self._links = Links(data, runs, deployments, metrics, champion_alias=alias)
             self._context, self._built_at = context, time.monotonic()
+            self.generation += 1
         elif time.monotonic() - self._built_at > MAX_AGE:
             self._links.refresh()
             self._built_at = time.monotonic()
+            self.generation += 1
         return self._links
 
     def fresh(self) -> bool:
@@ -57,6 +60,7 @@ class LinkNavigator:
         if self._links is not None:
             self._links.refresh()
             self._built_at = time.monotonic()
+            self.generation += 1
 
     def links_of(self, ref: Ref) -> list[Link]:
         return self.resolver().links_of(ref)

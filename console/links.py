@@ -472,7 +472,9 @@ class Links:
         for run_id in dict.fromkeys(run_ids):
             for output, version in self._trained_on(run_id):
                 current = self._current_data(output)
-                if current is not None and current.rev != version.rev and version.date < current.date:
+                # the history is newest first (git log order): commits a second apart have one date
+                history = [v.rev for o, v in self.data_versions() if o == output]
+                if current is not None and history.index(version.rev) > history.index(current.rev):
                     badges.append(Badge("serves a model trained on older data",
                                         f"its run {run_id[:12]} trained on {output}@{version.short} "
                                         f"({version.date:%Y-%m-%d %H:%M}); the workspace is at {current.short} "

@@ -132,7 +132,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._link_key: tuple[str, ...] | None = None  # the deployment a link asked for, until it is shown
         #: where the links disagree about a shown deployment (console/links.py), beyond the pane's own "!" flag
         self._badges: dict[tuple[str, ...], list[Badge]] = {}
-        self._badges_asked: tuple[tuple[tuple[str, ...], str], ...] = ()
+        self._badges_asked: tuple[int, tuple[tuple[tuple[str, ...], str], ...]] = (0, ())
         self._badges_problem = ""
 
     # -- layout ------------------------------------------------------------------------------------------
@@ -435,9 +435,9 @@ class DeploymentsScreen(PaneScreen[Deployments]):
     def _check_links(self, rows: list[Deployment]) -> None:
         """Ask the links (in a worker: the registry and the data are read) where they disagree about the shown
         deployments; again when the rows or their models change, or the links were read again since."""
-        asked = tuple((d.key, ",".join(p.model_uri for p in d.predictors)) for d in rows)
         nav = self.console_app.link_nav
-        if not asked or (asked == self._badges_asked and nav.fresh()):
+        asked = (nav.generation, tuple((d.key, ",".join(p.model_uri for p in d.predictors)) for d in rows))
+        if not asked[1] or (asked == self._badges_asked and nav.fresh()):
             return
         self._badges_asked = asked
 
