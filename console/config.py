@@ -78,6 +78,7 @@ class Context:
     runs_backend: str = DEFAULT_BACKENDS["runs"]
     deployments_backend: str = DEFAULT_BACKENDS["deployments"]
     metrics_backend: str = DEFAULT_BACKENDS["metrics"]
+    champion_alias: str = "champion"  # the registry alias the deployments should serve (the links' badges)
     #: the keys the context's backends declare (``backends.registry.Setting``), checked by the config loader
     backend_settings: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
     secret_settings: frozenset[str] = field(default=frozenset(), repr=False)
@@ -244,6 +245,12 @@ def _coerce(name: str, value: Any, err, folder: Path | None = None) -> Any:
                 raise err(f"endpoint {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}")
             eps.append(_endpoint(item, protocol, err, folder))
         return tuple(eps)
+    if name == "champion_alias":
+        # MLflow aliases are names: letters, digits, _ and -, not starting with a "v" and a digit (a version)
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", value) or re.fullmatch(
+                r"[vV]\d+", value):
+            raise err("must be a registry alias name (letters, digits, _ and -, e.g. \"champion\")")
+        return value
     if not isinstance(value, str):
         raise err("must be a string")
     return value

@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from console.links import Link, Links, Ref, Trace
+from console.links import CHAMPION_ALIAS, Badge, Link, Links, Ref, Trace
 
 if TYPE_CHECKING:
     from console.app import MlopsConsole
@@ -33,26 +33,40 @@ class LinkNavigator:
         self._links: Links | None = None
         self._context: Any = None
         self._built_at = 0.0
+        self.generation = 0  # counts the times the links were read anew (a pane's badges are asked again)
 
     def resolver(self) -> Links:
         """The resolver over the context's backends (built here when a pane has not built its own yet). Called
         from worker threads."""
         context = self.app.context
         if self._links is None or self._context is not context:
-            backends = [self.app.backends.get(kind)[0] for kind in KINDS]
-            self._links, self._context, self._built_at = Links(*backends), context, time.monotonic()
+            data, runs, deployments, metrics = (self.app.backends.get(kind)[0] for kind in KINDS)
+            alias = getattr(context, "champion_alias", None) or CHAMPION_ALIAS
+            self._links = Links(data, runs, deployments, metrics, champion_alias=alias)
+            self._context, self._built_at = context, time.monotonic()
+            self.generation += 1
         elif time.monotonic() - self._built_at > MAX_AGE:
             self._links.refresh()
             self._built_at = time.monotonic()
+            self.generation += 1
         return self._links
+
+    def fresh(self) -> bool:
+        """The resolver's answers are younger than :data:`MAX_AGE` (a pane need not ask again)."""
+        return self._links is not None and self._context is self.app.context and (
+            time.monotonic() - self._built_at <= MAX_AGE)
 
     def refresh(self) -> None:
         if self._links is not None:
             self._links.refresh()
             self._built_at = time.monotonic()
+            self.generation += 1
 
     def links_of(self, ref: Ref) -> list[Link]:
         return self.resolver().links_of(ref)
+
+    def badges_of(self, ref: Ref) -> list[Badge]:
+        return self.resolver().badges_of(ref)
 
     def trace(self, spec: str) -> Trace:
         return self.resolver().trace(spec)
@@ -144,6 +158,10 @@ def trace_renderable(trace: Trace) -> RenderableType:
 
     def section(title: str) -> None:
         parts.append(Text(f"\n{title}", style="bold underline"))
+
+    if trace.badges:  # first: what disagrees is what the trace is opened for most often
+        section("Where the links disagree")
+        parts.append(Text("\n".join(f"{about}: {badge}" for about, badge in trace.badges), style="bold"))
 
     section("Data version")
     for output, version, evidence in trace.data:

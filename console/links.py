@@ -34,6 +34,8 @@ TAG_MD5, TAG_COMMIT, TAG_VERSION, TAG_SOURCE_COMMIT = (
     "data.dvc_md5", "data.git_commit", "data.version", "mlflow.source.git.commit")
 _DVC_TAG = re.compile(r"^dvc\.(?P<path>.+)\.md5$")  # dvc.<path>.md5
 SERVING_DASHBOARD = "Model serving"  # the built-in dashboard's title starts so
+FLAG_PROBLEM = "while a condition is False"  # the badge of a deployment the Deployments pane flags itself
+CHAMPION_ALIAS = "champion"  # the registry alias a deployment should serve, unless the context names another
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,18 @@ class Trace:
     deployments: list[tuple[Deployment, str]] = field(default_factory=list)  # (deployment, evidence)
     serving: list[ServingNow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    badges: list[tuple[str, Badge]] = field(default_factory=list)  # (what it is about, where the links disagree)
+
+
+@dataclass(frozen=True)
+class Badge:
+    """Where the links disagree about one row: what is wrong, in words, and the evidence it rests on."""
+
+    problem: str
+    evidence: str
+
+    def __str__(self) -> str:
+        return f"! {self.problem}: {self.evidence}"
 
 
 T = TypeVar("T")
@@ -121,8 +135,10 @@ class Links:
     """The resolver; build one per context with whichever backends could be built."""
 
     def __init__(self, data: DatasetVersions | None = None, runs: ExperimentRuns | None = None,
-                 deployments: Deployments | None = None, metrics: MetricsSource | None = None) -> None:
+                 deployments: Deployments | None = None, metrics: MetricsSource | None = None,
+                 champion_alias: str = CHAMPION_ALIAS) -> None:
         self.data, self.runs, self.deployments, self.metrics = data, runs, deployments, metrics
+        self.champion_alias = champion_alias or CHAMPION_ALIAS
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -407,6 +423,76 @@ class Links:
                     *(link for link in self.deployment_models(*ref.key[:2]) if link.relation != "metrics")]
         return []
 
+    # -- consistency badges -------------------------------------------------------------------------------------
+    def badges_of(self, ref: Ref) -> list[Badge]:
+        """Where the links disagree about a deployment or a run (empty: nothing found wrong, or not a kind that
+        has badges)."""
+        if ref.kind == "deployment":
+            d = self._deployment(*ref.key[:2])
+            return [] if d is None else self.deployment_badges(d)
+        if ref.kind == "run":
+            return self.run_badges(ref.key[0])
+        return []
+
+    def _current_data(self, output: str) -> DataVersion | None:
+        return next((v for o, v in self.data_versions() if o == output and v.is_current), None)
+
+    def _trained_on(self, run_id: str) -> list[tuple[str, DataVersion]]:
+        """The data versions a run trained on, as :meth:`run_data` links them (on evidence only)."""
+        out = []
+        for link in self.run_data(run_id):
+            if link.target is not None:
+                output, rev = link.target.key[:2]
+                version = next((v for o, v in self.data_versions() if o == output and v.rev == rev), None)
+                if version is not None:
+                    out.append((output, version))
+        return out
+
+    def deployment_badges(self, d: Deployment) -> list[Badge]:
+        return self._cached(f"badges:deployment:{'/'.join(d.key)}", partial(self._deployment_badges, d))
+
+    def _deployment_badges(self, d: Deployment) -> list[Badge]:
+        badges: list[Badge] = []
+        if d.flagged:  # the pane's own flag: Available, yet a condition says False
+            c = d.false_conditions[0]
+            badges.append(Badge(f"{d.state} {FLAG_PROBLEM}",
+                                f"{c.type}=False{': ' if c.reason or c.message else ''}{c.reason or c.message}"))
+        alias = self.champion_alias
+        run_ids: list[str] = []
+        for uri in dict.fromkeys(p.model_uri for p in d.predictors if p.model_uri):
+            versions, run_id, _why = self.resolve_uri(uri)
+            if run_id:
+                run_ids.append(run_id)
+            for name in dict.fromkeys(v.name for v in versions):
+                champion = next((v for v in self.model_versions() if v.name == name and alias in v.aliases), None)
+                served = [v.version for v in versions if v.name == name]
+                if champion is not None and champion.version not in served:  # no such alias: nothing to compare
+                    badges.append(Badge(f"not serving @{alias}",
+                                        f"{uri} serves {name} v{', v'.join(served)}; @{alias} is v{champion.version}"))
+        for run_id in dict.fromkeys(run_ids):
+            for output, version in self._trained_on(run_id):
+                current = self._current_data(output)
+                # the history is newest first (git log order): commits a second apart have one date
+                history = [v.rev for o, v in self.data_versions() if o == output]
+                if current is not None and history.index(version.rev) > history.index(current.rev):
+                    badges.append(Badge("serves a model trained on older data",
+                                        f"its run {run_id[:12]} trained on {output}@{version.short} "
+                                        f"({version.date:%Y-%m-%d %H:%M}); the workspace is at {current.short} "
+                                        f"({current.date:%Y-%m-%d %H:%M})"))
+        return badges
+
+    def run_badges(self, run_id: str) -> list[Badge]:
+        def read() -> list[Badge]:
+            badges = []
+            for output, version in self._trained_on(run_id):
+                if version.in_cache is False and version.in_remote is not True:
+                    remote = "no DVC remote" if version.in_remote is None else "not in the remote either"
+                    badges.append(Badge("cannot be reproduced",
+                                        f"its data {output}@{version.short} is not in the DVC cache, {remote}"))
+            return badges
+
+        return self._cached(f"badges:run:{run_id}", read)
+
     # -- :trace ---------------------------------------------------------------------------------------------------
     def trace(self, spec: str, now: datetime | None = None) -> Trace:
         """The chain of ``RUN_ID``, ``MODEL@ALIAS`` / ``MODEL/N`` or a deployment name (``NAMESPACE/NAME`` too)."""
@@ -468,6 +554,11 @@ class Links:
         if not trace.deployments:
             trace.notes.append("no deployment serves it")
         trace.serving = [self.serving_now(d, now) for d, _ in trace.deployments]
+        if trace.run is not None:
+            label = trace.run.run_name or trace.run.run_id[:12]
+            trace.badges.extend((f"run {label}", b) for b in self.run_badges(trace.run.run_id))
+        for d, _ in trace.deployments:
+            trace.badges.extend((d.name, b) for b in self.deployment_badges(d))
         return trace
 
     # -- serving metrics -------------------------------------------------------------------------------------------

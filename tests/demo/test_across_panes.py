@@ -281,3 +281,138 @@ def test_a_run_at_a_later_commit_links_through_what_the_dvc_file_records_there(b
     found = links.run_data(run_id)
     assert [link.target.key for link in found if link.target] == [(ws.DATA_FILE, versions[-1].commit)]
     assert f"mlflow.source.git.commit = {later[:7]}, a commit whose .dvc file records" in found[0].evidence
+
+
+# -- consistency badges ------------------------------------------------------------------------------------------
+def _problems(badges) -> list[str]:
+    return [b.problem for b in badges]
+
+
+def test_deployment_badges_follow_the_alias_and_the_data_version(built_demo, links):
+    from mlflow.tracking import MlflowClient
+
+    trained = _trained(built_demo)
+    champion = trained["champion"]
+    current = ws.versions(built_demo.workspace)[-1]  # the workspace is left at the newest version
+    older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != current.tag)
+    served = next(d for d in links.deployment_list() if d.name == "diabetes-v2")
+    url = next(e["url"] for e in built_demo.settings["endpoints"] if e["name"] == "diabetes-v2")
+    # a second deployment pinned to the champion's version number, beside the demo's `@champion` ones
+    settings = {**built_demo.settings, "endpoints": [*built_demo.settings["endpoints"], {
+        "name": "pinned", "url": url, "protocol": "v2", "model": "diabetes",
+        "model_uri": f"models:/{training.MODEL_NAME}/{champion['model_version']}"}]}
+    pinned_backend = create("deployments", "endpoints", settings)
+    pinned_links = Links(links.data, links.runs, pinned_backend)
+    client = MlflowClient(built_demo.settings["mlflow_uri"])
+
+    def badges() -> tuple[list, list]:
+        links.refresh()
+        pinned_links.refresh()
+        pinned = next(d for d in pinned_links.deployment_list() if d.name == "pinned")
+        return links.badges_of(Ref("deployment", served.key, served.name)), pinned_links.deployment_badges(pinned)
+
+    try:
+        stale = champion["version"] != current.tag
+        on_alias, pinned = badges()
+        assert _problems(on_alias) == (["serves a model trained on older data"] if stale else []), on_alias
+        assert "not serving @champion" not in _problems(pinned)
+        # the alias moves to a model of older data: the `@champion` deployments now serve it, the pinned one not
+        client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, older["model_version"])
+        on_alias, pinned = badges()
+        assert _problems(on_alias) == ["serves a model trained on older data"], on_alias
+        assert current.commit[:7] in on_alias[0].evidence
+        assert older["run_id"][:12] in on_alias[0].evidence
+        assert "not serving @champion" in _problems(pinned)
+        moved = next(b for b in pinned if b.problem == "not serving @champion")
+        assert f"serves diabetes v{champion['model_version']}; @champion is v{older['model_version']}" in (
+            moved.evidence)
+        trace = links.trace("diabetes-v2")
+        assert sorted((about, b.problem) for about, b in trace.badges) == [  # both serve `@champion`
+            ("diabetes-mlflow", "serves a model trained on older data"),
+            ("diabetes-v2", "serves a model trained on older data")]
+        out = io.StringIO()
+        Console(file=out, width=80, no_color=True).print(_trace_renderable(trace))
+        assert "! serves a model trained on older data" in out.getvalue()
+    finally:  # the alias back where the demo put it: the badges go
+        client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion["model_version"])
+        pinned_backend.close()
+    on_alias, pinned = badges()
+    assert "not serving @champion" not in _problems(pinned)
+    assert ("serves a model trained on older data" in _problems(on_alias)) == (champion["version"] != current.tag)
+
+
+def _trace_renderable(trace):
+    from console.linking import trace_renderable
+
+    return trace_renderable(trace)
+
+
+def test_a_run_whose_data_left_the_cache_and_the_remote_cannot_be_reproduced(built_demo, links, tmp_path):
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ws.repo_path(built_demo.workspace), repo, symlinks=True)
+    shutil.copytree(built_demo.workspace / "dvc-remote", tmp_path / "dvc-remote")
+    ws._dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "dvc-remote"))
+    data = create("data", "dvc", {**built_demo.settings, "repo": str(repo)})
+    copy = Links(data, links.runs)
+    oldest = ws.versions(built_demo.workspace)[0]
+    runs = _trained(built_demo)["runs"]
+    lost = next(r["run_id"] for r in runs if r["version"] == oldest.tag)
+    kept = next(r["run_id"] for r in runs if r["version"] != oldest.tag)
+    assert copy.run_badges(lost) == [] and copy.run_badges(kept) == []
+    cached = repo / ".dvc" / "cache" / "files" / "md5" / oldest.md5[:2] / oldest.md5[2:]
+    pushed = tmp_path / "dvc-remote" / "files" / "md5" / oldest.md5[:2] / oldest.md5[2:]
+    saved = tmp_path / "saved"
+    shutil.move(cached, saved)
+    pushed.unlink()
+    copy.refresh()
+    badges = copy.run_badges(lost)
+    assert _problems(badges) == ["cannot be reproduced"], badges
+    assert f"{ws.DATA_FILE}@{oldest.commit[:7]}" in badges[0].evidence
+    assert "not in the DVC cache, not in the remote either" in badges[0].evidence
+    assert copy.run_badges(kept) == []
+    assert copy.trace(lost).badges and copy.trace(lost).badges[0][1].problem == "cannot be reproduced"
+    shutil.move(saved, cached)  # back in the cache: it can be reproduced again
+    copy.refresh()
+    assert copy.run_badges(lost) == []
+
+
+def test_available_while_a_condition_is_false_is_a_badge():
+    fake = Links(deployments=create("deployments", "fake", {}))
+    by_name = {d.name: fake.deployment_badges(d) for d in fake.deployment_list()}
+    assert _problems(by_name["recommender"]) == ["Available while a condition is False"]
+    assert "ServicesReady=False: ServiceMissing" in by_name["recommender"][0].evidence
+    assert by_name["iris"] == [] and by_name["price-forecast"] == []
+
+
+async def test_the_deployments_pane_marks_a_badged_row_and_says_why(built_demo):
+    from mlflow.tracking import MlflowClient
+    from textual.widgets import Static
+
+    from console.panes.deployments.screen import DeploymentsScreen
+
+    trained = _trained(built_demo)
+    champion = trained["champion"]
+    older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != champion["version"])
+    client = MlflowClient(built_demo.settings["mlflow_uri"])
+    client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, older["model_version"])
+    try:
+        app = demo_app(built_demo, "deployments")
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.screen
+            assert isinstance(pane, DeploymentsScreen)
+
+            def marked() -> bool:
+                return any(pane._badges.get(d.key) for d in pane.deployments.values() if d.name == "diabetes-v2")
+
+            await until(pilot, marked, "the badge of diabetes-v2")
+            await pilot.press(*["down"] * [k[1] for k in pane._rows].index("diabetes-v2"))
+            await until(pilot, lambda: "! serves a model trained on older data" in str(
+                pane.query_one("#detail", Static).render()), "the badge in the detail box")
+            row = pane._rows.index(next(k for k in pane._rows if k[1] == "diabetes-v2"))
+            from widgets.fast_table import FastTable
+
+            assert "diabetes-v2 !" in str(pane.query_one("#deployments", FastTable).get_row_at(row))
+    finally:
+        client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion["model_version"])

@@ -82,6 +82,8 @@ def test_a_later_context_keeps_its_own_values_and_variables_fill_the_gaps():
     ("[contexts.a]\nread_only = 'yes'\n", 2, "contexts.a.read_only", "true or false"),
     ("[contexts.a]\nnamespaces = 3\n", 2, "contexts.a.namespaces", "list of strings"),
     ("[contexts.a]\ntimeout = -1\n", 2, "contexts.a.timeout", "positive"),
+    ("[contexts.a]\nchampion_alias = 'best model'\n", 2, "contexts.a.champion_alias", "registry alias name"),
+    ("[contexts.a]\nchampion_alias = 'v3'\n", 2, "contexts.a.champion_alias", "registry alias name"),
     ("default_context = 'b'\n[contexts.a]\n", 1, "default_context", "names no context"),
     ("colour = 'red'\n", 1, "colour", "unknown setting"),
     ("[contexts.a]\n[[contexts.a.endpoints]]\nname = 'x'\nurl = 'http://h'\nprotocol = 'grpc'\n", 5,
@@ -95,6 +97,12 @@ def test_malformed_config_names_file_line_and_key(text, line, key, words):
     assert err.key == key
     assert words in str(err)
     assert str(err).startswith("/etc/x/config.toml, line")
+
+
+def test_the_champion_alias_defaults_to_champion():
+    config = parse_config("[contexts.a]\n[contexts.b]\nchampion_alias = 'production'\n")
+    assert config.context("a", environ={}).champion_alias == "champion"
+    assert config.context("b", environ={}).champion_alias == "production"
 
 
 def test_unknown_context_lists_the_known_ones():

@@ -35,7 +35,7 @@ from backends.errors import BackendError, NotConfigured
 from backends.redact import redact
 from console.commands import Command
 from console.format import age
-from console.links import Ref
+from console.links import FLAG_PROBLEM, Badge, Ref
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from console.panes.deployments.views import PodsEventsView, RequestView
 from widgets.fast_table import FastTable
@@ -131,6 +131,10 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._count_said: tuple[str, str] | None = None  # (suffix, text) of the last count on the status line
         self._notes: dict[str, None] = {}  # what this watch could not list (a kind not allowed), said once each
         self._link_key: tuple[str, ...] | None = None  # the deployment a link asked for, until it is shown
+        #: where the links disagree about a shown deployment (console/links.py), beyond the pane's own "!" flag
+        self._badges: dict[tuple[str, ...], list[Badge]] = {}
+        self._badges_asked: tuple[int, tuple[tuple[tuple[str, ...], str], ...]] = (0, ())
+        self._badges_problem = ""
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -328,7 +332,8 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         return [d for d in items if self.matches(d)] if self.filter_text or self.kind else items
 
     def _cells(self, d: Deployment, now: Any = None) -> list[Any]:
-        return [d.namespace, d.name, d.kind_short, state_cell(d), d.replicas_text, d.protocol, d.implementation,
+        name = f"{d.name} !" if self._badges.get(d.key) else d.name
+        return [d.namespace, name, d.kind_short, state_cell(d), d.replicas_text, d.protocol, d.implementation,
                 d.model_text, d.traffic_text, age(d.created, now or self.console_app.now()), reason_text(d)]
 
     def _schedule_rebuild(self) -> None:
@@ -353,6 +358,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self._show_detail()
         self._recount()
         self._link_landed()
+        self._check_links([d for d in rows if d.predictors])
 
     def _update_row(self, d: Deployment) -> bool:
         """Change one row in place; False when the table must be rebuilt instead."""
@@ -416,6 +422,10 @@ class DeploymentsScreen(PaneScreen[Deployments]):
             text.append(f" ({', '.join(routes)})")
         if d.details:  # before the conditions: the detail box is a few lines high
             text.append("\n" + "  ".join(f"{label}: {redact(value)}" for label, value in d.details))
+        for badge in self._badges.get(d.key, ()):
+            text.append(f"\n{badge}", style="bold")
+        if self._badges_problem:
+            text.append(f"\n{self._badges_problem}", style="italic")
         if d.conditions:
             text.append("\nconditions: ")
             for c in d.conditions:
@@ -423,6 +433,35 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         detail.update(text)
 
     # -- links across the panes (console/linking.py) -------------------------------------------------------------
+    def _check_links(self, rows: list[Deployment]) -> None:
+        """Ask the links (in a worker: the registry and the data are read) where they disagree about the shown
+        deployments; again when the rows or their models change, or the links were read again since."""
+        nav = self.console_app.link_nav
+        asked = (nav.generation, tuple((d.key, ",".join(p.model_uri for p in d.predictors)) for d in rows))
+        if not asked[1] or (asked == self._badges_asked and nav.fresh()):
+            return
+        self._badges_asked = asked
+
+        def read() -> dict[tuple[str, ...], list[Badge]]:
+            links = nav.resolver()
+            # the pane flags Available-with-a-False-condition itself (the state cell's "!")
+            return {d.key: [b for b in links.deployment_badges(d) if not b.problem.endswith(FLAG_PROBLEM)]
+                    for d in rows}
+
+        def show(badges: dict[tuple[str, ...], list[Badge]]) -> None:
+            changed = {k for k in set(badges) | set(self._badges) if bool(badges.get(k)) != bool(self._badges.get(k))}
+            self._badges, self._badges_problem = badges, ""
+            if changed:
+                self._schedule_rebuild()
+            else:
+                self._show_detail()
+
+        def failed(error: BaseException) -> None:
+            self._badges_problem = f"the links could not be checked: {describe_error(error)}"
+            self._show_detail()
+
+        self.call_backend("deployments.badges", read, on_result=show, on_error=failed)
+
     def link_subject(self) -> Ref | None:
         from console.links import deployment_ref
 
