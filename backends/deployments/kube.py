@@ -493,6 +493,19 @@ class DeploymentWatch:
             self._shutdown(resp)
 
 
+FIRST_LISTS_WAIT_S = 1.0  # how long the first list of one kind (or namespace) waits for the others
+
+
+def _merged_lists(lists: Sequence[WatchEvent]) -> WatchEvent:
+    """The first lists of several (kind, namespace) pairs as one RELISTED of all of them."""
+    scopes = [e.scope for e in lists]
+    scope = () if any(not sc for sc in scopes) else tuple(dict.fromkeys(ns for sc in scopes for ns in sc))
+    kinds = tuple(dict.fromkeys(k for e in lists for k in e.kinds))
+    deployments = tuple(sorted((d for e in lists for d in e.deployments), key=lambda d: (d.namespace, d.name)))
+    notes = tuple(dict.fromkeys(n for e in lists for n in e.notes))
+    return WatchEvent(RELISTED, deployments=deployments, scope=scope, kinds=kinds, notes=notes)
+
+
 class KubernetesDeployments:
     """The ``kubernetes`` Deployments backend. The constructor does no I/O."""
 
@@ -906,21 +919,50 @@ class KubernetesDeployments:
     def _watch_many(self, handle: DeploymentWatch, pairs: list[tuple[_Kind, str | None]],
                     alone: bool = True) -> Iterator[WatchEvent]:
         import queue
+        import time
 
-        q: queue.Queue[WatchEvent] = queue.Queue()
+        q: queue.Queue[tuple[int, WatchEvent]] = queue.Queue()
 
-        def pump(kind: _Kind, ns: str | None) -> None:
+        def pump(index: int, kind: _Kind, ns: str | None) -> None:
             for ev in self._watch_one(handle, ns, "", kind, alone=alone):
-                q.put(ev)
+                q.put((index, ev))
 
-        for kind, ns in pairs:
-            threading.Thread(target=pump, args=(kind, ns), name=f"watch-{kind.plural}-{ns or 'all'}",
+        for index, (kind, ns) in enumerate(pairs):
+            threading.Thread(target=pump, args=(index, kind, ns), name=f"watch-{kind.plural}-{ns or 'all'}",
                              daemon=True).start()
+        # the first lists come as one RELISTED (the table is built once, not once a kind), or, if one is slow,
+        # what has come FIRST_LISTS_WAIT_S after the first of them
+        waiting = set(range(len(pairs)))  # pairs whose first list has not come yet
+        lists: list[WatchEvent] = []  # the first lists so far
+        held: list[WatchEvent] = []  # what came after them meanwhile, in order
+        deadline = time.monotonic() + self.timeout  # nothing is held longer than this
+        first_at = 0.0  # when the first of the first lists came
         while not handle.stopped.is_set():
+            item: tuple[int, WatchEvent] | None
             try:
-                yield q.get(timeout=0.2)
+                item = q.get(timeout=0.05 if waiting else 0.2)
             except queue.Empty:
+                item = None
+            if not waiting:
+                if item is not None:
+                    yield item[1]
                 continue
+            if item is not None:
+                index, ev = item
+                if index in waiting and ev.kind == RELISTED:
+                    lists.append(ev)
+                    first_at = first_at or time.monotonic()
+                else:
+                    held.append(ev)  # a problem ends that pair's first round too
+                waiting.discard(index)
+            now = time.monotonic()
+            if now >= deadline or (lists and now >= first_at + FIRST_LISTS_WAIT_S):
+                waiting.clear()  # a slow one comes later, on its own
+            if not waiting:
+                if lists:
+                    yield _merged_lists(lists)
+                yield from held
+                lists, held = [], []
 
     def _watch_one(self, handle: DeploymentWatch, namespace: str | None, resource_version: str,
                    kind: _Kind = SELDON_KIND, alone: bool = True) -> Iterator[WatchEvent]:
