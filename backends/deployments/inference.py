@@ -120,25 +120,28 @@ def prediction_url(protocol: str, base: str, model: str) -> str:
     return f"{base}/api/v1.0/predictions"
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False) builds an encoder a call
+
+
 def pretty_json(value: Any, indent: int = 2, _level: int = 0) -> str:
     """Indented JSON that keeps lists of numbers (and lists of such lists) on one line."""
     def flat(v: Any) -> bool:
         return not isinstance(v, (dict, list)) or (isinstance(v, list) and all(flat(x) for x in v))
 
     if isinstance(value, list) and flat(value):
-        return json.dumps(value, ensure_ascii=False)
+        return _encode(value)
     pad = " " * (indent * (_level + 1))
     end = " " * (indent * _level)
     if isinstance(value, dict):
         if not value:
             return "{}"
-        parts = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {pretty_json(v, indent, _level + 1)}"
+        parts = [f"{pad}{_encode(k)}: {pretty_json(v, indent, _level + 1)}"
                  for k, v in value.items()]
         return "{\n" + ",\n".join(parts) + "\n" + end + "}"
     if isinstance(value, list):
         parts = [pad + pretty_json(v, indent, _level + 1) for v in value]
         return "[\n" + ",\n".join(parts) + "\n" + end + "]"
-    return json.dumps(value, ensure_ascii=False)
+    return _encode(value)
 
 
 def _example_value(datatype: str) -> Any:
