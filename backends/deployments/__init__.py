@@ -11,6 +11,7 @@ from backends.deployments.contract import (
     AVAILABLE as AVAILABLE,
     CREATING as CREATING,
     DELETED as DELETED,
+    ENDPOINT as ENDPOINT,
     FAILED as FAILED,
     INFERENCE_SERVICE as INFERENCE_SERVICE,
     KIND_SHORT as KIND_SHORT,

@@ -27,8 +27,10 @@ SELDON_MODEL = "Model"
 SELDON_PIPELINE = "Pipeline"
 SELDON_EXPERIMENT = "Experiment"
 SELDON_CORE_2 = (SELDON_MODEL, SELDON_PIPELINE, SELDON_EXPERIMENT)
+#: a model server the context names by its URL (the ``endpoints`` backend), not a cluster resource
+ENDPOINT = "Endpoint"
 KIND_SHORT = {SELDON_DEPLOYMENT: "sdep", INFERENCE_SERVICE: "isvc", SELDON_MODEL: "mlm", SELDON_PIPELINE: "mlp",
-              SELDON_EXPERIMENT: "mlx"}
+              SELDON_EXPERIMENT: "mlx", ENDPOINT: "url"}
 
 AVAILABLE = "Available"
 CREATING = "Creating"
@@ -105,8 +107,9 @@ class Deployment(NamedTuple):
     @property
     def key(self) -> tuple[str, ...]:
         """Unique in a cluster: a SeldonDeployment and an InferenceService may share a namespace and name."""
-        return (self.namespace, self.name) if self.kind == SELDON_DEPLOYMENT else (self.namespace, self.name,
-                                                                                    self.kind)
+        # endpoints have a namespace of their own ("endpoints"): their name alone tells them apart
+        return (self.namespace, self.name) if self.kind in (SELDON_DEPLOYMENT, ENDPOINT) else (
+            self.namespace, self.name, self.kind)
 
     @property
     def kind_short(self) -> str:

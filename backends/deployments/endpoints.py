@@ -34,6 +34,7 @@ from typing import Any
 
 from backends.deployments import (
     AVAILABLE,
+    ENDPOINT,
     FAILED,
     MODIFIED,
     PROTOCOLS,
@@ -179,8 +180,8 @@ class EndpointDeployments:
                 "json": "JSON over HTTP"}[e["protocol"]]
         pred = Predictor(name="default", replicas_ready=1 if state == AVAILABLE else 0, replicas_desired=1,
                          traffic=100, implementation=impl, model_uri=e.get("model_uri", ""), model_name=e["model"])
-        return Deployment(namespace=NAMESPACE, name=e["name"], state=state, reason=reason, predictors=(pred,),
-                          protocol=e["protocol"], address_url=e["url"])
+        return Deployment(namespace=NAMESPACE, name=e["name"], kind=ENDPOINT, state=state, reason=reason,
+                          predictors=(pred,), protocol=e["protocol"], address_url=e["url"])
 
     def list_deployments(self, namespaces: Sequence[str] | None = None) -> DeploymentList:
         if not self.endpoints:

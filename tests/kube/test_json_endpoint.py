@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backends.deployments import AVAILABLE, FAILED
+from backends.deployments import AVAILABLE, ENDPOINT, FAILED
 from backends.deployments.endpoints import EndpointDeployments
 from backends.deployments.inference import template_body
 from backends.errors import NotConfigured, Unreachable
@@ -84,6 +84,7 @@ def test_the_seed_flask_app_answers_the_configured_example(flask_url):
     dep = only(b)
     # a GET on a POST-only route answers 405: the server is up
     assert dep.state == AVAILABLE and dep.protocol == "json" and dep.implementation == "JSON over HTTP"
+    assert (dep.kind, dep.kind_short, dep.key) == (ENDPOINT, "url", ("endpoints", "iris-flask"))  # not a cluster's
     template = b.request_template(dep)
     assert (template.url, template.method, template.source) == (f"{flask_url}/predict", "POST", "example")
     assert template.body == '{\n  "sepal_length": 5.9,\n  "sepal_width": 3.0,\n  "petal_length": 5.1,\n' \
@@ -217,6 +218,8 @@ async def test_a_json_endpoint_in_the_pane(flask_url, tmp_path, screen_text):
                     Endpoint("iris-other", f"{flask_url}/predict", "json", example_file=str(missing))))
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_for(pilot, lambda: row_states(app).get("iris-flask") == AVAILABLE, "the endpoint Available")
+        table = app.current_pane().query_one("#deployments")
+        assert str(table.get_row_at(0)[table.column_keys.index("kind")]) == "url"
         await pilot.press("t")
         view = await wait_for(pilot, lambda: isinstance(app.screen, RequestView) and app.screen, "the request view")
         editor = view.query_one("#editor", RequestEditor)
