@@ -282,7 +282,8 @@ class PaneScreen(CallsBackend, Screen[None], Generic[BackendT]):
     def _filter_typed(self, event: Input.Changed) -> None:
         if self.FILTER_AS_YOU_TYPE:
             self.filter_text = event.value.strip()
-            self.filter_changed()
+            if not self._rebuilding:  # while the body is replaced (:ctx) its tables are gone; the reload filters
+                self.filter_changed()
 
     @on(Input.Submitted, "#filter")
     def _filter_entered(self, event: Input.Submitted) -> None:
