@@ -128,6 +128,16 @@ class Badge:
         return f"! {self.problem}: {self.evidence}"
 
 
+def _lost(version: DataVersion) -> bool:
+    """Neither the DVC cache nor the remote holds the version (unknown is not lost)."""
+    return version.in_cache is False and version.in_remote is not True
+
+
+def _lost_badge(output: str, version: DataVersion) -> Badge:
+    remote = "no DVC remote" if version.in_remote is None else "not in the remote either"
+    return Badge("cannot be reproduced", f"its data {output}@{version.short} is not in the DVC cache, {remote}")
+
+
 T = TypeVar("T")
 
 
@@ -483,15 +493,26 @@ class Links:
 
     def run_badges(self, run_id: str) -> list[Badge]:
         def read() -> list[Badge]:
-            badges = []
-            for output, version in self._trained_on(run_id):
-                if version.in_cache is False and version.in_remote is not True:
-                    remote = "no DVC remote" if version.in_remote is None else "not in the remote either"
-                    badges.append(Badge("cannot be reproduced",
-                                        f"its data {output}@{version.short} is not in the DVC cache, {remote}"))
-            return badges
+            return [_lost_badge(output, version) for output, version in self._trained_on(run_id)
+                    if _lost(version)]
 
         return self._cached(f"badges:run:{run_id}", read)
+
+    def rows_badges(self, runs: Sequence[RunSummary]) -> dict[str, list[Badge]]:
+        """The "cannot be reproduced" badges of the rows of a runs table, by run id (runs without one left out).
+
+        Only what the rows already carry is read (their tags, no call per run), and only when some data version
+        is lost at all: a table of thousands of runs costs one look at the data's history."""
+        lost = [(output, version) for output, version in self.data_versions() if _lost(version)]
+        out: dict[str, list[Badge]] = {}
+        if not lost:
+            return out
+        for run in runs:
+            badges = [_lost_badge(output, version) for output, version in lost
+                      if self._data_evidence(run, output, version)]
+            if badges:
+                out[run.run_id] = badges
+        return out
 
     # -- :trace ---------------------------------------------------------------------------------------------------
     def trace(self, spec: str, now: datetime | None = None) -> Trace:

@@ -416,3 +416,59 @@ async def test_the_deployments_pane_marks_a_badged_row_and_says_why(built_demo):
             assert "diabetes-v2 !" in str(pane.query_one("#deployments", FastTable).get_row_at(row))
     finally:
         client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion["model_version"])
+
+
+async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(built_demo, tmp_path, screen_text):
+    import shutil
+
+    from console.app import make_app
+    from console.config import load_config
+    from console.panes.runs.screen import RunsScreen
+    from widgets.fast_table import FastTable
+    from widgets.status import StatusBar
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ws.repo_path(built_demo.workspace), repo, symlinks=True)
+    shutil.copytree(built_demo.workspace / "dvc-remote", tmp_path / "dvc-remote")
+    ws._dvc(repo, "remote", "modify", "--local", "storage", "url", str(tmp_path / "dvc-remote"))
+    config_file = tmp_path / "config.toml"
+    config_file.write_text((built_demo.workspace / "config.toml").read_text().replace(
+        str(ws.repo_path(built_demo.workspace)), str(repo)))
+    oldest = ws.versions(built_demo.workspace)[0]
+    runs = _trained(built_demo)["runs"]
+    lost = next(r["run_id"] for r in runs if r["version"] == oldest.tag)
+    cached = repo / ".dvc" / "cache" / "files" / "md5" / oldest.md5[:2] / oldest.md5[2:]
+    pushed = tmp_path / "dvc-remote" / "files" / "md5" / oldest.md5[:2] / oldest.md5[2:]
+    saved = tmp_path / "saved"
+    shutil.move(cached, saved)
+    pushed.unlink()
+
+    config = load_config(config_file)
+    app = make_app(config, config.context("demo", environ={}), initial_pane="runs", cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.screen
+        assert isinstance(pane, RunsScreen)
+        table = pane.query_one("#runs", FastTable)
+
+        def name_cell(run_id: str) -> str:
+            ids = [r.run_id for r in pane.runs]
+            return str(table.get_row_at(ids.index(run_id))[1]) if run_id in ids else ""
+
+        await until(pilot, lambda: name_cell(lost).endswith(" !"), "the mark on the run whose data is lost")
+        marked = {r.run_id for r in pane.runs if name_cell(r.run_id).endswith(" !")}
+        assert marked == {r["run_id"] for r in runs if r["version"] == oldest.tag}, marked
+        await pilot.press(*["down"] * [r.run_id for r in pane.runs].index(lost))
+        status = pane.query_one("#status", StatusBar)
+        await until(pilot, lambda: status.text.startswith("cannot be reproduced") and status.level == "warning",
+                    "the reason in the status bar")
+        assert f"{ws.DATA_FILE}@{oldest.commit[:7]}" in status.text
+        await pilot.press("enter")
+        from widgets.views import TextView
+
+        await until(pilot, lambda: isinstance(app.screen, TextView), "the run's detail")
+        assert "! cannot be reproduced" in screen_text(app)
+        await pilot.press("escape")
+        shutil.move(saved, cached)  # back in the cache: the run can be reproduced again, and `r` reads it anew
+        await until(pilot, lambda: app.screen is pane, "the pane again")
+        await pilot.press("r")
+        await until(pilot, lambda: not name_cell(lost).endswith(" !"), "the mark to go")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from rich.console import JustifyMethod
+from rich.console import Group, JustifyMethod, RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -27,7 +27,7 @@ from backends.runs import (
 from console.calls import BUSY_DELAY
 from console.commands import Command
 from console.format import short_time
-from console.links import Ref
+from console.links import Badge, Ref
 from console.panes.base import NAV_BINDINGS, PaneScreen, describe_error
 from console.panes.runs.views import (
     MetricChartView,
@@ -132,6 +132,8 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         self._picker: PickerView | None = None
         self._wanted: tuple[tuple[str, bool], str] | None = None  # sort and filter asked for, not yet answered
         self._link_run: str | None = None  # the run a link asked for, until it is shown
+        self._badges: dict[str, list[Badge]] = {}  # run id -> where the links disagree about it
+        self._badges_asked: tuple[object, ...] = ()
 
     # -- layout ----------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -241,6 +243,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         self.set_status(self._summary_text())
         self._maybe_prefetch()
         self._link_landed()
+        self._check_links()
 
     def _query_failed(self, query: RunQuery, error: BaseException) -> None:
         if isinstance(error, InvalidQuery):
@@ -319,6 +322,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         self._set_title()
         self.set_status(self._summary_text() + f" (+{len(self.runs) - start})")
         self._maybe_prefetch()
+        self._check_links()
 
     # -- the table ---------------------------------------------------------------------------------------------
     def _summary_text(self) -> str:
@@ -394,7 +398,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         """The row of ``run``; ``visible``: the visible columns, when the caller has them at hand."""
         duration = run.duration.total_seconds() if run.duration else None
         cells: list = [MARKED if run.run_id in self.marked else UNMARKED,
-                       run.run_name or run.run_id[:8], run.status, short_time(run.start_time),
+                       self._name_cell(run), run.status, short_time(run.start_time),
                        fmt_duration(duration)]
         metrics, params = dict(run.metrics), dict(run.params)
         for column in self._visible_columns() if visible is None else visible:
@@ -436,6 +440,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
     @on(FastTable.RowHighlighted, "#runs")
     def _cell_highlighted(self, event: FastTable.RowHighlighted) -> None:
         self._maybe_prefetch(event.cursor_row)
+        self._say_badges(event.cursor_row)
 
     def _maybe_prefetch(self, row: int | None = None) -> None:
         """Load the next page when the cursor is near the last loaded row."""
@@ -634,6 +639,45 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         run = self.runs[ids.index(run_id)]
         self.set_status(f"run {run.run_name or run_id[:12]} (backspace: back)")
 
+    def _name_cell(self, run: RunSummary) -> str:
+        name = run.run_name or run.run_id[:8]
+        return f"{name} !" if self._badges.get(run.run_id) else name
+
+    def _check_links(self) -> None:
+        """Ask the links (in a worker: the data's history is read) which loaded runs cannot be reproduced; again
+        when more rows load, another query answers, or the links were read again since."""
+        nav = self.console_app.link_nav
+        runs = tuple(self.runs)
+        asked = (nav.generation, self.applied, len(runs))
+        if not runs or (asked == self._badges_asked and nav.fresh()):
+            return
+        self._badges_asked = asked
+
+        def show(badges: dict[str, list[Badge]]) -> None:
+            changed = set(badges) ^ set(self._badges)
+            self._badges = badges
+            table = self.query_one("#runs", FastTable)
+            shown = set(table.row_keys)
+            for run in runs:
+                if run.run_id in changed and run.run_id in shown:
+                    table.update_cell(run.run_id, "run_name", self._name_cell(run))
+            if changed:
+                self._say_badges()
+
+        def failed(error: BaseException) -> None:
+            self.set_status(f"the links could not be checked: {describe_error(error)}", "warning")
+
+        self.call_backend("runs.badges", lambda: nav.resolver().rows_badges(runs), on_result=show, on_error=failed)
+
+    def _say_badges(self, row: int | None = None) -> None:
+        """The selected run's badges in the status bar (the row shows a "!" after its name)."""
+        if not self._badges:
+            return
+        if row is None:
+            row = self.query_one("#runs", FastTable).cursor_row
+        if 0 <= row < len(self.runs) and (badges := self._badges.get(self.runs[row].run_id)):
+            self.set_status("; ".join(f"{b.problem}: {b.evidence}" for b in badges), "warning")  # "! " leads
+
     def _registry_chosen(self, run_id: str | None) -> None:
         if run_id:
             self.open_run(run_id)
@@ -646,8 +690,10 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
 
     def _show_detail(self, detail: RunDetail) -> None:
         self.set_status(f"run {detail.summary.run_name or detail.run_id}")
-        self.app.push_screen(TextView(f"Run {detail.summary.run_name or detail.run_id}",
-                                      run_detail_renderable(detail)))
+        body: RenderableType = run_detail_renderable(detail)
+        if badges := self._badges.get(detail.run_id):  # what disagrees first: it is what the reader must know
+            body = Group(Text("\n".join(str(b) for b in badges), style="bold"), body)
+        self.app.push_screen(TextView(f"Run {detail.summary.run_name or detail.run_id}", body))
 
     def action_registry(self) -> None:
         def opened(run_id: str | None) -> None:
