@@ -12,6 +12,7 @@ from console.config import Config, Context
 from console.panes.deployments.views import PodsEventsView, RequestView
 from keycontract import State, check_quit, check_state, settle
 from kube_helpers import free_port
+from widgets.link_menu import LinkMenu
 from widgets.views import TextView
 
 from .test_deployments_pane import create, iris_endpoint_app, pane, row_of, status, wait_for
@@ -89,6 +90,9 @@ STATES = [
     State("yaml", dialog("y", TextView), silent={}),
     State("test request editor", dialog("t", RequestView), holds=lambda app: isinstance(app.screen, RequestView),
           silent={"ctrl+r": "no history entry to replay yet", "ctrl+f": "the JSON is formatted already"}),
+    State("links menu", dialog("L", LinkMenu), holds=lambda app: isinstance(app.screen, LinkMenu),
+          silent={k: "one entry can be chosen (the other is a note)" for k in ("up", "down", "home", "end",
+                                                                                "pageup", "pagedown")}),
     State("after :ctx", after_ctx, holds=lambda app: app.context.name == "b", silent={**ONE_ROW, **RELOAD}),
 ]
 
