@@ -472,3 +472,4 @@ async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(
         await until(pilot, lambda: app.screen is pane, "the pane again")
         await pilot.press("r")
         await until(pilot, lambda: not name_cell(lost).endswith(" !"), "the mark to go")
+        await until(pilot, lambda: "cannot be reproduced" not in status.text, "the reason to go from the status bar")

@@ -40,6 +40,7 @@ from console.panes.runs.views import (
 from widgets.compare import CompareView
 from widgets.fast_table import FastTable
 from widgets.picker import PickerView
+from widgets.status import StatusBar
 from widgets.views import TextView
 
 SLOW_SEARCH_S = 2.0  # a search out this long says why a sort can be slow, and what helps
@@ -134,6 +135,7 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         self._link_run: str | None = None  # the run a link asked for, until it is shown
         self._badges: dict[str, list[Badge]] = {}  # run id -> where the links disagree about it
         self._badges_asked: tuple[object, ...] = ()
+        self._badge_said = ""  # the badge the status bar was last given
 
     # -- layout ----------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -671,12 +673,17 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
 
     def _say_badges(self, row: int | None = None) -> None:
         """The selected run's badges in the status bar (the row shows a "!" after its name)."""
-        if not self._badges:
+        if not self._badges and not self._badge_said:
             return
         if row is None:
             row = self.query_one("#runs", FastTable).cursor_row
         if 0 <= row < len(self.runs) and (badges := self._badges.get(self.runs[row].run_id)):
-            self.set_status("; ".join(f"{b.problem}: {b.evidence}" for b in badges), "warning")  # "! " leads
+            self._badge_said = "; ".join(f"{b.problem}: {b.evidence}" for b in badges)
+            self.set_status(self._badge_said, "warning")  # "! " leads
+        elif self._badge_said:  # what it said no longer holds for the run under the cursor (unless said over)
+            if self.query_one("#status", StatusBar).text == self._badge_said:
+                self.set_status(self._summary_text())
+            self._badge_said = ""
 
     def _registry_chosen(self, run_id: str | None) -> None:
         if run_id:
