@@ -138,8 +138,10 @@ async def test_api_server_outage_marks_stale_and_recovers(kubeconfig, namespace,
     create(kube_client, namespace, "steady")
     app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
     async with app.run_test(size=(160, 40)) as pilot:
-        # the watch's stream must be open before it is broken: the first list alone shows the row
+        # the watch's stream must be open before it is broken: a row that only the stream can bring shows it is
         await wait_for(pilot, lambda: row_of(app, "steady") and "watching for changes" in status(app))
+        create(kube_client, namespace, "through-the-watch")
+        await wait_for(pilot, lambda: row_of(app, "through-the-watch"), what="a row sent on the open stream")
         kube_api.fail_next.extend([503])
         kube_api.store.break_watches()
         # the error is on the status line until the retry succeeds (on a busy machine that can be before this
