@@ -59,7 +59,8 @@ class SidesCompareView(CallsBackend, Dialog[None]):
     SidesCompareView .side { height: 1fr; }
     SidesCompareView.-stacked .side { height: auto; }
     SidesCompareView .side-title { text-style: bold; width: 100%; }
-    SidesCompareView .selector { height: auto; color: $text-muted; }
+    SidesCompareView .selector { height: 3; color: $text-muted; }  /* one height: the sides' charts line up */
+    SidesCompareView.-stacked .selector { height: auto; }
     SidesCompareView .side LineChart { height: 1fr; min-height: 5; }
     SidesCompareView.-stacked .side LineChart { height: 6; }
     """
@@ -84,6 +85,7 @@ class SidesCompareView(CallsBackend, Dialog[None]):
         self.answers: dict[str, SideAnswer] = {}
         self.problem = ""
         self._timer: Timer | None = None
+        self._suspended = False
 
     @property
     def interval(self) -> float:
@@ -109,7 +111,7 @@ class SidesCompareView(CallsBackend, Dialog[None]):
                                 yield LineChart(name, unit=unit, tz=tz, show_legend=False, id=f"chart-{i}-{key}")
                             yield Static(side.selector_text(d.namespace), classes="selector", id=f"selector-{i}",
                                          markup=False)
-            yield Label("", id="state", markup=False)
+            yield Static("", id="state", markup=False)
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -130,6 +132,16 @@ class SidesCompareView(CallsBackend, Dialog[None]):
     def on_unmount(self) -> None:
         self._cancel()
 
+    def on_screen_suspend(self) -> None:  # a dialog over it (the `:` line, help): no polls meanwhile
+        self._cancel()
+        self._suspended = True
+
+    def on_screen_resume(self) -> None:
+        if self._suspended:
+            self._suspended = False
+            if self.live:
+                self.poll()
+
     # -- polling: the next poll is armed when the last one has answered ----------------------------------------
     def _cancel(self) -> None:
         if self._timer is not None:
@@ -138,7 +150,7 @@ class SidesCompareView(CallsBackend, Dialog[None]):
 
     def _arm(self, delay: float) -> None:
         self._cancel()
-        if self.live:
+        if self.live and not self._suspended:
             self._timer = self.set_timer(delay, self.poll)
 
     def _chart_width(self) -> int:
@@ -243,10 +255,10 @@ class SidesCompareView(CallsBackend, Dialog[None]):
             missing = [f"{s.kind} {s.name}" for s in self.plan.sides
                        if s.name in self.answers and not self.answers[s.name].matched]
             if missing:  # said here too: the selector lines may be scrolled out of sight
-                text += f"   no series for {', '.join(missing)} (selectors under the charts)"
+                text += f"   no series for {', '.join(missing)} (see the selectors under the charts)"
         else:
             text += "   reading…"
-        self.query_one("#state", Label).update(text)
+        self.query_one("#state", Static).update(text)
 
     # -- keys -------------------------------------------------------------------------------------------------
     def action_pause(self) -> None:
