@@ -4,10 +4,12 @@ a real Prometheus scraping both, each target labelled with the namespace and pod
 
 from __future__ import annotations
 
+import io
 import threading
 
 import httpx
 import pytest
+from rich.console import Console
 
 from backends.deployments import INFERENCE_SERVICE
 from backends.deployments.kube import KubernetesDeployments
@@ -93,6 +95,12 @@ def measured(app) -> bool:
     return None not in rates and rates[0] > rates[1] > 0 and (canary.last("errors") or 0) > 0
 
 
+def help_text(app) -> str:
+    console = Console(width=160, file=io.StringIO(), record=True)
+    console.print(app.help_table())
+    return console.export_text()
+
+
 async def command(pilot, line: str) -> None:
     await pilot.press(":")
     await pilot.press(*line, "enter")
@@ -112,6 +120,8 @@ async def test_the_sides_are_charted_with_their_difference_live(kube_client, kub
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: len(pane(app)._rows) == 3, 30, "the three deployments listed")
         assert app.complete_line("compare ") == ["compare ghost", "compare shop"]  # those with two sides
+        assert app.complete_line("comp") == ["compare"]
+        assert ":compare [NAME]" in help_text(app)
         # one predictor: said why, nothing opens
         await select(pilot, app, "solo")
         await command(pilot, "compare")
