@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -150,28 +151,61 @@ def kube_client(kubeconfig):
     api_client.close()
 
 
-@pytest.fixture(scope="session")
-def mlserver_url(iris_model_dir, tmp_path_factory) -> str:
-    """A real MLServer (Open Inference Protocol v2) serving model `iris`; its base URL."""
-    folder = tmp_path_factory.mktemp("mlserver")
-    (folder / "iris").mkdir()
-    (folder / "iris" / "model-settings.json").write_text(json.dumps({
-        "name": "iris", "implementation": "mlserver_sklearn.SKLearnModel",
-        "parameters": {"uri": str(iris_model_dir / "model.joblib")},
+@dataclass
+class ModelServer:
+    """A running MLServer: its HTTP base URL and its metrics endpoint (host:port, what Prometheus scrapes)."""
+
+    url: str
+    metrics_address: str
+    proc: subprocess.Popen
+
+    def stop(self) -> None:
+        stop_group(self.proc)
+
+
+def start_mlserver(folder: Path, model_dir: Path, name: str = "iris") -> ModelServer:
+    """A real MLServer in ``folder`` serving ``model_dir``'s iris model as ``name``, ready; stop with stop_group."""
+    (folder / name).mkdir(parents=True)
+    (folder / name / "model-settings.json").write_text(json.dumps({
+        "name": name, "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": str(model_dir / "model.joblib")},
         "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, 4]}]}))
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     (folder / "settings.json").write_text(json.dumps({
-        "host": "127.0.0.1", "http_port": port, "grpc_port": free_port(), "metrics_port": free_port(),
+        "host": "127.0.0.1", "http_port": port, "grpc_port": free_port(), "metrics_port": metrics_port,
         "parallel_workers": 0}))
     log = folder / "server.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen([str(VENV_BIN / "mlserver"), "start", str(folder)], stdout=fh,
                                 stderr=subprocess.STDOUT, cwd=folder, start_new_session=True)
     try:
-        wait_http(f"http://127.0.0.1:{port}/v2/models/iris/ready", proc, 60, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
+        wait_http(f"http://127.0.0.1:{port}/v2/models/{name}/ready", proc, 60, log)
+    except BaseException:
         stop_group(proc)
+        raise
+    return ModelServer(f"http://127.0.0.1:{port}", f"127.0.0.1:{metrics_port}", proc)
+
+
+@pytest.fixture(scope="session")
+def mlserver(iris_model_dir, tmp_path_factory) -> ModelServer:
+    """A real MLServer (Open Inference Protocol v2) serving model `iris`."""
+    server = start_mlserver(tmp_path_factory.mktemp("mlserver"), iris_model_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def start_model_server():
+    """``start_mlserver(folder, model_dir)``: another MLServer, for a test that needs more than one; it stops it."""
+    return start_mlserver
+
+
+@pytest.fixture(scope="session")
+def mlserver_url(mlserver) -> str:
+    """The base URL of the session's MLServer serving model `iris`."""
+    return mlserver.url
 
 
 SELDON_MODEL = '''

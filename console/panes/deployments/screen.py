@@ -107,6 +107,8 @@ class DeploymentsScreen(PaneScreen[Deployments]):
                 "(mlm), Pipelines (mlp), Experiments (mlx), or all", "command_kind",
                 takes_arg=True, complete="complete_kind", arg_hint="sdep|isvc|mlm|mlp|mlx|all"),
         Command("servers", "Seldon Core 2 Servers: replicas and the models loaded on them", "command_servers"),
+        Command("compare", "Canary vs main: the golden signals of each predictor or revision side by side, live",
+                "command_compare", complete="complete_compare", arg_hint="[NAME]"),
     )
 
     def __init__(self) -> None:
@@ -567,6 +569,29 @@ class DeploymentsScreen(PaneScreen[Deployments]):
         self.call_backend("pods", load, busy=f"reading pods and events of {d.name}",
                           on_result=lambda result: self._show_pods(d, *result),
                           on_error=lambda e: self.show_error(e, f"pods of {d.name}"))
+
+    # -- :compare ----------------------------------------------------------------------------------------------
+    def complete_compare(self) -> list[str]:
+        from console.compare_sides import sides_of
+
+        return sorted({d.name for d in self.deployments.values() if sides_of(d)[0]})
+
+    def command_compare(self, arg: str = "") -> None:
+        from console.panes.deployments.compare import open_compare
+
+        name = arg.strip()
+        if name:  # NAME or NAMESPACE/NAME, the shown row first
+            found = [d for d in self.deployments.values() if name in (d.name, f"{d.namespace}/{d.name}")]
+            selected = self.selected()
+            d = selected if selected in found else (found[0] if found else None)
+            if d is None:
+                self.set_status(f"compare: no deployment {name} in {self.scope_text()}", "error")
+                return
+        else:
+            d = self._need_selected("compare")
+            if d is None:
+                return
+        open_compare(self, d)
 
     def command_servers(self, _arg: str = "") -> None:
         self.action_servers()

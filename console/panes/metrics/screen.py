@@ -74,6 +74,8 @@ class MetricsScreen(PaneScreen[MetricsSource]):
                 arg_hint="NAME=VALUE", complete="complete_var"),
         Command("alerts", "Firing and pending alerts", "command_alerts"),
         Command("targets", "Scrape targets and their health", "command_targets"),
+        Command("compare", "Canary vs main: the golden signals of each side of the deployment these charts are "
+                "linked to", "command_compare"),
     )
 
     def __init__(self) -> None:
@@ -523,3 +525,26 @@ class MetricsScreen(PaneScreen[MetricsSource]):
 
     def command_targets(self, _arg: str) -> None:
         self.action_targets()
+
+    def command_compare(self, _arg: str) -> None:
+        """`:compare` on the deployment a link opened the model-serving dashboard for."""
+        ref = self.link_subject()
+        if ref is None:
+            self.set_status("compare: these charts are no deployment's (L on a deployment's row opens its metrics, "
+                            "linked; or :compare on its row in the Deployments pane)", "warning")
+            return
+        nav = self.console_app.link_nav
+
+        def find() -> Any:
+            return next((d for d in nav.resolver().deployment_list() if d.key[:2] == ref.key[:2]), None)
+
+        def found(d: Any) -> None:
+            from console.panes.deployments.compare import open_compare
+
+            if d is None:
+                self.set_status(f"compare: no deployment {ref.key[1]} any more", "error")
+            else:
+                open_compare(self, d)
+
+        self.call_backend("compare.find", find, on_result=found, busy=f"reading {ref.key[1]}",
+                          on_error=lambda e: self.show_error(e, "compare"))
