@@ -135,7 +135,7 @@ def golden_exprs(board: Any) -> dict[str, str]:
 
 def side_expr(expr: str, d: Deployment, side: Side, step: float, window: float) -> str:
     """``expr`` narrowed to ``side`` of ``d``; InvalidQuery when it has no matcher a side can be told apart by."""
-    from backends.metrics.dashboards import expand
+    from backends.metrics.dashboards import exact_regex, expand
 
     executor = f"deployment_name={_quoted(d.name)}, predictor_name={_quoted(side.predictor_name or side.name)}"
     pod = f"pod=~{_quoted(side.pod_pattern)}"
@@ -145,8 +145,7 @@ def side_expr(expr: str, d: Deployment, side: Side, step: float, window: float) 
         raise InvalidQuery(f"the query has neither deployment_name=~\"$deployment\" nor pod=~\"$deployment.*\" "
                            f"to narrow to {side.kind} {side.name}: {expr}")
     # the rest of the query's $deployment and $namespace: inside "..." regex matchers
-    values = {"deployment": _quoted(_literal(d.name))[1:-1],
-              "namespace": _quoted(_literal(d.namespace))[1:-1] if d.namespace else ".*"}
+    values = {"deployment": exact_regex(d.name), "namespace": exact_regex(d.namespace) if d.namespace else ".*"}
     return expand(narrowed, values, step, window)
 
 

@@ -586,13 +586,13 @@ class Links:
     def dashboard_values(self, d: Deployment) -> tuple[dict[str, str], str]:
         """The model-serving dashboard's variables for one deployment, and how they were chosen: its name and
         namespace where the metrics carry them as labels, else every series (said)."""
-        from backends.metrics.dashboards import parse_label_values
+        from backends.metrics.dashboards import exact_regex, parse_label_values
 
         board = self.serving_dashboard()
         values: dict[str, str] = {}
         missing: list[str] = []
         if board is None or self.metrics is None:
-            return {"deployment": re.escape(d.name), "namespace": re.escape(d.namespace) or ".*"}, ""
+            return {"deployment": exact_regex(d.name), "namespace": exact_regex(d.namespace) or ".*"}, ""
         for variable in board.variables:
             want = {"deployment": d.name, "namespace": d.namespace}.get(variable.name)
             if want is None:
@@ -603,7 +603,7 @@ class Links:
                 metric, label = parsed
                 known = self._cached(f"labels:{variable.query}", partial(self.metrics.label_values, label, metric))
             if want and want in known:
-                values[variable.name] = re.escape(want)
+                values[variable.name] = exact_regex(want)
             else:
                 values[variable.name] = ".*"
                 missing.append(f"{variable.name}={want or '-'}")

@@ -88,6 +88,14 @@ class ImportReport:
 _VAR = re.compile(r"\$\{(\w+)(?::[\w-]+)?\}|\[\[(\w+)(?::[\w-]+)?\]\]|\$(\w+)")
 
 
+def exact_regex(value: str) -> str:
+    """A variable's value matching ``value`` exactly in a ``label=~"$var"`` matcher: its regex characters escaped
+    for RE2, and written as a PromQL string's text (whose backslashes are escapes of their own: ``re.escape``'s
+    ``\\-`` or ``\\.`` alone is a parse error there). Dashes need no escape and read better without one."""
+    regex = re.sub(r"([.\\+*?()|\[\]{}^$])", r"\\\1", value)
+    return regex.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _duration(seconds: float) -> str:
     return f"{max(1, int(round(seconds)))}s"
 

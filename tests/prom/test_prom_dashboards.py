@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from backends.metrics.dashboards import expand, import_grafana, legend_for, load_folders, parse_label_values
+from backends.metrics.dashboards import (
+    exact_regex,
+    expand,
+    import_grafana,
+    legend_for,
+    load_folders,
+    parse_label_values,
+)
 from backends.metrics.prometheus import PrometheusMetrics
 
 from .conftest import wait_for
@@ -88,6 +95,19 @@ def test_builtin_dashboard_numbers_match_the_exporter(settings, exporter):
         ("Saturation (requests in flight)", 0): 0, ("Saturation (CPU cores)", 0): 0,
         ("Requests by status code", 0): 2,
     }
+
+
+def test_a_variable_matching_one_name_exactly_is_valid_promql_and_matches_only_that_name(settings, exporter):
+    """A deployment's name set as a dashboard variable (a link does so): dots, dashes and quotes as Kubernetes
+    names and scrape addresses carry them must parse, and a dot must not match any character."""
+    backend = PrometheusMetrics.from_settings(settings)
+    instance = exporter.address  # 127.0.0.1:PORT: dots and a colon
+    assert [dict(s.labels)["instance"] for s in backend.instant_query(
+        expand('up{instance=~"$i"}', {"i": exact_regex(instance)})).samples] == [instance]
+    lookalike = instance.replace(".", "x", 1)  # 127x0.0.1: matched by an unescaped dot
+    assert backend.instant_query(expand('up{instance=~"$i"}', {"i": exact_regex(lookalike)})).samples == ()
+    for name in ("diabetes-v2", 'we"ird.name', "a+b(c)"):  # each parses, and matches no series
+        assert backend.instant_query(expand('up{job=~"$j"}', {"j": exact_regex(name)})).samples == ()
 
 
 def test_grafana_import_keeps_queries_titles_units_and_variables():
