@@ -221,3 +221,24 @@ def test_a_kserve_canary_compares_its_revisions(kube_client, kubeconfig, kserve_
     assert sides[1].selector_text(namespace) == f'pod=~"{latest}-deployment-.*" (MLServer), namespace {namespace}'
     sides, why = sides_of(found["single"])
     assert sides == [] and why.startswith("single has one revision taking traffic")
+
+
+async def test_every_key_of_the_view(kube_client, kubeconfig, kube_cluster, serving):
+    """The key contract (tests/keycontract.py) in the view: each key its footer and help show, pressed there."""
+    from keycontract import State, check_state
+
+    if kube_cluster[0].store.get("seldondeployments", NS, "shop") is None:
+        create(kube_client, "shop", [predictor("main", 75), predictor("canary", 25)])
+
+    async def opened(pilot) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: (NS, "shop") in pane(app)._rows, 30, "shop listed")
+        await select(pilot, app, "shop")
+        await command(pilot, "compare")
+        await wait_for(pilot, lambda: measured(app), 90, "both sides measured")
+
+    state = State("compare view", opened, holds=lambda app: view_of(app) is not None,
+                  silent={"r": "reads the same answers again within the second the view says it was updated"})
+    pressed = await check_state(lambda: make(kubeconfig=str(kubeconfig), namespaces=(NS,), prometheus_url=serving.url,
+                                             refresh_interval=1.0), "deployments", state, size=(80, 24))
+    assert {"space", "left_square_bracket", "right_square_bracket", "r", "j", "k"} <= set(pressed), pressed
