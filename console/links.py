@@ -807,5 +807,5 @@ class Links:
             if output in outputs:
                 used = " (the served model trained on it)" if (output, version.rev) in trained else ""
                 out.append(ChartEvent(version.date, "data",
-                                      f"{output}@{version.short} committed: {_short(version.message, 40)}{used}"))
+                                      f"{output}@{version.short} committed: {version.message}{used}"))
         return out

@@ -41,7 +41,7 @@ class EventList(Static):
     """The events under the dashboard grid: newest first, as many as fit, and how many more there are."""
 
     DEFAULT_CSS = """
-    EventList { height: auto; padding: 0 1; }
+    EventList { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, *, tz: tzinfo | None = None, id: str | None = None, classes: str | None = None) -> None:
@@ -70,7 +70,7 @@ class EventList(Static):
         if len(lines) > rows:
             more = len(lines) - (rows - 1)
             lines = lines[:rows - 1] + [Text(f"+{more} more (:events lists them all)", style="dim")]
-        self.update(Text("\n", no_wrap=True).join(lines))
+        self.update(Text("\n").join(lines))
 
 
 def events_renderable(answer: ChartEvents, tz: tzinfo | None) -> RenderableType:
