@@ -131,7 +131,7 @@ async def test_the_linked_dashboard_marks_and_lists_the_events(built_demo):
         await until(pilot, lambda: isinstance(app.screen, TextView), "the events, all of them")
         out = Console(width=160, file=io.StringIO(), record=True)
         out.print(app.screen.body)
-        plain = out.export_text()
+        plain = " ".join(out.export_text().split())  # the long lines wrap
         assert f"data {ws.DATA_FILE}@{trained_on.commit[:7]} committed: " in plain, plain
         assert "(the served model trained on it)" in plain
         await pilot.press("escape")
