@@ -7,13 +7,15 @@ a link names (``select_link``); everything between is here."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from console.links import CHAMPION_ALIAS, Badge, Link, Links, Ref, Trace
+from backends.deployments.contract import Deployment
+from console.links import CHAMPION_ALIAS, Badge, ChartEvents, Link, Links, Ref, Trace
 
 if TYPE_CHECKING:
     from console.app import MlopsConsole
@@ -77,6 +79,19 @@ class LinkNavigator:
         if d is None:
             return {}, f"no deployment {ref.key[1]} any more: the dashboard shows every model server"
         return links.dashboard_values(d)
+
+    def events(self, ref: Ref, start: datetime, end: datetime) -> ChartEvents | None:
+        """What changed in the systems linked to the deployment of ``ref`` between ``start`` and ``end`` (None: no
+        such deployment any more). Called from a worker thread."""
+        links = self.resolver()
+        d = next((d for d in links.deployment_list() if d.key[:2] == ref.key[:2]), None)
+        return None if d is None else links.events(d, start, end)
+
+    def saw_deployment(self, d: Deployment) -> None:
+        """A deployment's change as the Deployments pane's watch streamed it: remembered by the resolver (if one
+        is built: building one here would block), so that a state it went through between two reads is known."""
+        if self._links is not None and self._context is self.app.context:
+            self._links.saw(d)
 
     # -- the trail -------------------------------------------------------------------------------------------
     def crumbs(self) -> list[str]:

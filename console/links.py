@@ -23,6 +23,7 @@ from backends.data.contract import DataAtCommit, DatasetVersions, DataVersion
 from backends.deployments.contract import Deployment, Deployments
 from backends.errors import BackendError, NotFound
 from backends.metrics.contract import MetricsSource
+from backends.redact import redact
 from backends.runs.contract import ExperimentRuns, ModelVersion, RunQuery, RunSummary
 
 #: kinds of thing a link points at, and the pane each one is shown in
@@ -88,6 +89,11 @@ def _same_commit(a: str, b: str) -> bool:
     return len(a) >= 7 and len(b) >= 7 and (a.startswith(b) or b.startswith(a))
 
 
+def _aware(when: datetime) -> datetime:
+    """A time that says no zone is taken as UTC, so that times of every system compare."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def _short(text: str, n: int = 12) -> str:
     return text if len(text) <= n else text[:n] + "…"
 
@@ -138,6 +144,32 @@ def _lost_badge(output: str, version: DataVersion) -> Badge:
     return Badge("cannot be reproduced", f"its data {output}@{version.short} is not in the DVC cache, {remote}")
 
 
+#: the most changes the resolver keeps having noticed itself (alias moves, deployment states): the oldest go first
+NOTICED_CAP = 200
+SEEN = "seen by the console"  # said of a deployment's change the console saw between two reads or in its watch
+
+
+@dataclass(frozen=True)
+class ChartEvent:
+    """Something that changed in a system linked to a deployment, at a time: a marker on its charts. ``source``
+    is the system ("deployment", "registry", "data"); ``text`` says what changed and on what evidence."""
+
+    at: datetime
+    source: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.text}"
+
+
+@dataclass(frozen=True)
+class ChartEvents:
+    """The events of one deployment in a window, newest first, and what could not be read ("registry: ...")."""
+
+    events: tuple[ChartEvent, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
 T = TypeVar("T")
 
 
@@ -151,6 +183,11 @@ class Links:
         self.champion_alias = champion_alias or CHAMPION_ALIAS
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.clock: Callable[[], datetime] = partial(datetime.now, UTC)  # when a change is noticed
+        # what the console saw last, kept across refresh(): a change between two reads is an event (see events())
+        self._aliases_seen: dict[str, dict[str, str]] | None = None  # model -> alias -> version
+        self._deployments_seen: dict[tuple[str, ...], tuple[str, str]] = {}  # key -> (state, model URIs)
+        self._noticed: list[tuple[tuple[str, ...] | str, ChartEvent]] = []  # (deployment key or model, event)
 
     def refresh(self) -> None:
         """Forget what was read: the next question asks the backends again."""
@@ -206,13 +243,17 @@ class Links:
             out: list[ModelVersion] = []
             for model in self.runs.list_registered_models():
                 out.extend(self.runs.model_versions(model.name))
+            self._notice_aliases(out)
             return tuple(out)
 
         return self._cached("models", read)
 
     def deployment_list(self) -> tuple[Deployment, ...]:
         def read() -> tuple[Deployment, ...]:
-            return () if self.deployments is None else self.deployments.list_deployments().items
+            items = () if self.deployments is None else self.deployments.list_deployments().items
+            for d in items:
+                self.saw(d)
+            return items
 
         return self._cached("deployments", read)
 
@@ -656,3 +697,136 @@ class Links:
         if problems:
             note = "; ".join(filter(None, [note, *problems]))
         return ServingNow(d.name, got.get("rate"), got.get("p95"), got.get("errors"), note)
+
+    # -- events on charts ---------------------------------------------------------------------------------------
+    def saw(self, d: Deployment, at: datetime | None = None) -> None:
+        """Remember a deployment as read or watched; a change of its state or its model URIs since the last time
+        is an event at ``at`` (default now), said as seen by the console: the systems keep no such history."""
+        uris = ", ".join(dict.fromkeys(p.model_uri for p in d.predictors if p.model_uri))
+        with self._lock:
+            before = self._deployments_seen.get(d.key)
+            self._deployments_seen[d.key] = (d.state, uris)
+        if before is None or before == (d.state, uris):
+            return
+        when = at or self.clock()
+        if before[0] != d.state:
+            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: {before[0]} -> {d.state} ({SEEN})"))
+        if before[1] != uris:
+            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: model {before[1] or '-'} -> "
+                                                                 f"{uris or '-'} ({SEEN})"))
+
+    def _notice_aliases(self, versions: Sequence[ModelVersion]) -> None:
+        """Compare the registry's aliases with those of the last read: MLflow keeps no alias history, so a move
+        is known only from two reads, and dated when it was noticed."""
+        now: dict[str, dict[str, str]] = {}
+        for v in versions:
+            for alias in v.aliases:
+                now.setdefault(v.name, {})[alias] = v.version
+        with self._lock:
+            before, self._aliases_seen = self._aliases_seen, now
+        if before is None:
+            return
+        when = self.clock()
+        noticed = "noticed then, not when it moved: MLflow keeps no alias history"
+        for model in sorted(set(before) | set(now)):
+            old, new = before.get(model, {}), now.get(model, {})
+            for alias in sorted(set(old) | set(new)):
+                was, is_ = old.get(alias), new.get(alias)
+                if was == is_:
+                    continue
+                if was is None:
+                    move = f"set on v{is_}"
+                elif is_ is None:
+                    move = f"removed (was v{was})"
+                else:
+                    move = f"v{was} -> v{is_}"
+                self._remember(model, ChartEvent(when, "registry", f"{model} @{alias} {move} ({noticed})"))
+
+    def _remember(self, about: tuple[str, ...] | str, event: ChartEvent) -> None:
+        with self._lock:
+            self._noticed.append((about, event))
+            del self._noticed[:-NOTICED_CAP]
+
+    def events(self, d: Deployment, start: datetime, end: datetime) -> ChartEvents:
+        """What changed between ``start`` and ``end`` in the systems linked to ``d``: the deployment itself (its
+        Kubernetes events, its conditions' transitions, the changes the console saw), the registry (versions of
+        the model it serves registered, alias moves noticed) and the data (commits of the .dvc files of the data
+        the served model's run trained on). Each source's failure is said in ``problems``; the others still
+        answer."""
+        found: list[ChartEvent] = []
+        problems: list[str] = []
+        gatherers = (("deployment", self._deployment_changes), ("deployment", self._kube_events),
+                     ("registry", self._registry_events), ("data", self._data_events))
+        for source, gather in gatherers:
+            try:
+                found.extend(gather(d))
+            except BackendError as exc:
+                problems.append(f"{source}: {redact(str(exc))}")
+        start, end = _aware(start), _aware(end)
+        shown = [e for e in dict.fromkeys(found) if start <= _aware(e.at) <= end]
+        shown.sort(key=lambda e: _aware(e.at), reverse=True)
+        return ChartEvents(tuple(shown), tuple(problems))
+
+    def _deployment_changes(self, d: Deployment) -> list[ChartEvent]:
+        """Its conditions' transitions (as its status records them) and the changes the console saw."""
+        out = [ChartEvent(c.last_transition, "deployment", f"{d.name}: condition {c.type}={c.status}"
+                          f"{' (' + (c.reason or c.message) + ')' if c.reason or c.message else ''}")
+               for c in d.conditions if c.last_transition is not None]
+        with self._lock:
+            out.extend(e for about, e in self._noticed if about == d.key)
+        return out
+
+    def _kube_events(self, d: Deployment) -> list[ChartEvent]:
+        """Its Events and its pods' (none where the backend has no cluster), at their last time."""
+        if self.deployments is None:
+            return []
+        read = partial(self.deployments.events, d.namespace, d.name, d.kind)
+        out = []
+        for ev in self._cached(f"kube-events:{'/'.join(d.key)}", read):
+            if ev.last_seen is None:
+                continue
+            what = d.name if ev.object_kind in ("", d.kind) else f"{d.name} {ev.object_kind.lower()} {ev.object_name}"
+            times = f" (x{ev.count}, the last)" if ev.count > 1 else ""
+            warning = "Warning " if ev.warning else ""
+            out.append(ChartEvent(ev.last_seen, "deployment", f"{what}: {warning}{ev.reason}: {ev.message}{times}"))
+        return out
+
+    def _served(self, d: Deployment) -> tuple[list[ModelVersion], list[str]]:
+        """The registered versions and the runs the deployment's model URIs resolve to."""
+        versions: list[ModelVersion] = []
+        run_ids: list[str] = []
+        for uri in dict.fromkeys(p.model_uri for p in d.predictors if p.model_uri):
+            found, run_id, _why = self.resolve_uri(uri)
+            versions.extend(found)
+            if run_id:
+                run_ids.append(run_id)
+        return versions, list(dict.fromkeys(run_ids))
+
+    def _registry_events(self, d: Deployment) -> list[ChartEvent]:
+        if self.runs is None:
+            return []
+        served, _runs = self._served(d)
+        names = set(v.name for v in served)
+        out = []
+        for v in self.model_versions():
+            if v.name in names and v.created is not None:
+                aliases = "".join(f" @{a}" for a in v.aliases)
+                now = f" ({aliases.strip()} now)" if aliases else ""
+                out.append(ChartEvent(v.created, "registry", f"{v.name} v{v.version} registered{now}"))
+        with self._lock:
+            out.extend(e for about, e in self._noticed if isinstance(about, str) and about in names)
+        return out
+
+    def _data_events(self, d: Deployment) -> list[ChartEvent]:
+        if self.data is None or self.runs is None:
+            return []
+        _versions, run_ids = self._served(d)
+        trained = {(output, version.rev) for run_id in run_ids for output, version in self._trained_on(run_id)}
+        outputs = set(output for output, _rev in trained)
+        out = []
+        for output, version in self.data_versions():
+            if output in outputs:
+                used = " (the served model trained on it)" if (output, version.rev) in trained else ""
+                out.append(ChartEvent(version.date, "data",
+                                      f"{output}@{version.short} committed: {version.message}{used}"))
+        return out

@@ -10,6 +10,7 @@ Plain data in, nothing about backends::
     )
     chart.set_stale(True)         # keep the drawing, mark it as old data
     chart.set_message("no data")  # replace the drawing with a one-line message
+    chart.set_markers([(t2, "1"), (t3, "2")])  # events: a dotted column at each time, its label on top
 
 ``points`` are ``(x, y)`` pairs: x is a unix timestamp (``x_kind="time"``, labels in ``tz``) or
 any number (``x_kind="number"``, e.g. a training step). NaN values leave a gap, as does a jump in
@@ -47,6 +48,7 @@ PALETTE = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_c
 # braille dot bits: [row][col] for the 2x4 dots of one cell
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 _BRAILLE = 0x2800
+_MARKER = -2  # the owner of a plot cell that shows a marker (-1: no one's)
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,9 @@ class LineChart(Widget):
     LineChart .linechart--axis { color: $text-muted; }
     LineChart .linechart--title { text-style: bold; }
     LineChart .linechart--stale { color: $warning; }
+    LineChart .linechart--marker { color: $warning; text-style: bold; }
     """
-    COMPONENT_CLASSES = {"linechart--axis", "linechart--title", "linechart--stale"}
+    COMPONENT_CLASSES = {"linechart--axis", "linechart--title", "linechart--stale", "linechart--marker"}
 
     def __init__(self, title: str = "", *, unit: str = "", style: str = "line",
                  x_kind: str = "time", tz: tzinfo | None = None, show_legend: bool = True,
@@ -201,6 +204,7 @@ class LineChart(Widget):
         self.stale = False
         self.message = "no data"
         self.note = ""
+        self.markers: tuple[tuple[float, str], ...] = ()
         self._cache_key: tuple | None = None
         self._lines: list[Strip] = []
 
@@ -227,6 +231,15 @@ class LineChart(Widget):
         """Mark the drawn data as old (the source is down or slow) or fresh again."""
         if stale != self.stale:
             self.stale = stale
+            self._invalidate()
+
+    def set_markers(self, markers: Sequence[tuple[float, str]]) -> None:
+        """Mark times on the x axis (events): each ``(x, label)`` inside the x range is drawn as a dotted column
+        ("┊", readable without colour) with the label's first character on top; the first of two in one column
+        wins."""
+        markers = tuple(markers)
+        if markers != self.markers:
+            self.markers = markers
             self._invalidate()
 
     def set_message(self, message: str) -> None:
@@ -338,7 +351,9 @@ class LineChart(Widget):
                     grid[end[0]][0][end[1]] = str(index + 1)
                     grid[end[0]][1][end[1]] = index
 
+        self._draw_markers(grid, plot_w, x0, x1)
         colors = [base + Style(color=PALETTE[i % len(PALETTE)]) for i in range(len(series))]
+        marker_style = base + self.get_component_rich_style("linechart--marker", partial=True)
         label_rows = {0: labels[0], plot_rows - 1: labels[2]}
         if plot_rows >= 5:
             label_rows[(plot_rows - 1) // 2] = labels[1]
@@ -354,7 +369,8 @@ class LineChart(Widget):
                 if col == plot_w or owners[col] != owners[run_start]:
                     owner = owners[run_start]
                     chunk = "".join(cells[run_start:col])
-                    segments.append(Segment(chunk, base if owner < 0 else colors[owner]))
+                    style = colors[owner] if owner >= 0 else marker_style if owner == _MARKER else base
+                    segments.append(Segment(chunk, style))
                     run_start = col
             lines.append(Strip(segments).adjust_cell_length(width, base))
 
@@ -401,6 +417,22 @@ class LineChart(Widget):
         while len(lines) < height:
             lines.append(Strip.blank(width, base))
         return lines[:height]
+
+    def _draw_markers(self, grid: list[tuple[list[str], list[int]]], cols: int, x0: float, x1: float) -> None:
+        """The markers inside ``x0..x1`` into the plot's cells: a dotted column where no line is drawn, the label
+        on the top row. Their column is the one the plot puts a point of that x in."""
+        if not self.markers or not grid:
+            return
+        sx = (cols * 2 - 1) / (x1 - x0)
+        for x, label in reversed(self.markers):  # the first drawn last: it wins a shared column
+            if not x0 <= x <= x1:
+                continue
+            col = round((x - x0) * sx) >> 1
+            for row, (cells, owners) in enumerate(grid):
+                if row == 0:
+                    cells[col], owners[col] = (label or "┊")[0], _MARKER
+                elif cells[col] == " " or owners[col] == _MARKER:
+                    cells[col], owners[col] = "┊", _MARKER
 
     def _plot(self, series: list[ChartSeries], cols: int, rows: int, x0: float, x1: float,
               lo: float, hi: float) -> tuple[list[tuple[list[str], list[int]]], list[tuple[int, int] | None]]:

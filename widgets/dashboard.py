@@ -124,6 +124,11 @@ class DashboardGrid(Grid):
             for name, value in data.rows:
                 widget.add_row(name, format_value(value, spec.unit))
 
+    def set_markers(self, markers: Sequence[tuple[float, str]]) -> None:
+        """The same time markers (events) on every line chart (see LineChart.set_markers); () removes them."""
+        for widget in self.query(LineChart):
+            widget.set_markers(markers)
+
     def set_stale(self, stale: bool) -> None:
         if stale == self.stale:
             return

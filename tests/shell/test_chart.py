@@ -119,3 +119,26 @@ def test_the_plot_is_the_same_as_tracing_every_point():
             chart = LineChart("t", style=style)
             assert chart._plot(series, cols, rows, x0, x1, lo, hi) == _traced(
                 series, cols, rows, x0, x1, lo, hi, style != "points", chart.gap_factor), (style, cols, rows)
+
+
+async def test_markers_inside_the_window_are_drawn_at_their_column_and_others_not():
+    app = ChartApp()
+    async with app.run_test(size=(60, 14)) as pilot:
+        chart = app.query_one(LineChart)
+        chart.set_data([ChartSeries("rate", [(x, float(x)) for x in range(0, 101, 10)])], start=0, end=100)
+        chart.set_markers([(25, "a"), (150, "b"), (-5, "c")])  # b after the window, c before it
+        await pilot.pause()
+        lines = _text(chart)
+        plot = [line for line in lines if "┤" in line or "│" in line]
+        left = plot[0].index("┤") + 1
+        plot_w = chart.size.width - left
+        column = left + (round(25 * (2 * plot_w - 1) / 100) >> 1)
+        assert plot[0][column] == "a", plot
+        cells = [line[left:] for line in plot]
+        assert not any(label in cell for cell in cells for label in "bc"), cells
+        dotted = {i + left for cell in cells for i, ch in enumerate(cell) if ch == "┊"}
+        assert dotted == {column}, cells
+        assert sum(line[column] == "┊" for line in plot[1:]) >= len(plot) - 3  # the line crosses one or two cells
+        chart.set_markers(())
+        await pilot.pause()
+        assert not any("┊" in line or line[column] == "a" for line in _text(chart)[1:len(plot) + 1])

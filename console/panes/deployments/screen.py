@@ -276,6 +276,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
             d = event.deployment
             is_new = d.key not in self.deployments
             self.deployments[d.key] = d
+            self.console_app.link_nav.saw_deployment(d)  # a state it passes through is an event on its charts
             self.known_namespaces.add(d.namespace)
             if is_new or not self._update_row(d):
                 self._schedule_rebuild()

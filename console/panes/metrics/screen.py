@@ -34,6 +34,7 @@ from console.panes.metrics.dashboards import (
     show_dashboard,
     variable_options,
 )
+from console.panes.metrics.events import ChartEventsFeed, EventList, events_renderable
 from console.panes.metrics.polling import Job, Poller, poll_span, run_poll
 from console.panes.metrics.query import Completion, QueryView, answer_status
 from widgets.chart import LineChart
@@ -76,6 +77,8 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         Command("targets", "Scrape targets and their health", "command_targets"),
         Command("compare", "Canary vs main: the golden signals of each side of the deployment these charts are "
                 "linked to", "command_compare"),
+        Command("events", "What changed in the linked deployment, registry and data during the charts' window",
+                "command_events"),
     )
 
     def __init__(self) -> None:
@@ -94,6 +97,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         self._last_status: tuple[str, str] | None = None
         self._title_text = ""
         self._linked: tuple[Ref, dict[str, str]] | None = None  # the deployment a link opened the dashboard for
+        self.chart_events = ChartEventsFeed(self)
 
     # -- layout ------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -102,6 +106,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         yield PromQLEditor(self.completion.complete, self.history, id="editor", classes="hidden")
         yield QueryView(tz=tz, id="query-view")
         yield DashboardGrid(id="dashboard", classes="hidden", tz=tz)
+        yield EventList(id="chart-events", classes="hidden", tz=tz)
 
     def on_mount(self) -> None:
         # the backend is built by PaneScreen after the first frame: nothing here may build it
@@ -203,6 +208,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         self.dashboard = None
         self.poller.stale = False
         self._title_text = ""
+        self.chart_events = ChartEventsFeed(self)
         await super().context_changed()  # a new, empty query view
         if self.backend is not None:
             self._setup_widgets()
@@ -309,6 +315,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         assert board is not None  # polled as a dashboard only while one is open
         grid = self.query_one("#dashboard", DashboardGrid)
         self._status(*show_dashboard(grid, board, start, end, results, self.window[0]))
+        self.chart_events.polled(start, end)
 
     # -- switching between the query view and a dashboard -------------------------------------------------
     async def open_dashboard(self, index: int) -> None:
@@ -338,6 +345,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
 
     async def _show_query_view(self) -> None:
         self.dashboard = None
+        self.chart_events.clear()
         self.query_one("#dashboard").add_class("hidden")
         self.query_one("#query-view").remove_class("hidden")
         if self.focused is None:
@@ -519,6 +527,19 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         self.set_status(f"serving metrics of {ref.key[1]} (backspace: back)")
         if note:  # the dashboard's own status follows with its first answer: this must outlast it
             self.app.notify(note, title=ref.key[1], severity="warning", timeout=10)
+
+    def command_events(self, _arg: str) -> None:
+        answer, window = self.chart_events.answer, self.chart_events.window
+        if self.link_subject() is None or answer is None or window is None:
+            self.set_status("no events: these charts are no deployment's (L on a deployment's row opens its "
+                            "metrics, linked)" if self.link_subject() is None else "the events are being read",
+                            "warning")
+            return
+        from widgets.views import TextView
+
+        ref, start = window
+        title = f"Events of {ref.key[1]} since {start.astimezone(self.console_app.now().tzinfo):%Y-%m-%d %H:%M}"
+        self.app.push_screen(TextView(title, events_renderable(answer, self.console_app.now().tzinfo)))
 
     def command_alerts(self, _arg: str) -> None:
         self.action_alerts()
