@@ -473,3 +473,43 @@ async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(
         await pilot.press("r")
         await until(pilot, lambda: not name_cell(lost).endswith(" !"), "the mark to go")
         await until(pilot, lambda: "cannot be reproduced" not in status.text, "the reason to go from the status bar")
+
+
+async def test_a_badge_follows_an_alias_moved_while_the_console_runs(built_demo, monkeypatch):
+    """The alias moves in the registry while the Deployments pane shows its rows: back on the pane (or at its
+    next half-minute tick) the links are read again and the badge appears; moved back, it goes."""
+    from mlflow.tracking import MlflowClient
+
+    import console.linking
+    from console.panes.deployments.screen import DeploymentsScreen
+
+    monkeypatch.setattr(console.linking, "MAX_AGE", 0.5)  # what the links read is kept half a second, not 30
+    trained = _trained(built_demo)
+    champion = trained["champion"]
+    older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != champion["version"])
+    client = MlflowClient(built_demo.settings["mlflow_uri"])
+    app = demo_app(built_demo, "deployments")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.screen
+            assert isinstance(pane, DeploymentsScreen)
+
+            def badged() -> bool:  # a badge that names the older model's run
+                return any(older["run_id"][:12] in b.evidence for d in pane.deployments.values()
+                           if d.name == "diabetes-v2" for b in pane._badges.get(d.key, ()))
+
+            await until(pilot, lambda: pane.deployments and pane._badges_asked[0] > 0, "the first look at the links")
+            assert not badged()
+            client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, older["model_version"])
+            await pilot.press("2")
+            await pilot.pause(0.6)
+            await pilot.press("3")
+            # sooner than the pane's half-minute tick: coming back to the pane reads the links again
+            await until(pilot, badged, "the badge after the alias moved", timeout=20)
+            client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion["model_version"])
+            await pilot.press("2")
+            await pilot.pause(0.6)
+            await pilot.press("3")
+            await until(pilot, lambda: not badged(), "the badge to go with the alias back", timeout=20)
+    finally:
+        client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion["model_version"])

@@ -384,6 +384,16 @@ class DeploymentsScreen(PaneScreen[Deployments]):
                 d = self.deployments.get(key)
                 if d is not None:
                     table.update_cell(row_key(d), "age", age(d.created, now))
+            if self.is_current:  # the links are read again once they are older than they may be kept
+                self._recheck_links()
+
+    def on_screen_resume(self) -> None:
+        if self.deployments and not self._rebuild_pending:
+            self._recheck_links()
+
+    def _recheck_links(self) -> None:
+        """The badges follow what changed outside the table (an alias moved, data committed) within a minute."""
+        self._check_links([d for key in self._rows if (d := self.deployments.get(key)) is not None and d.predictors])
 
     def selected(self) -> Deployment | None:
         table = self.query_one("#deployments", FastTable)

@@ -152,6 +152,10 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         for table in self.query("#runs").results(FastTable):
             table.focus()
 
+    def on_screen_resume(self) -> None:
+        if self.runs and self._wanted is None:  # back on the pane: the badges of what changed meanwhile
+            self._check_links()
+
     async def context_changed(self) -> None:
         self._cancel_retry()
         self._reset_state()
