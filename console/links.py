@@ -271,6 +271,20 @@ class Links:
 
         return self._cached(f"md5_at:{output}:{commit}", read)
 
+    def tag_commit(self, tag: str) -> str | None:
+        """The commit a git tag names in the data's repository (None: no such tag, or no way to ask)."""
+        data = self.data
+        if not isinstance(data, DataAtCommit):
+            return None
+
+        def read() -> str | None:
+            try:
+                return data.tag_commit(tag)
+            except BackendError:
+                return None
+
+        return self._cached(f"tag:{tag}", read)
+
     def run(self, run_id: str) -> RunSummary | None:
         known = next((r for r in self.all_runs()[0] if r.run_id == run_id), None)
         runs = self.runs
@@ -309,6 +323,13 @@ class Links:
             digest = str(getattr(ds, "digest", "") or "")
             if md5 and len(digest) >= 8 and md5.startswith(digest.lower()):
                 why.append(f"MLflow dataset input {ds.name!r} has digest {digest}, its md5")
+        label = run.tag(TAG_VERSION)
+        if not why and label and md5 and (commit := self.tag_commit(label)):  # the last resort: a name
+            if _same_commit(commit, version.rev):
+                why.append(f"tag {TAG_VERSION} = {label} is the git tag of its commit")
+            elif self.md5_at(output, commit) == md5:
+                why.append(f"tag {TAG_VERSION} = {label} is a git tag at {commit[:7]}, whose .dvc file records "
+                           "this version's md5")
         return why
 
     def run_data(self, run_id: str) -> list[Link]:

@@ -106,6 +106,9 @@ class DvcDatasets:
     def md5_at(self, output: str, rev: str) -> str | None:
         return dvc_history.md5_at(self.ws, output, rev)
 
+    def tag_commit(self, tag: str) -> str | None:
+        return dvc_history.tag_commit(self.ws, tag)
+
     def diff(self, output: str, rev: str) -> DataDiff:
         return dvc_diff.diff(self.ws, output, rev)
 

@@ -36,6 +36,19 @@ def md5_at(ws: Workspace, output: str, rev: str) -> str | None:
         return None
 
 
+_TAG_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*")
+
+
+def tag_commit(ws: Workspace, tag: str) -> str | None:
+    """The commit a git tag names (see DataAtCommit)."""
+    # only names git accepts for a tag reach git, and only as refs/tags/NAME: never an option or a range
+    if len(tag) > 200 or not _TAG_NAME.fullmatch(tag) or ".." in tag or tag.endswith((".lock", ".")):
+        return None
+    found = ws.git("rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}", ok_codes=(0, 1, 128))
+    commit = found.stdout.decode("ascii", "replace").strip()
+    return commit if found.returncode == 0 and _COMMIT.fullmatch(commit) else None
+
+
 def history(ws: Workspace, output: str) -> tuple[DataVersion, ...]:
     """Newest first: one version per commit that changed the output's record, with where its data is."""
     located = ws.locate(output)

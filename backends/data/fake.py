@@ -151,6 +151,10 @@ class FakeDatasets:
         with self._lock:
             return self._find(output)[self._index(output, rev)].md5
 
+    def tag_commit(self, tag: str) -> str | None:
+        """The fake history has no git tags."""
+        return None
+
     def diff(self, output: str, rev: str) -> DataDiff:
         with self._lock:
             return self._diff(output, rev)

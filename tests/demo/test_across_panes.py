@@ -118,6 +118,27 @@ def test_a_run_without_data_tags_says_so(built_demo, links):
     assert any("@nobody" in n for n in links.trace(f"{training.MODEL_NAME}@nobody").notes)
 
 
+def test_a_run_that_names_its_data_only_by_a_git_tag_links_through_the_tag(built_demo, links):
+    oldest = ws.versions(built_demo.workspace)[0]  # the demo tags each data commit (v1-raw, ...)
+    api = f"{built_demo.settings['mlflow_uri']}/api/2.0/mlflow"
+    labels = {"tagged": oldest.tag, "unknown": "no-such-tag", "option": "--output=/tmp/x", "range": "v1-raw..HEAD"}
+    with httpx.Client(timeout=30) as http:
+        experiment = http.post(f"{api}/experiments/create", json={"name": "tag-only"}).json()["experiment_id"]
+        run_ids = {}
+        for name, label in labels.items():
+            run_ids[name] = http.post(f"{api}/runs/create", json={
+                "experiment_id": experiment, "tags": [{"key": "data.version", "value": label}]}).json()["run"]["info"][
+                "run_id"]
+        http.post(f"{api}/experiments/delete", json={"experiment_id": experiment}).raise_for_status()
+    found = links.run_data(run_ids["tagged"])
+    assert [link.target.key[1] for link in found if link.target] == [oldest.commit], found
+    assert found[0].evidence == f"tag data.version = {oldest.tag} is the git tag of its commit"
+    for name in ("unknown", "option", "range"):  # no such tag, or not a tag's name: never handed to git as one
+        missed = links.run_data(run_ids[name])
+        assert [link.target for link in missed] == [None], (name, missed)
+        assert f"data.version = {labels[name][:12]}" in missed[0].evidence and "matches it" in missed[0].evidence
+
+
 # -- the jumps, as a user makes them with keys -------------------------------------------------------------------
 async def until(pilot, predicate, what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout

@@ -180,6 +180,18 @@ def test_history_of_seed_file(seed_repo):
     assert versions[0].date >= versions[1].date
 
 
+def test_a_git_tag_names_its_commit_and_nothing_else_reaches_git(seed_repo, repo_tools):
+    backend = seed_repo.backend()
+    first = backend.history("data/demo.txt")[-1]
+    repo_tools.git(seed_repo.ws, "tag", "data-v1", first.rev)  # lightweight
+    repo_tools.git(seed_repo.ws, "tag", "-a", "-m", "release", "release/2.0", "HEAD")  # annotated: its commit
+    assert backend.tag_commit("data-v1") == first.rev
+    assert backend.tag_commit("release/2.0") == seed_repo.rev("HEAD")
+    for name in ("missing", "-h", "--output=x", "data-v1..HEAD", "HEAD", "data-v1^", "a b", "", first.rev[:10]):
+        assert backend.tag_commit(name) is None, name
+    assert backend.md5_at("data/demo.txt", backend.tag_commit("data-v1")) == md5(V1)
+
+
 def test_history_current_follows_the_dvc_file(seed_repo):
     old = seed_repo.rev("HEAD~8")
     seed_repo.git("checkout", old, "--", "data/demo.txt.dvc")  # the seed: check out the previous version
