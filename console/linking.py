@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from console.app import MlopsConsole
     from console.panes.base import PaneScreen
 
-KINDS = ("data", "runs", "deployments", "metrics")
 MAX_AGE = 30.0  # seconds a resolver's answers are reused (also dropped by `r` and `:ctx`)
 TRAIL_SHOWN = 2  # crumbs the pane bar shows (the newest)
 
@@ -42,9 +41,9 @@ class LinkNavigator:
         from worker threads."""
         context = self.app.context
         if self._links is None or self._context is not context:
-            data, runs, deployments, metrics = (self.app.backends.get(kind)[0] for kind in KINDS)
             alias = getattr(context, "champion_alias", None) or CHAMPION_ALIAS
-            self._links = Links(data, runs, deployments, metrics, champion_alias=alias)
+            backends = self.app.backends  # built when a question first needs one (cheap: no I/O)
+            self._links = Links(champion_alias=alias, provide=lambda kind: backends.get(kind)[0])
             self._context, self._built_at = context, time.monotonic()
             self.generation += 1
         elif time.monotonic() - self._built_at > MAX_AGE:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from backends.data.contract import DataAtCommit, DatasetVersions, DataVersion
 from backends.deployments.contract import Deployment, Deployments
-from backends.errors import BackendError, NotFound
+from backends.errors import BackendError, NotConfigured, NotFound
 from backends.metrics.contract import MetricsSource
 from backends.redact import redact
 from backends.runs.contract import ExperimentRuns, ModelVersion, RunQuery, RunSummary
@@ -174,12 +174,17 @@ T = TypeVar("T")
 
 
 class Links:
-    """The resolver; build one per context with whichever backends could be built."""
+    """The resolver; build one per context with whichever backends could be built, or with ``provide``, which
+    builds a pane's backend (or answers None) the first time a question needs it: the Runs pane's badges ask only
+    the data, and no Kubernetes client is built for them."""
 
     def __init__(self, data: DatasetVersions | None = None, runs: ExperimentRuns | None = None,
                  deployments: Deployments | None = None, metrics: MetricsSource | None = None,
-                 champion_alias: str = CHAMPION_ALIAS) -> None:
-        self.data, self.runs, self.deployments, self.metrics = data, runs, deployments, metrics
+                 champion_alias: str = CHAMPION_ALIAS, provide: Callable[[str], Any] | None = None) -> None:
+        self._backends: dict[str, Any] = {"data": data, "runs": runs, "deployments": deployments, "metrics": metrics}
+        self._provide = provide
+        self._provided: set[str] = set()
+        self._provide_lock = threading.Lock()
         self.champion_alias = champion_alias or CHAMPION_ALIAS
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -188,6 +193,31 @@ class Links:
         self._aliases_seen: dict[str, dict[str, str]] | None = None  # model -> alias -> version
         self._deployments_seen: dict[tuple[str, ...], tuple[str, str]] = {}  # key -> (state, model URIs)
         self._noticed: list[tuple[tuple[str, ...] | str, ChartEvent]] = []  # (deployment key or model, event)
+
+    def _backend(self, kind: str) -> Any:
+        if self._provide is not None and kind not in self._provided:
+            with self._provide_lock:
+                if kind not in self._provided:
+                    if self._backends[kind] is None:
+                        self._backends[kind] = self._provide(kind)
+                    self._provided.add(kind)
+        return self._backends[kind]
+
+    @property
+    def data(self) -> DatasetVersions | None:
+        return self._backend("data")
+
+    @property
+    def runs(self) -> ExperimentRuns | None:
+        return self._backend("runs")
+
+    @property
+    def deployments(self) -> Deployments | None:
+        return self._backend("deployments")
+
+    @property
+    def metrics(self) -> MetricsSource | None:
+        return self._backend("metrics")
 
     def refresh(self) -> None:
         """Forget what was read: the next question asks the backends again."""
@@ -207,11 +237,16 @@ class Links:
     def data_versions(self) -> tuple[tuple[str, DataVersion], ...]:
         """Every version of every tracked output: (output path, version)."""
         def read() -> tuple[tuple[str, DataVersion], ...]:
-            if self.data is None:
+            data = self.data
+            if data is None:
+                return ()
+            try:
+                outputs = data.outputs()
+            except NotConfigured:  # no DVC workspace where the context says: no data to link, as with no backend
                 return ()
             out: list[tuple[str, DataVersion]] = []
-            for output in self.data.outputs():
-                out.extend((output.path, v) for v in self.data.history(output.path) if not v.deleted)
+            for output in outputs:
+                out.extend((output.path, v) for v in data.history(output.path) if not v.deleted)
             return tuple(out)
 
         return self._cached("data", read)

@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+if str(HERE) not in sys.path:  # the tests' shared helpers (linked.py)
+    sys.path.insert(0, str(HERE))
 
 from console.config import load_config  # noqa: E402
 from console.demo.cli import CONTEXT, Demo, bring_up, write_config  # noqa: E402

@@ -7,7 +7,6 @@ This module's name sorts before test_demo.py on purpose: that module stops the s
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import time
 
@@ -18,28 +17,20 @@ from rich.console import Console
 from backends.registry import create
 from console.demo import train as training, workspace as ws
 from console.links import Links, Ref
+from linked import demo_app, demo_links, training_record, until
 
 pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
 def links(built_demo):
-    s = built_demo.settings
-    deployments = create("deployments", "endpoints", s)
-    try:
-        yield Links(create("data", "dvc", s), create("runs", "mlflow", s), deployments,
-                    create("metrics", "prometheus", s))
-    finally:
-        deployments.close()
-
-
-def _trained(built_demo) -> dict:
-    return json.loads(training.result_file(built_demo.workspace).read_text())
+    with demo_links(built_demo) as resolver:
+        yield resolver
 
 
 def test_run_and_data_version_link_both_ways(built_demo, links):
     versions = {v.tag: v for v in ws.versions(built_demo.workspace)}
-    runs = _trained(built_demo)["runs"]
+    runs = training_record(built_demo)["runs"]
     for run in runs[::7]:  # one run of each data version
         found = links.run_data(run["run_id"])
         version = versions[run["version"]]
@@ -53,7 +44,7 @@ def test_run_and_data_version_link_both_ways(built_demo, links):
 
 
 def test_registered_versions_and_their_deployments(built_demo, links):
-    trained = _trained(built_demo)
+    trained = training_record(built_demo)
     champion = trained["champion"]
     models = links.run_models(champion["run_id"])
     assert [link.target.key for link in models if link.target] == [(training.MODEL_NAME, champion["model_version"])]
@@ -75,7 +66,7 @@ def test_registered_versions_and_their_deployments(built_demo, links):
 
 
 def test_trace_shows_the_chain_end_to_end(built_demo, links):
-    champion = _trained(built_demo)["champion"]
+    champion = training_record(built_demo)["champion"]
     version = next(v for v in ws.versions(built_demo.workspace) if v.tag == champion["version"])
     for spec in (f"{training.MODEL_NAME}@{training.ALIAS}", champion["run_id"], "diabetes-v2"):
         trace = links.trace(spec)
@@ -140,23 +131,6 @@ def test_a_run_that_names_its_data_only_by_a_git_tag_links_through_the_tag(built
 
 
 # -- the jumps, as a user makes them with keys -------------------------------------------------------------------
-async def until(pilot, predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def demo_app(built_demo, pane: str):
-    from console.app import make_app
-    from console.config import load_config
-
-    config = load_config(built_demo.workspace / "config.toml")
-    return make_app(config, config.context("demo", environ={}), initial_pane=pane, cursor_blink=False)
-
-
 def menu_shown(app) -> bool:
     """The links menu is on top, with its entries in its list, which has focus."""
     from textual.widgets import OptionList
@@ -190,7 +164,7 @@ async def test_keys_only_from_the_metrics_to_the_data_version_and_back(built_dem
     from console.panes.runs.views import RegistryView
     from widgets.panebar import PaneBar
 
-    champion = _trained(built_demo)["champion"]
+    champion = training_record(built_demo)["champion"]
     version = next(v for v in ws.versions(built_demo.workspace) if v.tag == champion["version"])
     app = demo_app(built_demo, "deployments")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -249,7 +223,7 @@ async def test_data_version_to_its_runs_and_trace_command(built_demo):
     from console.panes.runs.screen import RunsScreen
     from widgets.views import TextView
 
-    trained = _trained(built_demo)
+    trained = training_record(built_demo)
     versions = ws.versions(built_demo.workspace)
     app = demo_app(built_demo, "data")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -312,7 +286,7 @@ def _problems(badges) -> list[str]:
 def test_deployment_badges_follow_the_alias_and_the_data_version(built_demo, links):
     from mlflow.tracking import MlflowClient
 
-    trained = _trained(built_demo)
+    trained = training_record(built_demo)
     champion = trained["champion"]
     current = ws.versions(built_demo.workspace)[-1]  # the workspace is left at the newest version
     older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != current.tag)
@@ -378,7 +352,7 @@ def test_a_run_whose_data_left_the_cache_and_the_remote_cannot_be_reproduced(bui
     data = create("data", "dvc", {**built_demo.settings, "repo": str(repo)})
     copy = Links(data, links.runs)
     oldest = ws.versions(built_demo.workspace)[0]
-    runs = _trained(built_demo)["runs"]
+    runs = training_record(built_demo)["runs"]
     lost = next(r["run_id"] for r in runs if r["version"] == oldest.tag)
     kept = next(r["run_id"] for r in runs if r["version"] != oldest.tag)
     assert copy.run_badges(lost) == [] and copy.run_badges(kept) == []
@@ -413,7 +387,7 @@ async def test_the_deployments_pane_marks_a_badged_row_and_says_why(built_demo):
 
     from console.panes.deployments.screen import DeploymentsScreen
 
-    trained = _trained(built_demo)
+    trained = training_record(built_demo)
     champion = trained["champion"]
     older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != champion["version"])
     client = MlflowClient(built_demo.settings["mlflow_uri"])
@@ -456,7 +430,7 @@ async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(
     config_file.write_text((built_demo.workspace / "config.toml").read_text().replace(
         str(ws.repo_path(built_demo.workspace)), str(repo)))
     oldest = ws.versions(built_demo.workspace)[0]
-    runs = _trained(built_demo)["runs"]
+    runs = training_record(built_demo)["runs"]
     lost = next(r["run_id"] for r in runs if r["version"] == oldest.tag)
     cached = repo / ".dvc" / "cache" / "files" / "md5" / oldest.md5[:2] / oldest.md5[2:]
     pushed = tmp_path / "dvc-remote" / "files" / "md5" / oldest.md5[:2] / oldest.md5[2:]
@@ -505,7 +479,7 @@ async def test_a_badge_follows_an_alias_moved_while_the_console_runs(built_demo,
     from console.panes.deployments.screen import DeploymentsScreen
 
     monkeypatch.setattr(console.linking, "MAX_AGE", 0.5)  # what the links read is kept half a second, not 30
-    trained = _trained(built_demo)
+    trained = training_record(built_demo)
     champion = trained["champion"]
     older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != champion["version"])
     client = MlflowClient(built_demo.settings["mlflow_uri"])

@@ -7,38 +7,27 @@ This module's name sorts before test_demo.py on purpose: that module stops the s
 from __future__ import annotations
 
 import io
-import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from rich.console import Console
 
-from backends.registry import create
 from console.demo import train as training, workspace as ws
-from console.links import Links
+from linked import demo_app, demo_links, training_record, until
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
 def links(built_demo):
-    s = built_demo.settings
-    deployments = create("deployments", "endpoints", s)
-    try:
-        yield Links(create("data", "dvc", s), create("runs", "mlflow", s), deployments)
-    finally:
-        deployments.close()
-
-
-def _trained(built_demo) -> dict:
-    return json.loads(training.result_file(built_demo.workspace).read_text())
+    with demo_links(built_demo, metrics=False) as resolver:
+        yield resolver
 
 
 def test_data_commits_registered_versions_and_an_alias_move_noticed(built_demo, links):
     from mlflow.tracking import MlflowClient
 
-    trained = _trained(built_demo)
+    trained = training_record(built_demo)
     champion = trained["champion"]
     older = next(r for r in trained["runs"] if r.get("model_version") and r["version"] != champion["version"])
     d = next(d for d in links.deployment_list() if d.name == "diabetes-v2")
@@ -75,20 +64,9 @@ def test_data_commits_registered_versions_and_an_alias_move_noticed(built_demo, 
     assert any(f"@champion v{older['model_version']} -> v{champion['model_version']} (noticed" in t for t in texts)
 
 
-async def until(pilot, predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_the_linked_dashboard_marks_and_lists_the_events(built_demo):
     from textual.widgets import OptionList
 
-    from console.app import make_app
-    from console.config import load_config
     from console.panes.deployments.screen import DeploymentsScreen
     from console.panes.metrics.events import EventList
     from console.panes.metrics.screen import MetricsScreen
@@ -96,10 +74,9 @@ async def test_the_linked_dashboard_marks_and_lists_the_events(built_demo):
     from widgets.link_menu import LinkMenu
     from widgets.views import TextView
 
-    champion = _trained(built_demo)["champion"]
+    champion = training_record(built_demo)["champion"]
     trained_on = next(v for v in ws.versions(built_demo.workspace) if v.tag == champion["version"])
-    config = load_config(built_demo.workspace / "config.toml")
-    app = make_app(config, config.context("demo", environ={}), initial_pane="deployments", cursor_blink=False)
+    app = demo_app(built_demo, "deployments")
     async with app.run_test(size=(100, 30)) as pilot:
         pane = app.screen
         assert isinstance(pane, DeploymentsScreen)
