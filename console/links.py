@@ -34,6 +34,7 @@ RUN_CAP = 2000
 TAG_MD5, TAG_COMMIT, TAG_VERSION, TAG_SOURCE_COMMIT = (
     "data.dvc_md5", "data.git_commit", "data.version", "mlflow.source.git.commit")
 _DVC_TAG = re.compile(r"^dvc\.(?P<path>.+)\.md5$")  # dvc.<path>.md5
+_COMMITISH = re.compile(r"[0-9a-fA-F]{7,40}")  # what a commit tag must look like to be read in git
 SERVING_DASHBOARD = "Model serving"  # the built-in dashboard's title starts so
 FLAG_PROBLEM = "while a condition is False"  # the badge of a deployment the Deployments pane flags itself
 CHAMPION_ALIAS = "champion"  # the registry alias a deployment should serve, unless the context names another
@@ -294,6 +295,10 @@ class Links:
 
     def md5_at(self, output: str, commit: str) -> str | None:
         """The output's md5 at a commit a run recorded (None: not known there, or no such commit here)."""
+        key = f"md5_at:{output}:{commit}"
+        with self._lock:  # first: the protocol check below is slow, and a table of runs asks this often
+            if key in self._cache:
+                return self._cache[key]
         data = self.data
         if not isinstance(data, DataAtCommit):
             return None
@@ -304,7 +309,22 @@ class Links:
             except BackendError:
                 return None  # a commit this clone does not have: no evidence either way
 
-        return self._cached(f"md5_at:{output}:{commit}", read)
+        return self._cached(key, read)
+
+    def _md5s_at(self, output: str, commits: set[str]) -> None:
+        """Read what the output's record holds at many commits at once, into the cache :meth:`md5_at` reads."""
+        data = self.data
+        with self._lock:
+            missing = sorted(c for c in commits if f"md5_at:{output}:{c}" not in self._cache)
+        if not missing or not isinstance(data, DataAtCommit):
+            return
+        try:
+            answers = data.md5s_at(output, missing)
+        except BackendError:
+            return  # each is asked alone then, and answers None the same way
+        with self._lock:
+            for commit in missing:
+                self._cache.setdefault(f"md5_at:{output}:{commit}", answers.get(commit))
 
     def tag_commit(self, tag: str) -> str | None:
         """The commit a git tag names in the data's repository (None: no such tag, or no way to ask)."""
@@ -599,16 +619,52 @@ class Links:
         """The "cannot be reproduced" badges of the rows of a runs table, by run id (runs without one left out).
 
         Only what the rows already carry is read (their tags, no call per run), and only when some data version
-        is lost at all: a table of thousands of runs costs one look at the data's history."""
+        is lost at all. The lost versions are looked up by md5 and by commit, and what the ``.dvc`` files record at
+        the rows' commits is read in one batch per output: ten thousand rows cost about one look at the history."""
         lost = [(output, version) for output, version in self.data_versions() if _lost(version)]
         out: dict[str, list[Badge]] = {}
         if not lost:
             return out
+        by_md5: dict[tuple[str, str], DataVersion] = {}  # (output, md5) -> version
+        by_commit: dict[str, list[tuple[str, DataVersion]]] = {}  # a commit's first 7 digits -> its versions
+        for output, version in lost:
+            if version.md5:
+                by_md5[(output, version.md5)] = version
+            by_commit.setdefault(version.rev[:7].lower(), []).append((output, version))
+        outputs = sorted({output for output, _ in lost})
+        commits = {value for run in runs for key, value in run.tags
+                   if key in (TAG_COMMIT, TAG_SOURCE_COMMIT) and _COMMITISH.fullmatch(value)}
+        for output in outputs:
+            self._md5s_at(output, commits)
+
+        named: dict[str, list[tuple[str, DataVersion]]] = {}  # many rows share a commit
+
+        def at_commit(commit: str) -> list[tuple[str, DataVersion]]:
+            """The lost versions a commit names: its own, and those its .dvc files record there."""
+            if commit in named:
+                return named[commit]
+            found = [(o, v) for o, v in by_commit.get(commit[:7].lower(), ()) if _same_commit(commit, v.rev)]
+            for output in outputs:
+                md5 = self.md5_at(output, commit) if _COMMITISH.fullmatch(commit) else None
+                if md5 and (version := by_md5.get((output, md5))) is not None:
+                    found.append((output, version))
+            named[commit] = found
+            return found
+
         for run in runs:
-            badges = [_lost_badge(output, version) for output, version in lost
-                      if self._data_evidence(run, output, version)]
-            if badges:
-                out[run.run_id] = badges
+            hits: dict[tuple[str, str], tuple[str, DataVersion]] = {}
+            for key, value in run.tags:
+                if key == TAG_MD5:
+                    hits.update(((o, v.rev), (o, v)) for o in outputs if (v := by_md5.get((o, value))) is not None)
+                elif (m := _DVC_TAG.match(key)) is not None and (v := by_md5.get((m.group("path"), value))):
+                    hits[(m.group("path"), v.rev)] = (m.group("path"), v)
+                elif key in (TAG_COMMIT, TAG_SOURCE_COMMIT) and value:
+                    hits.update(((o, v.rev), (o, v)) for o, v in at_commit(value))
+            label = run.tag(TAG_VERSION)
+            if not hits and label and (commit := self.tag_commit(label)):  # the last resort, as in run_data
+                hits.update(((o, v.rev), (o, v)) for o, v in at_commit(commit))
+            if hits:
+                out[run.run_id] = [_lost_badge(o, v) for o, v in hits.values()]
         return out
 
     # -- :trace ---------------------------------------------------------------------------------------------------

@@ -169,6 +169,11 @@ class DataAtCommit(Protocol):
         (not tracked yet, unreadable). ``NotFound`` for a commit the repository does not have."""
         ...
 
+    def md5s_at(self, output: str, revs: list[str]) -> dict[str, str | None]:
+        """:meth:`md5_at` of many commits at once (one read, however many); a commit the repository does not
+        have answers None here."""
+        ...
+
     def tag_commit(self, tag: str) -> str | None:
         """The full hash of the commit a git tag names (a run's ``data.version`` is often one); None when no tag
         has that name, or the name is not one a tag can have."""

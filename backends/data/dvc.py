@@ -109,6 +109,9 @@ class DvcDatasets:
     def tag_commit(self, tag: str) -> str | None:
         return dvc_history.tag_commit(self.ws, tag)
 
+    def md5s_at(self, output: str, revs: list[str]) -> dict[str, str | None]:
+        return dvc_history.md5s_at(self.ws, output, revs)
+
     def diff(self, output: str, rev: str) -> DataDiff:
         return dvc_diff.diff(self.ws, output, rev)
 

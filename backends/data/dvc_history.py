@@ -36,6 +36,37 @@ def md5_at(ws: Workspace, output: str, rev: str) -> str | None:
         return None
 
 
+def md5s_at(ws: Workspace, output: str, revs: list[str]) -> dict[str, str | None]:
+    """What md5_at answers for each of ``revs``, read with one ``git cat-file --batch`` (see DataAtCommit); a
+    commit the repository does not have, or a name that is no commit hash, answers None."""
+    located = ws.locate(output)
+    record = ws.git_path(located.record)
+    asked = list(dict.fromkeys(rev for rev in revs if _COMMIT.fullmatch(rev)))
+    answers: dict[str, str | None] = dict.fromkeys(revs)
+    if not asked:
+        return answers
+    out = ws.git("cat-file", "--batch", input="".join(f"{rev}:{record}\n" for rev in asked).encode()).stdout
+    at = 0
+    parsed: dict[bytes, str | None] = {}  # by blob: the commits that left the record as it was share one
+    for rev in asked:  # one answer per line asked, in order: "<sha> blob <size>" and the content, or "<name> missing"
+        end = out.find(b"\n", at)
+        if end < 0:
+            break
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3 or not header[2].isdigit():
+            continue  # missing or ambiguous: no such commit or no record there
+        size = int(header[2])
+        content, at = out[at:at + size], at + size + 1
+        if header[1] == b"blob" and header[0] not in parsed:
+            try:
+                parsed[header[0]] = ws.entry_of(located, content).md5
+            except ValueError:
+                parsed[header[0]] = None
+        answers[rev] = parsed.get(header[0])
+    return answers
+
+
 _TAG_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*")
 
 

@@ -151,6 +151,15 @@ class FakeDatasets:
         with self._lock:
             return self._find(output)[self._index(output, rev)].md5
 
+    def md5s_at(self, output: str, revs: list[str]) -> dict[str, str | None]:
+        answers: dict[str, str | None] = {}
+        for rev in revs:
+            try:
+                answers[rev] = self.md5_at(output, rev)
+            except NotFound:
+                answers[rev] = None
+        return answers
+
     def tag_commit(self, tag: str) -> str | None:
         """The fake history has no git tags."""
         return None

@@ -192,6 +192,16 @@ def test_a_git_tag_names_its_commit_and_nothing_else_reaches_git(seed_repo, repo
     assert backend.md5_at("data/demo.txt", backend.tag_commit("data-v1")) == md5(V1)
 
 
+def test_md5s_at_many_commits_answers_as_md5_at_each(seed_repo):
+    backend = seed_repo.backend()
+    commits = [seed_repo.rev(f"HEAD~{n}") for n in range(8)]  # commits that changed the file, and others
+    asked = [*commits, commits[1][:9], "f" * 40, "--all", "HEAD"]
+    answers = backend.md5s_at("data/demo.txt", asked)
+    assert [answers[c] for c in commits] == [backend.md5_at("data/demo.txt", c) for c in commits]
+    assert answers[commits[1][:9]] == answers[commits[1]] and {md5(V1), md5(V2)} <= set(answers.values())
+    assert answers["f" * 40] is None and answers["--all"] is None and answers["HEAD"] is None  # no such commit
+
+
 def test_history_current_follows_the_dvc_file(seed_repo):
     old = seed_repo.rev("HEAD~8")
     seed_repo.git("checkout", old, "--", "data/demo.txt.dvc")  # the seed: check out the previous version
