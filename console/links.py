@@ -422,6 +422,8 @@ class Links:
         if version is None:
             return [Link("trained", None, f"no version {rev[:10]} of {output} in the workspace's history")]
         runs, more = self.all_runs()
+        self._md5s_at(output, {value for run in runs for key, value in run.tags  # one read for all their commits
+                               if key in (TAG_COMMIT, TAG_SOURCE_COMMIT) and _COMMITISH.fullmatch(value)})
         links = []
         for run in runs:
             why = self._data_evidence(run, output, version)
