@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from backends.deployments.contract import INFERENCE_SERVICE, SELDON_DEPLOYMENT, Deployment
+from backends.deployments.contract import ENDPOINT, INFERENCE_SERVICE, SELDON_DEPLOYMENT, Deployment
 from backends.errors import InvalidQuery
 from backends.metrics import MetricsSource, RangeResult
 
@@ -104,8 +104,9 @@ def sides_of(d: Deployment) -> tuple[list[Side], str]:
                               pod_pattern=f"{_literal(revision)}-deployment-.*"))
         what = "revision"
     else:
-        return [], (f"{d.name} is a {d.kind}: only a SeldonDeployment's predictors and an InferenceService's "
-                    "revisions have sides to compare")
+        what = "a model server's URL" if d.kind == ENDPOINT else f"{'an' if d.kind[0] in 'AEIOU' else 'a'} {d.kind}"
+        return [], (f"{d.name} is {what} (kind {d.kind_short}): only a SeldonDeployment's predictors and an "
+                    "InferenceService's revisions have sides to compare")
     if len(sides) < 2:
         listed = ", ".join(p.name + (":shadow" if p.shadow else "" if p.traffic is None else f":{p.traffic}%")
                            for p in d.predictors) or "none"

@@ -242,3 +242,14 @@ async def test_every_key_of_the_view(kube_client, kubeconfig, kube_cluster, serv
     pressed = await check_state(lambda: make(kubeconfig=str(kubeconfig), namespaces=(NS,), prometheus_url=serving.url,
                                              refresh_interval=1.0), "deployments", state, size=(80, 24))
     assert {"space", "left_square_bracket", "right_square_bracket", "r", "j", "k"} <= set(pressed), pressed
+
+
+def test_a_kind_without_sides_says_what_it_is():
+    from backends.deployments import Deployment, Predictor
+    from backends.deployments.contract import ENDPOINT, SELDON_MODEL
+
+    url = Deployment("endpoints", "scorer", kind=ENDPOINT, predictors=(Predictor("scorer"),))
+    model = Deployment("seldon-mesh", "iris", kind=SELDON_MODEL, predictors=(Predictor("iris"),))
+    assert sides_of(url) == ([], "scorer is a model server's URL (kind url): only a SeldonDeployment's predictors "
+                                 "and an InferenceService's revisions have sides to compare")
+    assert sides_of(model)[1].startswith("iris is a Model (kind mlm): only")
