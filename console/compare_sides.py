@@ -23,6 +23,8 @@ from typing import Any
 from backends.deployments.contract import ENDPOINT, INFERENCE_SERVICE, SELDON_DEPLOYMENT, Deployment
 from backends.errors import InvalidQuery
 from backends.metrics import MetricsSource, RangeResult
+from backends.metrics.dashboards import exact_regex, expand, promql_string, regex_literal
+from console.links import golden_exprs
 
 #: the golden signals compared: (key, name, unit of widgets.chart.format_value)
 SIGNALS = (("rate", "request rate", "req/s"), ("p95", "p95 latency", "seconds"), ("errors", "error ratio", "ratio"))
@@ -30,17 +32,6 @@ MAX_SERIES = 20
 
 _EXECUTOR = re.compile(r'deployment_name\s*=~\s*"\$deployment"')
 _POD = re.compile(r'pod\s*=~\s*"\$deployment\.\*"')
-
-
-def _quoted(value: str) -> str:
-    """``value`` as a PromQL string literal."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _literal(name: str) -> str:
-    """A regex matching ``name`` exactly: a Kubernetes name's dots are not wildcards (its dashes need no escape,
-    and unescaped they read better in the selector shown)."""
-    return re.sub(r"([.\\+*?()|\[\]{}^$])", r"\\\1", name)
 
 
 @dataclass(frozen=True)
@@ -74,8 +65,8 @@ class Side:
         """How its series are picked out, in PromQL words."""
         parts = []
         if self.predictor_name:
-            parts.append(f"predictor_name={_quoted(self.predictor_name)} (Seldon executor)")
-        parts.append(f"pod=~{_quoted(self.pod_pattern)} (MLServer)")
+            parts.append(f"predictor_name={promql_string(self.predictor_name)} (Seldon executor)")
+        parts.append(f"pod=~{promql_string(self.pod_pattern)} (MLServer)")
         return " or ".join(parts) + f", namespace {namespace or 'any'}"
 
     def no_series_text(self, namespace: str) -> str:
@@ -89,7 +80,7 @@ def sides_of(d: Deployment) -> tuple[list[Side], str]:
         for p in d.predictors:
             if p.traffic == 0 and not p.shadow:
                 continue  # sent nothing: no series to compare
-            pattern = f"{_literal(d.name)}-{_literal(p.name)}-[0-9]+-.*"
+            pattern = f"{regex_literal(d.name)}-{regex_literal(p.name)}-[0-9]+-.*"
             sides.append(Side("predictor", p.name, p.traffic, p.shadow, pod_pattern=pattern, predictor_name=p.name))
         what = "predictor"
     elif d.kind == INFERENCE_SERVICE:
@@ -101,7 +92,7 @@ def sides_of(d: Deployment) -> tuple[list[Side], str]:
                 continue  # no traffic, the same revision twice, or no revision named yet (before the first status)
             seen.add(revision)
             sides.append(Side("revision", revision, p.traffic, tag=p.name if p.name in tags else "",
-                              pod_pattern=f"{_literal(revision)}-deployment-.*"))
+                              pod_pattern=f"{regex_literal(revision)}-deployment-.*"))
         what = "revision"
     else:
         what = "a model server's URL" if d.kind == ENDPOINT else f"{'an' if d.kind[0] in 'AEIOU' else 'a'} {d.kind}"
@@ -119,27 +110,11 @@ def sides_of(d: Deployment) -> tuple[list[Side], str]:
             *sides], ""
 
 
-def golden_exprs(board: Any) -> dict[str, str]:
-    """The built-in model-serving dashboard's request rate, p95 latency and error ratio queries (the ones
-    ``:trace`` reads too): the Traffic panel's first target, the Latency panel's p95, the Errors panel's first."""
-    exprs: dict[str, str] = {}
-    for panel in board.panels:
-        for target in panel.targets:
-            if panel.title.startswith("Traffic") and "rate" not in exprs:
-                exprs["rate"] = f"sum({target.expr})"  # one line a side, whatever the query sums by
-            elif panel.title.startswith("Latency") and target.legend == "p95":
-                exprs["p95"] = target.expr
-            elif panel.title.startswith("Errors") and "errors" not in exprs:
-                exprs["errors"] = target.expr
-    return exprs
-
-
 def side_expr(expr: str, d: Deployment, side: Side, step: float, window: float) -> str:
     """``expr`` narrowed to ``side`` of ``d``; InvalidQuery when it has no matcher a side can be told apart by."""
-    from backends.metrics.dashboards import exact_regex, expand
-
-    executor = f"deployment_name={_quoted(d.name)}, predictor_name={_quoted(side.predictor_name or side.name)}"
-    pod = f"pod=~{_quoted(side.pod_pattern)}"
+    predictor = side.predictor_name or side.name
+    executor = f"deployment_name={promql_string(d.name)}, predictor_name={promql_string(predictor)}"
+    pod = f"pod=~{promql_string(side.pod_pattern)}"
     narrowed, executors = _EXECUTOR.subn(lambda _m: executor, expr)  # functions: the texts hold backslashes
     narrowed, pods = _POD.subn(lambda _m: pod, narrowed)
     if not executors and not pods:
@@ -160,7 +135,9 @@ class Plan:
 
 
 def make_plan(d: Deployment, sides: Sequence[Side], board: Any) -> Plan:
-    exprs = golden_exprs(board)
+    exprs = golden_exprs(board)  # the ones `:trace` reads too
+    if "rate" in exprs:
+        exprs["rate"] = f"sum({exprs['rate']})"  # one line a side, whatever the query sums by
     missing = [name for key, name, _ in SIGNALS if key not in exprs]
     if missing:
         raise InvalidQuery(f"the model-serving dashboard has no {', '.join(missing)} query to compare")

@@ -171,6 +171,21 @@ class ChartEvents:
     problems: tuple[str, ...] = ()
 
 
+def golden_exprs(board: Any) -> dict[str, str]:
+    """The built-in model-serving dashboard's request rate, p95 latency and error ratio queries: the Traffic
+    panel's first target, the Latency panel's p95, the Errors panel's first."""
+    exprs: dict[str, str] = {}
+    for panel in board.panels:
+        for target in panel.targets:
+            if panel.title.startswith("Traffic") and "rate" not in exprs:
+                exprs["rate"] = target.expr
+            elif panel.title.startswith("Latency") and target.legend == "p95":
+                exprs["p95"] = target.expr
+            elif panel.title.startswith("Errors") and "errors" not in exprs:
+                exprs["errors"] = target.expr
+    return exprs
+
+
 T = TypeVar("T")
 
 
@@ -787,15 +802,7 @@ class Links:
             return ServingNow(d.name, note="no metrics backend" if self.metrics is None
                               else "the built-in model-serving dashboard is not loaded")
         values, note = self.dashboard_values(d)
-        exprs: dict[str, str] = {}
-        for panel in board.panels:
-            for target in panel.targets:
-                if panel.title.startswith("Traffic") and "rate" not in exprs:
-                    exprs["rate"] = target.expr
-                elif panel.title.startswith("Latency") and target.legend == "p95":
-                    exprs["p95"] = target.expr
-                elif panel.title.startswith("Errors") and "errors" not in exprs:
-                    exprs["errors"] = target.expr
+        exprs = golden_exprs(board)
         got: dict[str, float | None] = {}
         problems: list[str] = []
         assert self.metrics is not None  # a dashboard was found through it

@@ -88,12 +88,22 @@ class ImportReport:
 _VAR = re.compile(r"\$\{(\w+)(?::[\w-]+)?\}|\[\[(\w+)(?::[\w-]+)?\]\]|\$(\w+)")
 
 
+def regex_literal(value: str) -> str:
+    """A regex (RE2) matching ``value`` exactly: its regex characters escaped. Dashes need no escape and read
+    better without one (a Kubernetes name's)."""
+    return re.sub(r"([.\\+*?()|\[\]{}^$])", r"\\\1", value)
+
+
+def promql_string(value: str) -> str:
+    """``value`` as a PromQL string literal, quotes included (its backslashes and quotes escaped)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def exact_regex(value: str) -> str:
-    """A variable's value matching ``value`` exactly in a ``label=~"$var"`` matcher: its regex characters escaped
-    for RE2, and written as a PromQL string's text (whose backslashes are escapes of their own: ``re.escape``'s
-    ``\\-`` or ``\\.`` alone is a parse error there). Dashes need no escape and read better without one."""
-    regex = re.sub(r"([.\\+*?()|\[\]{}^$])", r"\\\1", value)
-    return regex.replace("\\", "\\\\").replace('"', '\\"')
+    """A variable's value matching ``value`` exactly in a ``label=~"$var"`` matcher: written as a PromQL string's
+    text, whose backslashes are escapes of their own (``re.escape``'s ``\\-`` or ``\\.`` alone is a parse error
+    there)."""
+    return promql_string(regex_literal(value))[1:-1]
 
 
 def _duration(seconds: float) -> str:
