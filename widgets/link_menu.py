@@ -70,7 +70,9 @@ class LinkMenu(Dialog[int | None]):
             self._fill()
 
     def _fill(self) -> None:
-        listing = self.query_one(OptionList)
+        listing = next(iter(self.query(OptionList).results(OptionList)), None)
+        if listing is None:  # the menu was closed (or is not built yet: on_mount fills it) as the links came in
+            return
         listing.clear_options()
         listing.add_options(self._options())
         if not self.problem and any(e.label for e in self.entries):

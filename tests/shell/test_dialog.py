@@ -108,3 +108,23 @@ async def test_quitting_as_the_command_line_opens_ends_cleanly(fake_app):
         app.push_screen(CommandLine(lambda text: [], ""))
         app.exit()
     assert app.return_code == 0 and app._exception is None
+
+
+async def test_links_that_come_in_as_the_menu_closes_are_dropped_and_the_app_goes_on():
+    """The `L` menu's links arrive from a worker: after `escape`, while the menu's list is being taken down, they
+    are dropped (they once failed on the list that was gone and ended the app)."""
+    from textual.widgets import OptionList
+
+    from widgets.link_menu import LinkMenu, MenuEntry
+
+    app = Host()
+    async with app.run_test() as pilot:
+        menu = LinkMenu("iris links to")
+        app.push_screen(menu, app.answers.append)
+        await pilot.pause()
+        await menu.query_one(OptionList).remove()  # the state of a menu being closed: attached, its list gone
+        menu.set_entries([MenuEntry("metrics", "metrics of iris", "the model-serving dashboard")])
+        menu.set_problem("could not follow the links")
+        await pilot.press("escape")
+        await asyncio.wait_for(pilot.pause(), 5)
+        assert app.answers == [None] and not isinstance(app.screen, LinkMenu)
