@@ -156,7 +156,13 @@ async def test_seldon_core_2_beside_seldon_and_kserve_follows_conditions_and_rou
             await pilot.pause()
             text = shown(screen_text, app)
             assert all(w in text for w in words), (words, detail_text(app))
-        # the Server view: its replicas and the model replicas loaded on it
+        # the Server view: its replicas and the model replicas loaded on it (read once: after the controller has
+        # counted the two models loaded, which can follow their own status on a busy machine)
+        def loaded() -> int | None:
+            server = kube_client.get_namespaced_custom_object(MLOPS_GROUP, MLOPS_VERSION, ns, "servers", "mlserver")
+            return (server.get("status") or {}).get("loadedModels")
+
+        await wait_for(pilot, lambda: loaded() == 2, what="the Server's count of loaded models")
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(app.screen, TextView), what="the Servers view")
         assert "mlserver Available 1/1 2 mlserver" in shown(screen_text, app)
