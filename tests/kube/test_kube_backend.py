@@ -205,6 +205,10 @@ def test_dropped_watch_reconnects_with_backoff(kubeconfig, namespace, kube_clien
     c = Collector(b.watch())
     try:
         c.next(lambda e: e.kind == RELISTED)
+        # the stream must be open before it is broken, or the 503s go to the watch request itself: an event
+        # that only the open stream can bring shows it is
+        create(kube_client, namespace, "probe")
+        c.next(lambda e: e.kind == ADDED and e.deployment.name == "probe")
         kube_api.fail_next.extend([503, 503])
         n = len(kube_api.requests)
         kube_api.store.break_watches()
