@@ -6,6 +6,7 @@ a link names (``select_link``); everything between is here."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,9 @@ class LinkNavigator:
         self._context: Any = None
         self._built_at = 0.0
         self.generation = 0  # counts the times the links were read anew (a pane's badges are asked again)
+        # deployments the watch streamed before the resolver was built: (context, latest of each), handed to it
+        self._unseen: tuple[Any, dict[tuple[str, ...], Deployment]] = (None, {})
+        self._seen_lock = threading.Lock()
 
     def resolver(self) -> Links:
         """The resolver over the context's backends (built here when a pane has not built its own yet). Called
@@ -43,8 +47,12 @@ class LinkNavigator:
         if self._links is None or self._context is not context:
             alias = getattr(context, "champion_alias", None) or CHAMPION_ALIAS
             backends = self.app.backends  # built when a question first needs one (cheap: no I/O)
-            self._links = Links(champion_alias=alias, provide=lambda kind: backends.get(kind)[0])
-            self._context, self._built_at = context, time.monotonic()
+            links = Links(champion_alias=alias, provide=lambda kind: backends.get(kind)[0])
+            with self._seen_lock:
+                (seen_in, unseen), self._unseen = self._unseen, (None, {})
+                self._links, self._context, self._built_at = links, context, time.monotonic()
+            for d in unseen.values() if seen_in is context else ():
+                links.saw(d)  # the state the pane showed first: a change from it is an event
             self.generation += 1
         elif time.monotonic() - self._built_at > MAX_AGE:
             self._links.refresh()
@@ -87,10 +95,18 @@ class LinkNavigator:
         return None if d is None else links.events(d, start, end)
 
     def saw_deployment(self, d: Deployment) -> None:
-        """A deployment's change as the Deployments pane's watch streamed it: remembered by the resolver (if one
-        is built: building one here would block), so that a state it went through between two reads is known."""
-        if self._links is not None and self._context is self.app.context:
-            self._links.saw(d)
+        """A deployment as the Deployments pane's watch streamed it: remembered by the resolver, so that a state it
+        went through between two reads is known. Before one is built (building one here would block), the latest
+        of each is kept and handed to it when it is."""
+        context = self.app.context
+        with self._seen_lock:
+            if self._links is None or self._context is not context:
+                if self._unseen[0] is not context:
+                    self._unseen = (context, {})
+                self._unseen[1][d.key] = d
+                return
+            links = self._links
+        links.saw(d)
 
     # -- the trail -------------------------------------------------------------------------------------------
     def crumbs(self) -> list[str]:

@@ -94,6 +94,35 @@ async def test_table_follows_create_change_and_delete(kubeconfig, namespace, kub
         assert "existing" in screen_text(app)
 
 
+async def test_a_state_the_watch_passes_through_is_an_event_on_the_deployments_charts(kubeconfig, namespace,
+                                                                                      kube_client):
+    """Failed for a moment, Available again before the links are read again: a read sees no change, but the
+    pane's watch streamed both, and the charts' events say so (as seen by the console: the API keeps no history)."""
+    from datetime import timedelta
+
+    from console.links import Ref
+
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    create(kube_client, namespace, "blip")
+    app = make(kubeconfig=str(kubeconfig), namespaces=(namespace,))
+    async with app.run_test(size=(160, 40)) as pilot:
+        # the row, and the links read once (the pane asks them for its badges)
+        await wait_for(pilot, lambda: (row_of(app, "blip") or [""] * 3)[2].startswith(AVAILABLE)
+                       and app.link_nav.fresh(), what="the row and the links")
+        for state in ("Failed", AVAILABLE):
+            kube_client.patch_namespaced_custom_object_status(GROUP, V, namespace, P, "blip", {"status": {
+                "state": state}})
+            await wait_for(pilot, lambda state=state: row_of(app, "blip")[2].startswith(state), what=state)
+        ref = Ref("deployment", (namespace, "blip"), "blip")
+        answer = await asyncio.to_thread(app.link_nav.events, ref, start, datetime.now(UTC) + timedelta(seconds=5))
+        assert answer is not None
+        texts = [str(e) for e in answer.events]
+        assert "deployment blip: Available -> Failed (seen by the console)" in texts, texts
+        assert "deployment blip: Failed -> Available (seen by the console)" in texts, texts
+        assert texts.index("deployment blip: Failed -> Available (seen by the console)") < texts.index(
+            "deployment blip: Available -> Failed (seen by the console)"), "the newest first"
+
+
 async def test_ns_switches_namespace_and_all(kubeconfig, kube_client, kube_api, namespace):
     other = namespace + "-b"
     create(kube_client, namespace, "in-a")

@@ -266,6 +266,7 @@ class DeploymentsScreen(PaneScreen[Deployments]):
                                 if (scope and k[0] not in scope) or (kinds and d.kind not in kinds)}
             for d in event.deployments:
                 self.deployments[d.key] = d
+                self.console_app.link_nav.saw_deployment(d)
             self._notes.update(dict.fromkeys(event.notes))
             self.loaded = True
             self._rebuild()
