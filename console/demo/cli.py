@@ -282,27 +282,13 @@ def run_demo(directory: Path | None = None, *, reset: bool = False, pane: str = 
 
 
 def open_console(config_path: Path, demo: Demo, pane: str) -> int:
-    from console.app import MlopsConsole
     from console.cli import exit_cleanly_on_hangup
     from console.config import load_config
+    from console.demo.app import DemoConsole
 
     config = load_config(config_path)
     context = config.context(CONTEXT, environ={})
-    notes = dict(demo.notes)
-
-    class DemoConsole(MlopsConsole):
-        """The console with the demo's notes, each said once when its pane is first shown."""
-
-        def on_mount(self) -> None:
-            self.set_interval(0.3, self._say_notes)
-
-        def _say_notes(self) -> None:
-            pane_screen = self.current_pane()
-            note = notes.pop(pane_screen.PANE, None) if pane_screen is not None else None
-            if note:
-                self.notify(note, title="demo", timeout=15)
-
-    app = DemoConsole(config, context, initial_pane=pane)
+    app = DemoConsole(config, context, initial_pane=pane, notes=demo.notes)
     exit_cleanly_on_hangup(app)
     app.run()
     if app.crash_line:
