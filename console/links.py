@@ -150,6 +150,36 @@ NOTICED_CAP = 200
 SEEN = "seen by the console"  # said of a deployment's change the console saw between two reads or in its watch
 
 
+Spec = tuple[tuple[str, tuple[str, ...]], ...]  # (what: a predictor or a traffic target, its settings as text)
+SPEC_FIELDS = ("traffic", "replicas", "image", "shadow")
+
+
+def spec_of(d: Deployment) -> Spec:
+    """What of a deployment's spec a change of it is said by: each predictor's traffic share, replicas wanted,
+    image and shadow flag, and each traffic target's share (a KServe revision)."""
+    def pct(value: int | None) -> str:
+        return "" if value is None else f"{value}%"
+
+    out = [(p.name, (pct(p.traffic), "" if p.replicas_desired is None else str(p.replicas_desired), p.image,
+                     "on" if p.shadow else "off")) for p in d.predictors]
+    out += [(f"revision {r.tag or r.revision}", (pct(r.percent), "", "", "")) for r in d.revisions]
+    return tuple(out)
+
+
+def spec_changes(before: Spec, after: Spec) -> list[str]:
+    """What differs between two :func:`spec_of`, in words: "traffic canary 25% -> 50%", "predictor b added"."""
+    old, new = dict(before), dict(after)
+    said = [f"{name} removed" if name.startswith("revision ") else f"predictor {name} removed"
+            for name in old if name not in new]
+    for name, values in new.items():
+        if name not in old:
+            said.append(f"{name} added" if name.startswith("revision ") else f"predictor {name} added")
+            continue
+        said.extend(f"{field} {name} {was or '-'} -> {now or '-'}"
+                    for field, was, now in zip(SPEC_FIELDS, old[name], values, strict=True) if was != now)
+    return said
+
+
 @dataclass(frozen=True)
 class ChartEvent:
     """Something that changed in a system linked to a deployment, at a time: a marker on its charts. ``source``
@@ -207,7 +237,8 @@ class Links:
         self.clock: Callable[[], datetime] = partial(datetime.now, UTC)  # when a change is noticed
         # what the console saw last, kept across refresh(): a change between two reads is an event (see events())
         self._aliases_seen: dict[str, dict[str, str]] | None = None  # model -> alias -> version
-        self._deployments_seen: dict[tuple[str, ...], tuple[str, str]] = {}  # key -> (state, model URIs)
+        # key -> (state, model URIs, generation, spec_of)
+        self._deployments_seen: dict[tuple[str, ...], tuple[str, str, int | None, Spec]] = {}
         self._noticed: list[tuple[tuple[str, ...] | str, ChartEvent]] = []  # (deployment key or model, event)
 
     def _backend(self, kind: str) -> Any:
@@ -821,13 +852,15 @@ class Links:
 
     # -- events on charts ---------------------------------------------------------------------------------------
     def saw(self, d: Deployment, at: datetime | None = None) -> None:
-        """Remember a deployment as read or watched; a change of its state or its model URIs since the last time
-        is an event at ``at`` (default now), said as seen by the console: the systems keep no such history."""
+        """Remember a deployment as read or watched; a change of its state, its model URIs or its spec (traffic,
+        replicas, images: what bumps its generation) since the last time is an event at ``at`` (default now), said
+        as seen by the console: the systems keep no such history."""
         uris = ", ".join(dict.fromkeys(p.model_uri for p in d.predictors if p.model_uri))
+        seen = (d.state, uris, d.generation, spec_of(d))
         with self._lock:
             before = self._deployments_seen.get(d.key)
-            self._deployments_seen[d.key] = (d.state, uris)
-        if before is None or before == (d.state, uris):
+            self._deployments_seen[d.key] = seen
+        if before is None or before == seen:
             return
         when = at or self.clock()
         if before[0] != d.state:
@@ -835,6 +868,13 @@ class Links:
         if before[1] != uris:
             self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: model {before[1] or '-'} -> "
                                                                  f"{uris or '-'} ({SEEN})"))
+        changes = spec_changes(before[3], seen[3])
+        bumped = before[2] is not None and d.generation is not None and d.generation != before[2]
+        if changes or (bumped and before[1] == uris):  # a new model alone is said above
+            generation = f" (generation {before[2]} -> {d.generation})" if bumped else ""
+            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: spec changed{generation}"
+                                                                 f"{': ' + ', '.join(changes) if changes else ''}"
+                                                                 f" ({SEEN})"))
 
     def _notice_aliases(self, versions: Sequence[ModelVersion]) -> None:
         """Compare the registry's aliases with those of the last read: MLflow keeps no alias history, so a move

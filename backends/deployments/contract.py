@@ -98,6 +98,7 @@ class Deployment(NamedTuple):
     url: str = ""  # an InferenceService's status.url: its host name is the Host header through the ingress
     details: tuple[tuple[str, str], ...] = ()  # more of its status, as (label, value), for the detail line
     revisions: tuple[Revision, ...] = ()  # an InferenceService's tagged traffic targets
+    generation: int | None = None  # metadata.generation: counts the changes of its spec
 
     @property
     def tag_targets(self) -> tuple[Revision, ...]:

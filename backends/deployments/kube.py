@@ -150,7 +150,13 @@ def to_deployment(obj: Mapping[str, Any]) -> Deployment:
                       str(status.get("description") or ""), tuple(predictors), _protocol(spec),
                       parse_time(meta.get("creationTimestamp")), conditions,
                       str((status.get("address") or _EMPTY).get("url") or ""), meta.get("uid", ""),
-                      meta.get("resourceVersion", ""), tuple(sorted((meta.get("labels") or _EMPTY).items())))
+                      meta.get("resourceVersion", ""), tuple(sorted((meta.get("labels") or _EMPTY).items())),
+                      generation=_generation(meta))
+
+
+def _generation(meta: Mapping[str, Any]) -> int | None:
+    value = meta.get("generation")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _conditions(status: Mapping[str, Any]) -> tuple[Condition, ...]:
@@ -249,7 +255,7 @@ def to_inference_service(obj: Mapping[str, Any]) -> Deployment:
                       parse_time(meta.get("creationTimestamp")), conditions, address, str(meta.get("uid") or ""),
                       str(meta.get("resourceVersion") or ""), tuple(sorted((meta.get("labels") or _EMPTY).items())),
                       INFERENCE_SERVICE, str(status.get("url") or ""), tuple((k, v) for k, v in details if v),
-                      revisions)
+                      revisions, _generation(meta))
 
 
 def _sc2_state(conditions: tuple[Condition, ...], main: str, others: tuple[str, ...]) -> tuple[str, str]:
@@ -286,7 +292,7 @@ def _sc2_row(meta: Mapping[str, Any], kind: str, state: str, reason: str, predic
     return Deployment(str(meta.get("namespace", "")), str(meta.get("name", "")), state, reason, tuple(predictors),
                       "v2", parse_time(meta.get("creationTimestamp")), conditions, "", str(meta.get("uid") or ""),
                       str(meta.get("resourceVersion") or ""), tuple(sorted((meta.get("labels") or _EMPTY).items())),
-                      kind, "", tuple((k, v) for k, v in details if v))
+                      kind, "", tuple((k, v) for k, v in details if v), generation=_generation(meta))
 
 
 def model_server_name(status: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
