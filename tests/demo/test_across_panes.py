@@ -413,11 +413,16 @@ async def test_the_deployments_pane_marks_a_badged_row_and_says_why(built_demo):
         client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion["model_version"])
 
 
-async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(built_demo, tmp_path, screen_text):
+async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(built_demo, tmp_path, screen_text,
+                                                                                  monkeypatch):
+    """The "!" comes with the rows, says why, goes on `r` once the data is back, and comes back by itself (the
+    pane's tick) when the data is lost again while the pane is shown."""
     import shutil
 
+    from console import linking
     from console.app import make_app
     from console.config import load_config
+    from console.panes.runs import screen as runs_screen
     from console.panes.runs.screen import RunsScreen
     from widgets.fast_table import FastTable
     from widgets.status import StatusBar
@@ -439,6 +444,7 @@ async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(
     pushed.unlink()
 
     config = load_config(config_file)
+    monkeypatch.setattr(runs_screen, "LINKS_TICK", 0.5)
     app = make_app(config, config.context("demo", environ={}), initial_pane="runs", cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.screen
@@ -468,6 +474,10 @@ async def test_the_runs_pane_marks_a_run_that_cannot_be_reproduced_and_says_why(
         await pilot.press("r")
         await until(pilot, lambda: not name_cell(lost).endswith(" !"), "the mark to go")
         await until(pilot, lambda: "cannot be reproduced" not in status.text, "the reason to go from the status bar")
+        # lost again while the pane is shown, and no key pressed: the tick reads the links again once they are stale
+        monkeypatch.setattr(linking, "MAX_AGE", 0.5)
+        shutil.move(cached, saved)
+        await until(pilot, lambda: name_cell(lost).endswith(" !"), "the mark again, from the pane's tick")
 
 
 async def test_a_badge_follows_an_alias_moved_while_the_console_runs(built_demo, monkeypatch):

@@ -49,6 +49,7 @@ PAGE_SIZE = 100
 PREFETCH_ROWS = 20  # load the next page when the cursor gets this close to the last loaded row
 STATS_EXPERIMENTS = 50  # run counts are fetched for this many experiments at most
 STATS_CAP = 1000
+LINKS_TICK = 30.0  # s between the checks of the badges while the pane is shown (each asks once links are stale)
 #: table column key -> (title, the column a SortKey names; None: the store cannot sort by it)
 BASE_COLUMNS: dict[str, tuple[str, str | None]] = {
     "mark": (" ", None),
@@ -151,9 +152,16 @@ class RunsScreen(PaneScreen[ExperimentRuns]):
         # PaneScreen.on_mount runs after this one (Textual calls each class's handler) and starts the load
         for table in self.query("#runs").results(FastTable):
             table.focus()
+        self.set_interval(LINKS_TICK, self._tick_links)
 
     def on_screen_resume(self) -> None:
         if self.runs and self._wanted is None:  # back on the pane: the badges of what changed meanwhile
+            self._check_links()
+
+    def _tick_links(self) -> None:
+        """While the pane is shown, the badges follow data lost or brought back outside the console (asked again
+        once the links are older than they may be kept)."""
+        if self.is_current and self.runs and self._wanted is None:
             self._check_links()
 
     async def context_changed(self) -> None:
