@@ -17,6 +17,7 @@ from rich.text import Text
 
 from backends.deployments.contract import Deployment
 from console.links import CHAMPION_ALIAS, Badge, ChartEvents, Link, Links, Ref, Trace
+from console.noticed import NoticedJournal, journal_path
 
 if TYPE_CHECKING:
     from console.app import MlopsConsole
@@ -47,7 +48,8 @@ class LinkNavigator:
         if self._links is None or self._context is not context:
             alias = getattr(context, "champion_alias", None) or CHAMPION_ALIAS
             backends = self.app.backends  # built when a question first needs one (cheap: no I/O)
-            links = Links(champion_alias=alias, provide=lambda kind: backends.get(kind)[0])
+            journal = NoticedJournal(journal_path(context))
+            links = Links(champion_alias=alias, provide=lambda kind: backends.get(kind)[0], journal=journal)
             with self._seen_lock:
                 (seen_in, unseen), self._unseen = self._unseen, (None, {})
                 self._links, self._context, self._built_at = links, context, time.monotonic()

@@ -25,6 +25,7 @@ from backends.errors import BackendError, NotConfigured, NotFound
 from backends.metrics.contract import MetricsSource
 from backends.redact import redact
 from backends.runs.contract import ExperimentRuns, ModelVersion, RunQuery, RunSummary
+from console.noticed import NoticedJournal
 
 #: kinds of thing a link points at, and the pane each one is shown in
 PANE_OF = {"data": "data", "run": "runs", "model": "runs", "deployment": "deployments", "metrics": "metrics"}
@@ -226,7 +227,8 @@ class Links:
 
     def __init__(self, data: DatasetVersions | None = None, runs: ExperimentRuns | None = None,
                  deployments: Deployments | None = None, metrics: MetricsSource | None = None,
-                 champion_alias: str = CHAMPION_ALIAS, provide: Callable[[str], Any] | None = None) -> None:
+                 champion_alias: str = CHAMPION_ALIAS, provide: Callable[[str], Any] | None = None,
+                 journal: NoticedJournal | None = None) -> None:
         self._backends: dict[str, Any] = {"data": data, "runs": runs, "deployments": deployments, "metrics": metrics}
         self._provide = provide
         self._provided: set[str] = set()
@@ -240,6 +242,11 @@ class Links:
         # key -> (state, model URIs, generation, spec_of)
         self._deployments_seen: dict[tuple[str, ...], tuple[str, str, int | None, Spec]] = {}
         self._noticed: list[tuple[tuple[str, ...] | str, ChartEvent]] = []  # (deployment key or model, event)
+        # ... and across sessions: the aliases last seen, and what was noticed
+        self._journal = journal
+        if journal is not None:
+            self._aliases_seen, kept = journal.load()
+            self._noticed = [(about, ChartEvent(at, source, text)) for about, at, source, text in kept][-NOTICED_CAP:]
 
     def _backend(self, kind: str) -> Any:
         if self._provide is not None and kind not in self._provided:
@@ -885,6 +892,8 @@ class Links:
                 now.setdefault(v.name, {})[alias] = v.version
         with self._lock:
             before, self._aliases_seen = self._aliases_seen, now
+        if before != now:
+            self._keep()  # the baseline a move made while the console is closed is noticed against
         if before is None:
             return
         when = self.clock()
@@ -907,6 +916,16 @@ class Links:
         with self._lock:
             self._noticed.append((about, event))
             del self._noticed[:-NOTICED_CAP]
+        self._keep()
+
+    def _keep(self) -> None:
+        """Write what was noticed, and the aliases as last seen, to the journal (if there is one)."""
+        if self._journal is None:
+            return
+        with self._lock:
+            aliases = None if self._aliases_seen is None else {m: dict(a) for m, a in self._aliases_seen.items()}
+            noticed = [(about, e.at, e.source, e.text) for about, e in self._noticed]
+        self._journal.save(aliases, noticed)
 
     def events(self, d: Deployment, start: datetime, end: datetime) -> ChartEvents:
         """What changed between ``start`` and ``end`` in the systems linked to ``d``: the deployment itself (its

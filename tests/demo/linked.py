@@ -14,12 +14,12 @@ from console.links import Links
 
 
 @contextmanager
-def demo_links(built_demo, *, metrics: bool = True) -> Iterator[Links]:
+def demo_links(built_demo, *, metrics: bool = True, journal=None) -> Iterator[Links]:
     s = built_demo.settings
     deployments = create("deployments", "endpoints", s)
     try:
         yield Links(create("data", "dvc", s), create("runs", "mlflow", s), deployments,
-                    create("metrics", "prometheus", s) if metrics else None)
+                    create("metrics", "prometheus", s) if metrics else None, journal=journal)
     finally:
         deployments.close()
 

@@ -64,6 +64,47 @@ def test_data_commits_registered_versions_and_an_alias_move_noticed(built_demo, 
     assert any(f"@champion v{older['model_version']} -> v{champion['model_version']} (noticed" in t for t in texts)
 
 
+def test_what_was_noticed_outlives_the_console(built_demo, tmp_path):
+    """A move noticed in one session is still an event in the next; one made while no console ran is noticed at
+    the next one's first read. The file is the user's alone; one that cannot be read is started again."""
+    from mlflow.tracking import MlflowClient
+
+    from console.noticed import NoticedJournal
+
+    trained = training_record(built_demo)
+    champion = trained["champion"]["model_version"]
+    older = next(r for r in trained["runs"] if r.get("model_version") and r["model_version"] != champion)
+    older = older["model_version"]
+    client = MlflowClient(built_demo.settings["mlflow_uri"])
+    path = tmp_path / "noticed" / "demo.json"
+    start = datetime.now(UTC) - timedelta(minutes=1)
+
+    def moves(links) -> list[str]:
+        d = next(d for d in links.deployment_list() if d.name == "diabetes-v2")
+        return [str(e) for e in links.events(d, start, datetime.now(UTC) + timedelta(minutes=1)).events
+                if "@champion v" in e.text]
+
+    try:
+        with demo_links(built_demo, metrics=False, journal=NoticedJournal(path)) as first:
+            assert moves(first) == []  # the first read: the aliases as they are
+            client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, older)
+            first.refresh()
+            assert len(moves(first)) == 1
+        assert path.stat().st_mode & 0o777 == 0o600
+        client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion)  # no console running
+        with demo_links(built_demo, metrics=False, journal=NoticedJournal(path)) as second:
+            said = moves(second)
+        noticed = "(noticed then, not when it moved: MLflow keeps no alias history)"
+        assert said == [f"registry {training.MODEL_NAME} @champion v{older} -> v{champion} {noticed}",
+                        f"registry {training.MODEL_NAME} @champion v{champion} -> v{older} {noticed}"], said
+    finally:
+        client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion)
+    path.write_text("{not json")
+    with demo_links(built_demo, metrics=False, journal=NoticedJournal(path)) as third:
+        assert moves(third) == []
+    assert '"version": 1' in path.read_text()  # written anew at its first read
+
+
 async def test_the_linked_dashboard_marks_and_lists_the_events(built_demo):
     from textual.widgets import OptionList
 

@@ -1,0 +1,50 @@
+"""console/noticed.py: the file that keeps what the links noticed across sessions, on a real file system."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from console.config import Context
+from console.noticed import NoticedJournal, journal_path
+
+
+def test_what_is_kept_comes_back_with_its_secrets_hidden_in_a_file_of_the_users_own(tmp_path):
+    path = tmp_path / "noticed" / "prod.json"
+    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    text = "iris: model s3://u:hunter2@bucket/m -> models:/iris@champion (seen by the console)"
+    NoticedJournal(path).save({"iris": {"champion": "3"}}, [(("models", "iris"), at, "deployment", text),
+                                                            ("iris", at, "registry", "iris @champion v2 -> v3")])
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "hunter2" not in path.read_text()
+    aliases, noticed = NoticedJournal(path).load()
+    assert aliases == {"iris": {"champion": "3"}}
+    assert noticed == [(("models", "iris"), at, "deployment", text.replace("hunter2", "***")),
+                       ("iris", at, "registry", "iris @champion v2 -> v3")]
+
+
+def test_a_file_that_cannot_be_read_or_written_costs_what_it_keeps_and_nothing_else(tmp_path):
+    bad = tmp_path / "bad.json"
+    for content in ("{not json", json.dumps({"version": 99, "aliases": {"m": {"a": "1"}}}), json.dumps([1, 2]),
+                    json.dumps({"version": 1, "aliases": {"m": {"a": "1"}}, "noticed": [
+                        {"about": "m", "at": "yesterday", "source": "registry", "text": "x"},
+                        {"about": "m", "at": "2026-03-01T12:00:00", "source": "registry", "text": "no zone"},
+                        {"about": "m"}]})):
+        bad.write_text(content)
+        aliases, noticed = NoticedJournal(bad).load()
+        assert noticed == [], content
+        assert aliases in (None, {"m": {"a": "1"}}), content
+    (tmp_path / "a-file").write_text("")
+    journal = NoticedJournal(tmp_path / "a-file" / "noticed.json")  # its folder is a file: nothing can be written
+    journal.save(None, [])
+    assert journal.path is None
+    assert journal.load() == (None, [])
+
+
+def test_a_context_pointed_at_another_registry_or_cluster_keeps_a_file_of_its_own():
+    one = journal_path(Context(name="prod", mlflow_uri="http://mlflow-a:5000"))
+    assert one == journal_path(Context(name="prod", mlflow_uri="http://mlflow-a:5000", timeout=3))
+    assert one != journal_path(Context(name="prod", mlflow_uri="http://mlflow-b:5000"))
+    assert one != journal_path(Context(name="prod", mlflow_uri="http://mlflow-a:5000", kube_context="other"))
+    odd = journal_path(Context(name="../../etc/x y"))
+    assert odd is not None and odd.parent == one.parent  # the name cannot lead out of the folder
