@@ -14,6 +14,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from backends.redact import redact
 from console.history import private_file, state_dir
@@ -28,14 +29,24 @@ def journal_path(context: Any) -> Path | None:
     and what its registry and cluster are: a context pointed elsewhere starts a file of its own, so that another
     registry's aliases are never taken for moves."""
     name = str(getattr(context, "name", "") or "default")
-    where = [str(getattr(context, f, "") or "") for f in ("runs_backend", "mlflow_uri", "deployments_backend",
-                                                          "kubeconfig", "kube_context")]
+    where = [str(getattr(context, f, "") or "") for f in ("runs_backend", "deployments_backend", "kubeconfig",
+                                                          "kube_context")]
+    where.append(_registry(str(getattr(context, "mlflow_uri", "") or "")))
     digest = hashlib.sha256("\0".join(where).encode("utf-8", "surrogateescape")).hexdigest()[:10]
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
     try:
         return state_dir() / "noticed" / f"{safe}-{digest}.json"
     except (RuntimeError, KeyError):
         return None
+
+
+def _registry(uri: str) -> str:
+    """A tracking server by its host and path, not its port (the demo's, or a server on this machine, listens on
+    another port each time it starts, yet is the same registry) nor its credentials; a store by its URI."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.hostname or ''}{parts.path.rstrip('/')}"
+    return uri
 
 
 class NoticedJournal:

@@ -45,6 +45,10 @@ def test_a_context_pointed_at_another_registry_or_cluster_keeps_a_file_of_its_ow
     one = journal_path(Context(name="prod", mlflow_uri="http://mlflow-a:5000"))
     assert one == journal_path(Context(name="prod", mlflow_uri="http://mlflow-a:5000", timeout=3))
     assert one != journal_path(Context(name="prod", mlflow_uri="http://mlflow-b:5000"))
+    # the same server listening on another port today (a local one, the demo's) is the same registry
+    assert one == journal_path(Context(name="prod", mlflow_uri="http://u:pw@mlflow-a:5001/"))
+    assert journal_path(Context(name="prod", mlflow_uri="sqlite:///a.db")) != journal_path(
+        Context(name="prod", mlflow_uri="sqlite:///b.db"))
     assert one != journal_path(Context(name="prod", mlflow_uri="http://mlflow-a:5000", kube_context="other"))
     odd = journal_path(Context(name="../../etc/x y"))
     assert odd is not None and odd.parent == one.parent  # the name cannot lead out of the folder
