@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from backends.data.contract import DataAtCommit, DatasetVersions, DataVersion
-from backends.deployments.contract import Deployment, Deployments
+from backends.deployments.contract import Deployment, Deployments, Predictor, Revision
 from backends.errors import BackendError, NotConfigured, NotFound
 from backends.metrics.contract import MetricsSource
 from backends.redact import redact
@@ -155,15 +155,19 @@ Spec = tuple[tuple[str, tuple[str, ...]], ...]  # (what: a predictor or a traffi
 SPEC_FIELDS = ("traffic", "replicas", "image", "shadow")
 
 
-def spec_of(d: Deployment) -> Spec:
+def model_uris(predictors: Sequence[Predictor]) -> str:
+    return ", ".join(dict.fromkeys(p.model_uri for p in predictors if p.model_uri))
+
+
+def spec_of(predictors: Sequence[Predictor], revisions: Sequence[Revision]) -> Spec:
     """What of a deployment's spec a change of it is said by: each predictor's traffic share, replicas wanted,
     image and shadow flag, and each traffic target's share (a KServe revision)."""
     def pct(value: int | None) -> str:
         return "" if value is None else f"{value}%"
 
     out = [(p.name, (pct(p.traffic), "" if p.replicas_desired is None else str(p.replicas_desired), p.image,
-                     "on" if p.shadow else "off")) for p in d.predictors]
-    out += [(f"revision {r.tag or r.revision}", (pct(r.percent), "", "", "")) for r in d.revisions]
+                     "on" if p.shadow else "off")) for p in predictors]
+    out += [(f"revision {r.tag or r.revision}", (pct(r.percent), "", "", "")) for r in revisions]
     return tuple(out)
 
 
@@ -239,8 +243,9 @@ class Links:
         self.clock: Callable[[], datetime] = partial(datetime.now, UTC)  # when a change is noticed
         # what the console saw last, kept across refresh(): a change between two reads is an event (see events())
         self._aliases_seen: dict[str, dict[str, str]] | None = None  # model -> alias -> version
-        # key -> (state, model URIs, generation, spec_of)
-        self._deployments_seen: dict[tuple[str, ...], tuple[str, str, int | None, Spec]] = {}
+        # key -> (state, predictors, revisions, generation)
+        self._deployments_seen: dict[tuple[str, ...], tuple[str, tuple[Predictor, ...], tuple[Revision, ...],
+                                                            int | None]] = {}
         self._noticed: list[tuple[tuple[str, ...] | str, ChartEvent]] = []  # (deployment key or model, event)
         # ... and across sessions: the aliases last seen, and what was noticed
         self._journal = journal
@@ -862,8 +867,7 @@ class Links:
         """Remember a deployment as read or watched; a change of its state, its model URIs or its spec (traffic,
         replicas, images: what bumps its generation) since the last time is an event at ``at`` (default now), said
         as seen by the console: the systems keep no such history."""
-        uris = ", ".join(dict.fromkeys(p.model_uri for p in d.predictors if p.model_uri))
-        seen = (d.state, uris, d.generation, spec_of(d))
+        seen = (d.state, d.predictors, d.revisions, d.generation)  # compared as they are: cheap, per watch event
         with self._lock:
             before = self._deployments_seen.get(d.key)
             self._deployments_seen[d.key] = seen
@@ -872,13 +876,14 @@ class Links:
         when = at or self.clock()
         if before[0] != d.state:
             self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: {before[0]} -> {d.state} ({SEEN})"))
-        if before[1] != uris:
-            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: model {before[1] or '-'} -> "
+        was_uris, uris = model_uris(before[1]), model_uris(d.predictors)
+        if was_uris != uris:
+            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: model {was_uris or '-'} -> "
                                                                  f"{uris or '-'} ({SEEN})"))
-        changes = spec_changes(before[3], seen[3])
-        bumped = before[2] is not None and d.generation is not None and d.generation != before[2]
-        if changes or (bumped and before[1] == uris):  # a new model alone is said above
-            generation = f" (generation {before[2]} -> {d.generation})" if bumped else ""
+        changes = spec_changes(spec_of(before[1], before[2]), spec_of(d.predictors, d.revisions))
+        bumped = before[3] is not None and d.generation is not None and d.generation != before[3]
+        if changes or (bumped and was_uris == uris):  # a new model alone is said above
+            generation = f" (generation {before[3]} -> {d.generation})" if bumped else ""
             self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: spec changed{generation}"
                                                                  f"{': ' + ', '.join(changes) if changes else ''}"
                                                                  f" ({SEEN})"))
