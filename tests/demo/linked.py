@@ -4,13 +4,14 @@ record, the console opened on the demo, and waiting for what a pilot's keys brin
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from backends.registry import create
 from console.demo import train as training
 from console.links import Links
+from tests.pilot import until as pilot_until
 
 
 @contextmanager
@@ -37,10 +38,4 @@ def demo_app(built_demo, pane: str):
     return make_app(config, config.context("demo", environ={}), initial_pane=pane, cursor_blink=False)
 
 
-async def until(pilot, predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+until = partial(pilot_until, timeout=60.0)  # the demo's systems answer slower than a test's own

@@ -5,7 +5,6 @@ a PostgreSQL store."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 
 import pytest
@@ -17,6 +16,7 @@ from console.calls import BackendDone
 from console.config import Config, Context
 from console.panes.runs.screen import RunsScreen
 from console.panes.runs.views import MetricChartView, RegistryView
+from tests.pilot import until
 from widgets.compare import CompareView
 from widgets.fast_table import FastTable
 from widgets.picker import PickerView
@@ -37,15 +37,6 @@ def runs_app(uri: str | None, **fields):
     ctx = Context(name="t", mlflow_uri=uri, timeout=fields.pop("timeout", 10.0), **fields)
     config = Config(path=None, default_context="t", contexts={"t": ctx})
     return make_app(config, ctx, initial_pane="runs", cursor_blink=False)
-
-
-async def until(pilot, predicate, timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def count_answers(answers: Counter):

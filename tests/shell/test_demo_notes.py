@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from tests.conftest import FROZEN_NOW
+from tests.pilot import until
 
 
 def demo_console(notes: dict[str, str]):
@@ -16,13 +16,6 @@ def demo_console(notes: dict[str, str]):
     config = Config(path=None, default_context="demo", contexts={"demo": Context(name="demo", **fakes)})
     return DemoConsole(config, config.context("demo", environ={}), now=lambda: FROZEN_NOW,
                        initial_pane="deployments", cursor_blink=False, notes=notes)
-
-
-async def until(pilot, predicate, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def toasts(app) -> list[str]:
