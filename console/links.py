@@ -874,19 +874,18 @@ class Links:
         if before is None or before == seen:
             return
         when = at or self.clock()
+        said: list[str] = []
         if before[0] != d.state:
-            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: {before[0]} -> {d.state} ({SEEN})"))
+            said.append(f"{before[0]} -> {d.state}")
         was_uris, uris = model_uris(before[1]), model_uris(d.predictors)
         if was_uris != uris:
-            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: model {was_uris or '-'} -> "
-                                                                 f"{uris or '-'} ({SEEN})"))
+            said.append(f"model {was_uris or '-'} -> {uris or '-'}")
         changes = spec_changes(spec_of(before[1], before[2]), spec_of(d.predictors, d.revisions))
         bumped = before[3] is not None and d.generation is not None and d.generation != before[3]
         if changes or (bumped and was_uris == uris):  # a new model alone is said above
             generation = f" (generation {before[3]} -> {d.generation})" if bumped else ""
-            self._remember(d.key, ChartEvent(when, "deployment", f"{d.name}: spec changed{generation}"
-                                                                 f"{': ' + ', '.join(changes) if changes else ''}"
-                                                                 f" ({SEEN})"))
+            said.append(f"spec changed{generation}{': ' + ', '.join(changes) if changes else ''}")
+        self._remember(d.key, [ChartEvent(when, "deployment", f"{d.name}: {what} ({SEEN})") for what in said])
 
     def _notice_aliases(self, versions: Sequence[ModelVersion]) -> None:
         """Compare the registry's aliases with those of the last read: MLflow keeps no alias history, so a move
@@ -897,29 +896,35 @@ class Links:
                 now.setdefault(v.name, {})[alias] = v.version
         with self._lock:
             before, self._aliases_seen = self._aliases_seen, now
-        if before != now:
-            self._keep()  # the baseline a move made while the console is closed is noticed against
-        if before is None:
+        if before == now:
             return
+        moves: list[tuple[str, ChartEvent]] = []
         when = self.clock()
         noticed = "noticed then, not when it moved: MLflow keeps no alias history"
-        for model in sorted(set(before) | set(now)):
-            old, new = before.get(model, {}), now.get(model, {})
-            for alias in sorted(set(old) | set(new)):
-                was, is_ = old.get(alias), new.get(alias)
-                if was == is_:
-                    continue
-                if was is None:
-                    move = f"set on v{is_}"
-                elif is_ is None:
-                    move = f"removed (was v{was})"
-                else:
-                    move = f"v{was} -> v{is_}"
-                self._remember(model, ChartEvent(when, "registry", f"{model} @{alias} {move} ({noticed})"))
-
-    def _remember(self, about: tuple[str, ...] | str, event: ChartEvent) -> None:
+        if before is not None:  # the first read only sets what later ones are compared with
+            for model in sorted(set(before) | set(now)):
+                old, new = before.get(model, {}), now.get(model, {})
+                for alias in sorted(set(old) | set(new)):
+                    was, is_ = old.get(alias), new.get(alias)
+                    if was == is_:
+                        continue
+                    if was is None:
+                        move = f"set on v{is_}"
+                    elif is_ is None:
+                        move = f"removed (was v{was})"
+                    else:
+                        move = f"v{was} -> v{is_}"
+                    moves.append((model, ChartEvent(when, "registry", f"{model} @{alias} {move} ({noticed})")))
         with self._lock:
-            self._noticed.append((about, event))
+            self._noticed.extend(moves)
+            del self._noticed[:-NOTICED_CAP]
+        self._keep()  # also the new baseline: a move made while the console is closed is noticed against it
+
+    def _remember(self, about: tuple[str, ...] | str, events: Sequence[ChartEvent]) -> None:
+        if not events:
+            return
+        with self._lock:
+            self._noticed.extend((about, e) for e in events)
             del self._noticed[:-NOTICED_CAP]
         self._keep()
 

@@ -13,7 +13,7 @@ import re
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from backends.redact import redact
@@ -50,14 +50,31 @@ def _registry(uri: str) -> str:
 
 
 class NoticedJournal:
-    """Reads and rewrites one context's file of noticed changes and the aliases last seen."""
+    """Reads and rewrites one context's file of noticed changes and the aliases last seen.
+
+    ``save`` may be called on the UI thread (a change the Deployments pane's watch streamed): the file is written by
+    a thread of its own, the latest state only, and ``load`` (or ``flush``) waits for a write still under way to the
+    same file. The thread is not a daemon: a change noticed just before the console exits is still written."""
+
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _pending: ClassVar[dict[Path, tuple[NoticedJournal, Any, list[Noticed]]]] = {}  # the latest state to write
+    _busy: ClassVar[set[Path]] = set()  # files a writer thread is writing
+    _written: ClassVar[dict[Path, threading.Event]] = {}  # set when nothing is left to write to the file
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._lock = threading.Lock()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until what was saved to this file (by any journal of this process) is written."""
+        if self.path is not None:
+            with self._lock:
+                written = self._written.get(self.path)
+            if written is not None:
+                written.wait(timeout)
 
     def load(self) -> tuple[dict[str, dict[str, str]] | None, list[Noticed]]:
         """(the registry's aliases as last seen - model -> alias -> version - or None, the changes noticed)."""
+        self.flush()
         if self.path is None:
             return None, []
         try:
@@ -87,18 +104,40 @@ class NoticedJournal:
         return seen, noticed
 
     def save(self, aliases: dict[str, dict[str, str]] | None, noticed: list[Noticed]) -> None:
-        if self.path is None:
+        """Have the file hold ``aliases`` and ``noticed`` (written soon, by the writer thread)."""
+        path = self.path
+        if path is None:
             return
+        with self._lock:
+            self._pending[path] = (self, aliases, noticed)
+            if path in self._busy:
+                return  # the writer takes the latest state once it is done with the one before
+            self._busy.add(path)
+            self._written.setdefault(path, threading.Event()).clear()
+        threading.Thread(target=NoticedJournal._drain, args=(path,), name="noticed-journal").start()
+
+    @classmethod
+    def _drain(cls, path: Path) -> None:
+        while True:
+            with cls._lock:
+                item = cls._pending.pop(path, None)
+                if item is None:
+                    cls._busy.discard(path)
+                    cls._written[path].set()
+                    return
+            journal, aliases, noticed = item
+            journal._write(path, aliases, noticed)
+
+    def _write(self, path: Path, aliases: dict[str, dict[str, str]] | None, noticed: list[Noticed]) -> None:
         body: dict[str, Any] = {
             "version": VERSION, "aliases": aliases,
             "noticed": [{"about": list(about) if isinstance(about, tuple) else about, "at": at.isoformat(),
                          "source": source, "text": redact(text)} for about, at, source, text in noticed]}
-        with self._lock:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_name(self.path.name + ".tmp")
-                with private_file(tmp, "w") as f:
-                    json.dump(body, f, indent=1)
-                tmp.replace(self.path)
-            except OSError:
-                self.path = None  # not writable here: what is noticed is kept in memory only
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            with private_file(tmp, "w") as f:
+                json.dump(body, f, indent=1)
+            tmp.replace(path)
+        except OSError:
+            self.path = None  # not writable here: what is noticed is kept in memory only

@@ -90,6 +90,7 @@ def test_what_was_noticed_outlives_the_console(built_demo, tmp_path):
             client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, older)
             first.refresh()
             assert len(moves(first)) == 1
+        NoticedJournal(path).flush()  # written by a thread of its own
         assert path.stat().st_mode & 0o777 == 0o600
         client.set_registered_model_alias(training.MODEL_NAME, training.ALIAS, champion)  # no console running
         with demo_links(built_demo, metrics=False, journal=NoticedJournal(path)) as second:
@@ -102,6 +103,7 @@ def test_what_was_noticed_outlives_the_console(built_demo, tmp_path):
     path.write_text("{not json")
     with demo_links(built_demo, metrics=False, journal=NoticedJournal(path)) as third:
         assert moves(third) == []
+    NoticedJournal(path).flush()
     assert '"version": 1' in path.read_text()  # written anew at its first read
 
 

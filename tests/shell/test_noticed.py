@@ -15,6 +15,7 @@ def test_what_is_kept_comes_back_with_its_secrets_hidden_in_a_file_of_the_users_
     text = "iris: model s3://u:hunter2@bucket/m -> models:/iris@champion (seen by the console)"
     NoticedJournal(path).save({"iris": {"champion": "3"}}, [(("models", "iris"), at, "deployment", text),
                                                             ("iris", at, "registry", "iris @champion v2 -> v3")])
+    NoticedJournal(path).flush()  # written by a thread of its own: any journal of the file waits for it
     assert path.stat().st_mode & 0o777 == 0o600
     assert "hunter2" not in path.read_text()
     aliases, noticed = NoticedJournal(path).load()
@@ -37,8 +38,21 @@ def test_a_file_that_cannot_be_read_or_written_costs_what_it_keeps_and_nothing_e
     (tmp_path / "a-file").write_text("")
     journal = NoticedJournal(tmp_path / "a-file" / "noticed.json")  # its folder is a file: nothing can be written
     journal.save(None, [])
+    journal.flush()
     assert journal.path is None
     assert journal.load() == (None, [])
+
+
+def test_saves_in_a_burst_leave_the_last_one_written(tmp_path):
+    """Saved from the UI thread: a burst returns at once, and the file ends up holding the last state."""
+    path = tmp_path / "burst.json"
+    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    journal = NoticedJournal(path)
+    for n in range(50):
+        journal.save({"m": {"champion": str(n)}}, [("m", at, "registry", f"move {i}") for i in range(n + 1)])
+    aliases, noticed = NoticedJournal(path).load()
+    assert aliases == {"m": {"champion": "49"}} and len(noticed) == 50 and noticed[-1][3] == "move 49"
+    assert not (tmp_path / "burst.json.tmp").exists()
 
 
 def test_a_context_pointed_at_another_registry_or_cluster_keeps_a_file_of_its_own():
