@@ -149,3 +149,25 @@ async def test_a_palette_entry_that_needs_an_argument_opens_the_line_while_a_fie
         assert app.is_running
         assert isinstance(app.screen, CommandLine)
         assert ":var " in screen_text(app) or "var " in screen_text(app)
+
+
+async def test_a_commands_error_on_the_live_metrics_pane_stays_until_it_can_be_read(fake_app):
+    """The Metrics pane polls every few seconds; a poll's words wait :data:`SAID_HOLD_S` before they replace a
+    problem a command said (they once wiped `:ctx nope`'s message at the next answer, before it could be read)."""
+    from console.panes.metrics.screen import SAID_HOLD_S
+
+    app = fake_app("metrics")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("colon", *"ctx nope", "enter")
+        said = "unknown context 'nope' (known: demo)"
+        for _ in range(int(SAID_HOLD_S * 10) - 10):  # polls answer meanwhile (the fake answers at once)
+            await pilot.pause(0.1)
+            assert said in _status(app)
+        await pilot.pause(1.2)  # the hold is over
+        await pilot.press("r")  # a poll now: its words are shown again
+        for _ in range(100):
+            if "series over" in _status(app):
+                break
+            await pilot.pause(0.1)
+        assert "series over" in _status(app), _status(app)

@@ -7,6 +7,7 @@ dashboards (``dashboards``), and the alerts and targets tables (``alerts``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
@@ -41,6 +42,8 @@ from widgets.chart import LineChart
 from widgets.dashboard import DashboardGrid, PanelSpec
 from widgets.promql import PromQLEditor
 from widgets.views import TableView
+
+SAID_HOLD_S = 5.0  # a problem a command or the app said stays this long before a poll's words replace it
 
 
 class MetricsScreen(PaneScreen[MetricsSource]):
@@ -95,6 +98,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
         self.poller = Poller(self, self.poll)
         self.completion = Completion(self, self._status)
         self._last_status: tuple[str, str] | None = None
+        self._said_until = 0.0  # a problem said other than by a poll stays until then (monotonic)
         self._title_text = ""
         self._linked: tuple[Ref, dict[str, str]] | None = None  # the deployment a link opened the dashboard for
         self.chart_events = ChartEventsFeed(self)
@@ -191,10 +195,17 @@ class MetricsScreen(PaneScreen[MetricsSource]):
     def _status(self, text: str, level: str = "info") -> None:
         if self._last_status != (text, level):  # an unchanged line is not sent to the terminal again
             self._last_status = (text, level)
-            self.set_status(text, level)
+            super().set_status(text, level)
+
+    def _poll_status(self, text: str, level: str = "info") -> None:
+        """What a poll has to say: not over a problem said by anything else (a command, the app) for
+        :data:`SAID_HOLD_S`, as the polls come every few seconds and would wipe it before it is read."""
+        if time.monotonic() >= self._said_until:
+            self._status(text, level)
 
     def set_status(self, text: str, level: str = "info") -> None:
         self._last_status = (text, level)
+        self._said_until = time.monotonic() + SAID_HOLD_S if level in ("error", "warning") else 0.0
         super().set_status(text, level)
 
     # -- polling ------------------------------------------------------------------------------------
@@ -258,7 +269,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
             self._pending_query = None
         keep = "; showing the last data (stale)" if had_data else ""
         retry = f"; retrying in {delay:g}s" if self.live else "; press r to retry"
-        self._status(f"{describe_error(error)}{keep}{retry}", "error")
+        self._poll_status(f"{describe_error(error)}{keep}{retry}", "error")
         self._update_title()
         if not isinstance(error, BackendError):
             self.show_error(error)
@@ -280,7 +291,7 @@ class MetricsScreen(PaneScreen[MetricsSource]):
             self._show_dashboard(start, end, results)
         if recovered:
             shown = self._last_status[0] if self._last_status else ""
-            self._status(f"{self.api.endpoint} answers again; {shown}", "ok")
+            self._poll_status(f"{self.api.endpoint} answers again; {shown}", "ok")
         self._update_title()
         self.poller.finished(self.poller.interval)
 
@@ -295,9 +306,9 @@ class MetricsScreen(PaneScreen[MetricsSource]):
             view.show_rejected(query, detail)
             if self._pending_query == query:
                 self._pending_query = None  # keep charting the last good query
-                self._status(f"query rejected by Prometheus: {detail}; still showing {self.promql}", "error")
+                self._poll_status(f"query rejected by Prometheus: {detail}; still showing {self.promql}", "error")
             else:
-                self._status(f"query rejected by Prometheus: {detail}", "error")
+                self._poll_status(f"query rejected by Prometheus: {detail}", "error")
             return
         if self._pending_query == query or not self.query_error:
             # a new query that works clears the error; live refreshes of the last good query
@@ -308,13 +319,13 @@ class MetricsScreen(PaneScreen[MetricsSource]):
             view.show_rejected(query, "")
         view.show(query, start, end, answer, instant)
         if not self.query_error:
-            self._status(*answer_status(query, answer, self.window[0]))
+            self._poll_status(*answer_status(query, answer, self.window[0]))
 
     def _show_dashboard(self, start: datetime, end: datetime, results: list[tuple[Job, Any]]) -> None:
         board = self.dashboard
         assert board is not None  # polled as a dashboard only while one is open
         grid = self.query_one("#dashboard", DashboardGrid)
-        self._status(*show_dashboard(grid, board, start, end, results, self.window[0]))
+        self._poll_status(*show_dashboard(grid, board, start, end, results, self.window[0]))
         self.chart_events.polled(start, end)
 
     # -- switching between the query view and a dashboard -------------------------------------------------
